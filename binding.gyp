@@ -1,0 +1,17 @@
+{
+  "target_defaults": {
+    "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing"],
+    "cflags_c": ["-std=gnu11"],
+    "cflags_cc": ["-std=gnu++17"],
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "defines": ["_GNU_SOURCE", "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"]
+  },
+  "targets": [
+    {
+      "target_name": "socketbox_server",
+      "sources": ["native/server_addon.cc", "<!@(ls -1 native/server/*.c)"]
+    }
+  ]
+}

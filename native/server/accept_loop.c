@@ -1,0 +1,362 @@
+#include "server/accept_loop.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server/dest.h"
+#include "server/fdpass.h"
+#include "server/lookup.h"
+#include "server/path_subst.h"
+#include "server/stats.h"
+
+#define TAG_LISTENER 0x4c495354
+#define TAG_CONTROL 0x4354524c
+#define ACCEPT_BATCH 64
+#define EVENT_BATCH 64
+#define NOFILE_BACKOFF_MS 100
+
+typedef struct {
+  int tag;
+  int fd;
+} listener;
+
+struct skbox_loop {
+  int epfd, ctl_fd, ctl_tag;
+  listener *listeners;
+  int n_listeners, listening;
+  skbox_loop_options opt;
+  uint64_t *stats;
+  skbox_table *table;      /* only touched by the loop thread */
+  skbox_table *next_table; /* handed over with atomic exchange */
+  int stop_requested;      /* atomic */
+  skbox_dest_cache dests;
+  uint32_t pending_total;
+  int paused;
+  uint64_t resume_at_ms;
+  int exit_status, fatal_errno;
+};
+
+static uint64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,
+                              uint64_t *stats, const char **why) {
+  skbox_loop *L = calloc(1, sizeof *L);
+  if (!L) { *why = "out of memory"; return NULL; }
+  L->epfd = epoll_create1(EPOLL_CLOEXEC);
+  L->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  L->listeners = calloc(n_listen > 0 ? n_listen : 1, sizeof *L->listeners);
+  L->ctl_tag = TAG_CONTROL;
+  L->opt = *opt;
+  L->stats = stats;
+  if (L->epfd < 0 || L->ctl_fd < 0 || !L->listeners ||
+      skbox_dest_cache_init(&L->dests, L->epfd, opt->max_cached_targets) < 0) {
+    *why = "cannot create the loop's epoll set, eventfd or caches";
+    skbox_loop_destroy(L);
+    return NULL;
+  }
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &L->ctl_tag};
+  epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->ctl_fd, &ev);
+  for (int i = 0; i < n_listen; i++) L->listeners[i] = (listener){TAG_LISTENER, listen_fds[i]};
+  L->n_listeners = n_listen;
+  return L;
+}
+
+void skbox_loop_publish(skbox_loop *L, skbox_table *table) {
+  skbox_table *unseen = __atomic_exchange_n(&L->next_table, table, __ATOMIC_ACQ_REL);
+  skbox_table_free(unseen); /* the loop never took it, so nobody holds it */
+  uint64_t one = 1;
+  (void)!write(L->ctl_fd, &one, sizeof one);
+}
+
+void skbox_loop_request_stop(skbox_loop *L) {
+  __atomic_store_n(&L->stop_requested, 1, __ATOMIC_RELEASE);
+  uint64_t one = 1;
+  (void)!write(L->ctl_fd, &one, sizeof one);
+}
+
+int skbox_loop_fatal_errno(const skbox_loop *L) { return L->fatal_errno; }
+
+void skbox_loop_destroy(skbox_loop *L) {
+  if (!L) return;
+  skbox_dest_cache_destroy(&L->dests);
+  skbox_table_free(L->table);
+  skbox_table_free(L->next_table);
+  if (L->epfd >= 0) close(L->epfd);
+  if (L->ctl_fd >= 0) close(L->ctl_fd);
+  free(L->listeners);
+  free(L);
+}
+
+/* Listeners are shared between workers without SO_REUSEPORT: EPOLLEXCLUSIVE
+ * wakes one waiter per connection instead of all of them. */
+static void set_listening(skbox_loop *L, int on) {
+  if (L->listening == on) return;
+  for (int i = 0; i < L->n_listeners; i++) {
+    if (on) {
+      struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &L->listeners[i]};
+      epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->listeners[i].fd, &ev);
+    } else {
+      epoll_ctl(L->epfd, EPOLL_CTL_DEL, L->listeners[i].fd, NULL);
+    }
+  }
+  L->listening = on;
+}
+
+static void adopt_published_table(skbox_loop *L) {
+  skbox_table *t = __atomic_exchange_n(&L->next_table, NULL, __ATOMIC_ACQ_REL);
+  if (!t) return;
+  skbox_table_free(L->table);
+  L->table = t;
+  skbox_stat_add(L->stats, SKBOX_STAT_TABLES_ADOPTED, 1);
+}
+
+static void refuse(skbox_loop *L, int fd, enum skbox_stat reason, int reset) {
+  if (reset) skbox_reset_close(fd);
+  else close(fd);
+  skbox_stat_add(L->stats, reason, 1);
+  if (L->paused) L->resume_at_ms = 0; /* a descriptor was freed: intake may resume */
+}
+
+/* Settle a connection after a send attempt that did not ask it to wait. */
+static void settle(skbox_loop *L, skbox_dest *d, int fd, skbox_send_result r) {
+  switch (r) {
+    case SKBOX_SEND_OK:
+      close(fd);
+      skbox_stat_add(L->stats, SKBOX_STAT_DELIVERED, 1);
+      if (L->paused) L->resume_at_ms = 0;
+      return;
+    case SKBOX_SEND_PEER_GONE:
+      if (d->flags & SKBOX_TARGET_FLAG_EXIT_ON_PEER_GONE) L->exit_status = SKBOX_LOOP_PEER_GONE;
+      refuse(L, fd, SKBOX_STAT_REFUSED_TARGET_MISSING, 1);
+      return;
+    case SKBOX_SEND_MISSING: refuse(L, fd, SKBOX_STAT_REFUSED_TARGET_MISSING, 1); return;
+    default: refuse(L, fd, SKBOX_STAT_REFUSED_SEND_ERROR, 1); return;
+  }
+}
+
+static void enqueue(skbox_loop *L, skbox_dest *d, int fd, uint64_t accepted_ms) {
+  if (L->pending_total >= L->opt.max_pending ||
+      skbox_dest_push(&L->dests, d, (skbox_pending){fd, accepted_ms}) < 0) {
+    refuse(L, fd, SKBOX_STAT_REFUSED_QUEUE_FULL, 1);
+    return;
+  }
+  L->pending_total++;
+  skbox_stat_add(L->stats, SKBOX_STAT_PENDING, 1);
+  skbox_dest_watch(&L->dests, d, 1);
+}
+
+static void take_waiter(skbox_loop *L, skbox_dest *d) {
+  skbox_dest_pop(&L->dests, d);
+  L->pending_total--;
+  skbox_stat_add(L->stats, SKBOX_STAT_PENDING, -1);
+}
+
+/* EPOLLOUT on a destination: send its waiters in order until it is full again. */
+static void flush_dest(skbox_loop *L, skbox_dest *d) {
+  const skbox_pending *head;
+  while ((head = skbox_dest_head(d))) {
+    int fd = head->fd;
+    skbox_send_result r = skbox_dest_send(&L->dests, d, fd);
+    if (r == SKBOX_SEND_AGAIN) break;
+    take_waiter(L, d);
+    settle(L, d, fd, r);
+  }
+  skbox_dest_watch(&L->dests, d, d->count > 0);
+}
+
+static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skbox_stat reason) {
+  skbox_dest *d = L->dests.waiting;
+  while (d) {
+    skbox_dest *next = d->wait_next; /* popping the last waiter unlinks d */
+    const skbox_pending *head;
+    while ((head = skbox_dest_head(d)) &&
+           (everything || now - head->accepted_ms >= L->opt.dispatch_timeout_ms)) {
+      int fd = head->fd;
+      take_waiter(L, d);
+      refuse(L, fd, reason, 1);
+    }
+    if (d->count == 0) skbox_dest_watch(&L->dests, d, 0);
+    d = next;
+  }
+}
+
+static int64_t next_waiter_deadline(const skbox_loop *L) {
+  int64_t best = -1;
+  for (const skbox_dest *d = L->dests.waiting; d; d = d->wait_next) {
+    int64_t due = (int64_t)(skbox_dest_head(d)->accepted_ms + L->opt.dispatch_timeout_ms);
+    if (best < 0 || due < best) best = due;
+  }
+  return best;
+}
+
+static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple *t) {
+  memset(t, 0, sizeof *t);
+  struct sockaddr_storage local;
+  socklen_t len = sizeof local;
+  if (getsockname(fd, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
+  const struct sockaddr_storage *ends[2] = {&local, peer};
+  for (int i = 0; i < 2; i++) {
+    uint8_t *addr = &t->bytes[i * 16];
+    uint8_t *port = &t->bytes[32 + i * 2];
+    if (ends[i]->ss_family == AF_INET6) {
+      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ends[i];
+      memcpy(addr, &s6->sin6_addr, 16);
+      memcpy(port, &s6->sin6_port, 2);
+    } else if (ends[i]->ss_family == AF_INET) {
+      /* an IPv4-only listener: present its addresses as IPv4-mapped */
+      const struct sockaddr_in *s4 = (const struct sockaddr_in *)ends[i];
+      addr[10] = addr[11] = 0xff;
+      memcpy(addr + 12, &s4->sin_addr, 4);
+      memcpy(port, &s4->sin_port, 2);
+    }
+  }
+}
+
+static void dispatch(skbox_loop *L, int fd, const struct sockaddr_storage *peer, uint64_t now) {
+  if (L->opt.clear_transparent) {
+    int off = 0;
+    if (peer->ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &off, sizeof off) < 0) {
+      refuse(L, fd, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
+      return;
+    }
+  }
+  if (!L->table) {
+    refuse(L, fd, SKBOX_STAT_REFUSED_NO_MATCH, 0);
+    return;
+  }
+  skbox_tuple tuple;
+  read_tuple(fd, peer, &tuple);
+  skbox_decision dec = skbox_lookup(L->table, &tuple);
+  switch (dec.kind) {
+    case SKBOX_DECIDE_FAIL: refuse(L, fd, SKBOX_STAT_REFUSED_FAIL, 0); return;
+    case SKBOX_DECIDE_NO_MATCH: refuse(L, fd, SKBOX_STAT_REFUSED_NO_MATCH, 0); return;
+    case SKBOX_DECIDE_LOOP: refuse(L, fd, SKBOX_STAT_REFUSED_LOOP, 0); return;
+    case SKBOX_DECIDE_TARGET: break;
+  }
+  const skbox_target *t = &L->table->targets[dec.target_index];
+  char path[SKBOX_UNIX_PATH_MAX + 1];
+  memcpy(path, t->path, t->path_len + 1);
+  if (t->flags & SKBOX_TARGET_FLAG_TEMPLATE) skbox_substitute_path(path, t->path_len, &tuple);
+  skbox_dest *d = skbox_dest_get(&L->dests, t, path, t->path_len);
+  if (!d) {
+    refuse(L, fd, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
+    return;
+  }
+  if (d->count > 0) { /* keep order: queue behind the ones already waiting */
+    enqueue(L, d, fd, now);
+    return;
+  }
+  skbox_send_result r = skbox_dest_send(&L->dests, d, fd);
+  if (r == SKBOX_SEND_AGAIN) enqueue(L, d, fd, now);
+  else settle(L, d, fd, r);
+}
+
+static int accept_error_is_transient(int e) {
+  switch (e) {
+    case EINTR: case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN: case ENETUNREACH:
+    case EHOSTDOWN: case EHOSTUNREACH: case ENONET: case ENOPROTOOPT: case EOPNOTSUPP:
+    case ETIMEDOUT: case ENOSR:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+static void accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
+  for (int i = 0; i < ACCEPT_BATCH; i++) {
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    /* Blocking mode on purpose: file status flags travel with the descriptor
+     * and receivers (inetd children, daemons) expect an ordinary socket. */
+    int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      int e = errno;
+      if (e == EAGAIN || e == EWOULDBLOCK) return;
+      skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRORS, 1);
+      if (accept_error_is_transient(e)) continue;
+      if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        /* Out of descriptors or memory: stop polling the listeners (the
+         * backlog keeps the clients) until something is freed. */
+        set_listening(L, 0);
+        L->paused = 1;
+        L->resume_at_ms = now + NOFILE_BACKOFF_MS;
+        skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_PAUSES, 1);
+        return;
+      }
+      L->exit_status = SKBOX_LOOP_ACCEPT_FAILED;
+      L->fatal_errno = e;
+      return;
+    }
+    if (peer.ss_family != AF_INET6 && peer.ss_family != AF_INET) peer.ss_family = AF_UNSPEC;
+    skbox_stat_add(L->stats, SKBOX_STAT_ACCEPTED, 1);
+    dispatch(L, fd, &peer, now);
+    if (L->exit_status) return;
+  }
+}
+
+static int wait_timeout(const skbox_loop *L, uint64_t now, int draining, uint64_t drain_deadline) {
+  int64_t due = next_waiter_deadline(L);
+  if (L->paused && (due < 0 || (int64_t)L->resume_at_ms < due)) due = (int64_t)L->resume_at_ms;
+  if (draining && (due < 0 || (int64_t)drain_deadline < due)) due = (int64_t)drain_deadline;
+  if (due < 0) return -1;
+  return due <= (int64_t)now ? 0 : (int)(due - (int64_t)now);
+}
+
+int skbox_loop_run(skbox_loop *L) {
+  struct epoll_event events[EVENT_BATCH];
+  int draining = 0;
+  uint64_t drain_deadline = 0;
+  L->exit_status = SKBOX_LOOP_STOPPED;
+  set_listening(L, 1);
+  for (;;) {
+    uint64_t now = now_ms();
+    adopt_published_table(L);
+    if (!draining && __atomic_load_n(&L->stop_requested, __ATOMIC_ACQUIRE)) {
+      draining = 1;
+      drain_deadline = now + L->opt.drain_timeout_ms;
+      set_listening(L, 0);
+      L->paused = 0;
+    }
+    if (draining && (L->pending_total == 0 || now >= drain_deadline)) break;
+    if (L->paused && now >= L->resume_at_ms) {
+      L->paused = 0;
+      set_listening(L, 1);
+    }
+    int n = epoll_wait(L->epfd, events, EVENT_BATCH, wait_timeout(L, now, draining, drain_deadline));
+    if (n < 0 && errno != EINTR) {
+      L->exit_status = SKBOX_LOOP_ACCEPT_FAILED;
+      L->fatal_errno = errno;
+      break;
+    }
+    now = now_ms();
+    for (int i = 0; i < n; i++) {
+      int tag = *(int *)events[i].data.ptr;
+      if (tag == TAG_LISTENER) {
+        if (L->listening) accept_batch(L, events[i].data.ptr, now);
+      } else if (tag == SKBOX_TAG_DEST) {
+        flush_dest(L, events[i].data.ptr);
+      } else {
+        uint64_t v;
+        (void)!read(L->ctl_fd, &v, sizeof v);
+      }
+      if (L->exit_status) break;
+    }
+    if (L->exit_status) break;
+    expire_waiters(L, now, 0, SKBOX_STAT_REFUSED_TIMEOUT);
+  }
+  /* Whatever still waits now is refused and counted, never dropped silently. */
+  expire_waiters(L, now_ms(), 1, draining ? SKBOX_STAT_REFUSED_DRAINING : SKBOX_STAT_REFUSED_SEND_ERROR);
+  set_listening(L, 0);
+  return L->exit_status;
+}

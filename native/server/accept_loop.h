@@ -1,0 +1,49 @@
+/* The per-worker accept loop: epoll over the listeners, a control eventfd and
+ * the destinations that wait for room; accept → lookup → send → close with no
+ * JavaScript and no allocation on the common path. */
+#ifndef SKBOX_ACCEPT_LOOP_H
+#define SKBOX_ACCEPT_LOOP_H
+
+#include <stdint.h>
+
+#include "server/table.h"
+
+typedef struct {
+  int clear_transparent;        /* -z */
+  uint32_t max_pending;         /* connections waiting for full receivers, per loop */
+  uint32_t dispatch_timeout_ms; /* how long one may wait */
+  uint32_t drain_timeout_ms;    /* how long a stop may take to deliver what waits */
+  uint32_t max_cached_targets;  /* distinct destinations kept connected */
+} skbox_loop_options;
+
+/* Exit statuses of skbox_loop_run, as the process should exit with them. */
+#define SKBOX_LOOP_STOPPED 0
+#define SKBOX_LOOP_ACCEPT_FAILED 10
+#define SKBOX_LOOP_PEER_GONE 11
+
+typedef struct skbox_loop skbox_loop;
+
+/* listen_fds stay owned by the caller and must outlive the loop. stats points
+ * at SKBOX_STAT_COUNT counters that must also outlive it. */
+skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,
+                              uint64_t *stats, const char **why);
+
+/* Any thread: hand the loop a new table (ownership passes to the loop). Every
+ * connection is decided by exactly one table: the loop switches between two
+ * connections, never during one. */
+void skbox_loop_publish(skbox_loop *loop, skbox_table *table);
+
+/* Any thread: stop accepting, deliver what waits (bounded by drain_timeout_ms),
+ * then make skbox_loop_run return. */
+void skbox_loop_request_stop(skbox_loop *loop);
+
+/* The loop's own thread: runs until stopped or a fatal condition. */
+int skbox_loop_run(skbox_loop *loop);
+
+/* errno of the accept failure that ended the loop (SKBOX_LOOP_ACCEPT_FAILED). */
+int skbox_loop_fatal_errno(const skbox_loop *loop);
+
+/* After skbox_loop_run has returned (or was never called). */
+void skbox_loop_destroy(skbox_loop *loop);
+
+#endif

@@ -1,0 +1,71 @@
+/* Destinations: one cached, connected datagram socket per distinct target
+ * path (or the inherited descriptor of a jump-fd / -i target), each with a
+ * FIFO of connections waiting for room in the receiver's queue. */
+#ifndef SKBOX_DEST_H
+#define SKBOX_DEST_H
+
+#include <stdint.h>
+
+#include "server/table.h"
+
+#define SKBOX_TAG_DEST 0x44455354 /* first member of epoll-registered objects */
+
+typedef struct {
+  int fd;
+  uint64_t accepted_ms; /* CLOCK_MONOTONIC milliseconds at accept */
+} skbox_pending;
+
+typedef enum {
+  SKBOX_SEND_OK,
+  SKBOX_SEND_AGAIN,     /* the receiver's queue is full: wait for EPOLLOUT */
+  SKBOX_SEND_MISSING,   /* nobody listens at the path */
+  SKBOX_SEND_PEER_GONE, /* an inherited descriptor's peer has closed */
+  SKBOX_SEND_ERROR,
+} skbox_send_result;
+
+typedef struct skbox_dest {
+  int tag;
+  uint32_t kind, flags;
+  int sock;          /* connected socket, the inherited fd, or -1 */
+  int owns_sock;     /* 0 for inherited descriptors */
+  int target_fd;     /* the inherited descriptor of a SKBOX_TARGET_FD, else -1 */
+  int watching;      /* registered for EPOLLOUT */
+  char path[SKBOX_UNIX_PATH_MAX + 1];
+  uint32_t path_len;
+  uint64_t hash, last_used;
+  struct skbox_dest *hash_next;
+  skbox_pending *ring;
+  uint32_t head, count, cap;
+  struct skbox_dest *wait_prev, *wait_next; /* on the cache's list of dests with waiters */
+} skbox_dest;
+
+typedef struct {
+  skbox_dest **buckets;
+  uint32_t n_buckets, count, max;
+  int epfd;
+  uint64_t use_clock;
+  skbox_dest *waiting; /* dests whose queue is not empty */
+} skbox_dest_cache;
+
+int skbox_dest_cache_init(skbox_dest_cache *c, int epfd, uint32_t max);
+void skbox_dest_cache_destroy(skbox_dest_cache *c);
+
+/* Finds or creates the destination for a target (path already substituted).
+ * Returns NULL when the cache is full of destinations that still hold
+ * waiting connections. */
+skbox_dest *skbox_dest_get(skbox_dest_cache *c, const skbox_target *t, const char *path, uint32_t path_len);
+
+/* One attempt to hand fd over; reconnects once when the receiver restarted. */
+skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd);
+
+/* Queue management; push fails (returns -1) only when memory runs out. */
+int skbox_dest_push(skbox_dest_cache *c, skbox_dest *d, skbox_pending p);
+skbox_pending skbox_dest_pop(skbox_dest_cache *c, skbox_dest *d);
+static inline const skbox_pending *skbox_dest_head(const skbox_dest *d) {
+  return d->count ? &d->ring[d->head] : 0;
+}
+
+/* Ask epoll for EPOLLOUT on the destination while it has waiters. */
+void skbox_dest_watch(skbox_dest_cache *c, skbox_dest *d, int on);
+
+#endif

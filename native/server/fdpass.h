@@ -1,0 +1,13 @@
+/* Sending a descriptor with SCM_RIGHTS (the wire format of SPEC §3), and
+ * refusing a connection with a reset. */
+#ifndef SKBOX_FDPASS_H
+#define SKBOX_FDPASS_H
+
+/* One non-blocking sendmsg carrying a 1-byte "\0" payload and fd_to_send.
+ * Returns 0 or -1 with errno set (EAGAIN when the receiver's queue is full). */
+int skbox_send_fd(int via_socket, int fd_to_send);
+
+/* Close a connection so that the client sees a reset, not an orderly end. */
+void skbox_reset_close(int fd);
+
+#endif

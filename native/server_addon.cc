@@ -1,0 +1,330 @@
+// Thin node-addon-api binding over the plain C server core in native/server/.
+// Argument checking and error conversion only; the logic lives in the C files.
+#include <napi.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "server/accept_loop.h"
+#include "server/listener.h"
+#include "server/lookup.h"
+#include "server/privileges.h"
+#include "server/stats.h"
+#include "server/table.h"
+}
+
+namespace {
+
+Napi::Error ErrnoError(Napi::Env env, const std::string &what, int err) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+int IntArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+std::string StringArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer argument");
+  return info[i].As<Napi::Buffer<uint8_t>>();
+}
+
+bool BoolProp(const Napi::Object &o, const char *name) {
+  return o.Has(name) && o.Get(name).ToBoolean().Value();
+}
+
+uint32_t UintProp(const Napi::Object &o, const char *name, uint32_t fallback) {
+  return o.Has(name) && o.Get(name).IsNumber() ? o.Get(name).As<Napi::Number>().Uint32Value() : fallback;
+}
+
+// ---- listeners --------------------------------------------------------------
+
+Napi::Value BindListener(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "expected options");
+  Napi::Object o = info[0].As<Napi::Object>();
+  skbox_listener_options opt;
+  memset(&opt, 0, sizeof opt);
+  Napi::Value addr = o.Get("addr");
+  if (!addr.IsBuffer() || addr.As<Napi::Buffer<uint8_t>>().Length() != 16)
+    throw Napi::TypeError::New(env, "addr must be a 16-byte Buffer");
+  memcpy(opt.addr, addr.As<Napi::Buffer<uint8_t>>().Data(), 16);
+  opt.scope_id = UintProp(o, "scopeId", 0);
+  opt.port = (uint16_t)UintProp(o, "port", 80);
+  opt.transparent = BoolProp(o, "transparent");
+  opt.freebind = BoolProp(o, "freebind");
+  opt.reuseaddr = BoolProp(o, "reuseaddr");
+  opt.reuseport = BoolProp(o, "reuseport");
+  const char *step = "socket";
+  int fd = skbox_listener_bind(&opt, &step);
+  if (fd < 0) throw ErrnoError(env, step, errno);
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value AdoptListener(const Napi::CallbackInfo &info) {
+  int fd = IntArg(info, 0);
+  const char *why = "";
+  if (skbox_listener_adopt(fd, &why) < 0)
+    throw Napi::Error::New(info.Env(), "descriptor " + std::to_string(fd) + " " + why);
+  return info.Env().Undefined();
+}
+
+Napi::Value Listen(const Napi::CallbackInfo &info) {
+  if (listen(IntArg(info, 0), IntArg(info, 1)) < 0) throw ErrnoError(info.Env(), "listen", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo &info) {
+  close(IntArg(info, 0));
+  return info.Env().Undefined();
+}
+
+// What kind of descriptor fd is: for validating jump-fd / -i / -s before use.
+Napi::Value DescribeFd(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int fd = IntArg(info, 0);
+  Napi::Object r = Napi::Object::New(env);
+  struct stat st;
+  r.Set("open", fstat(fd, &st) == 0);
+  bool sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  r.Set("socket", sock);
+  if (sock) {
+    int type = 0, domain = 0;
+    socklen_t len = sizeof type;
+    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+    len = sizeof domain;
+    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len);
+    r.Set("type", type);
+    r.Set("domain", domain);
+  }
+  return r;
+}
+
+// ---- users and privileges ---------------------------------------------------
+
+Napi::Value LookupUser(const Napi::CallbackInfo &info) {
+  std::string name = StringArg(info, 0);
+  struct passwd *pw = getpwnam(name.c_str());
+  if (!pw) return info.Env().Null();
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("uid", (double)pw->pw_uid);
+  r.Set("gid", (double)pw->pw_gid);
+  return r;
+}
+
+Napi::Value LookupGroup(const Napi::CallbackInfo &info) {
+  std::string name = StringArg(info, 0);
+  struct group *gr = getgrnam(name.c_str());
+  if (!gr) return info.Env().Null();
+  return Napi::Number::New(info.Env(), (double)gr->gr_gid);
+}
+
+Napi::Value EnterChroot(const Napi::CallbackInfo &info) {
+  std::string dir = StringArg(info, 0);
+  if (skbox_enter_chroot(dir.c_str()) < 0) throw ErrnoError(info.Env(), "chroot " + dir, errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetGroups(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "expected an array of gids");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<gid_t> gids;
+  for (uint32_t i = 0; i < a.Length(); i++) gids.push_back((gid_t)a.Get(i).As<Napi::Number>().Uint32Value());
+  if (skbox_set_groups(gids.data(), (int)gids.size()) < 0) throw ErrnoError(info.Env(), "setgroups", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetGid(const Napi::CallbackInfo &info) {
+  if (skbox_set_gid((gid_t)info[0].As<Napi::Number>().Uint32Value()) < 0) throw ErrnoError(info.Env(), "setgid", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetUid(const Napi::CallbackInfo &info) {
+  if (skbox_set_uid((uid_t)info[0].As<Napi::Number>().Uint32Value()) < 0) throw ErrnoError(info.Env(), "setuid", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value NoNewPrivs(const Napi::CallbackInfo &info) {
+  if (skbox_no_new_privs() < 0) throw ErrnoError(info.Env(), "prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value ExecWithFd(const Napi::CallbackInfo &info) {
+  int fd = IntArg(info, 0);
+  if (info.Length() < 2 || !info[1].IsArray()) throw Napi::TypeError::New(info.Env(), "expected argv");
+  Napi::Array a = info[1].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < a.Length(); i++) args.push_back(a.Get(i).ToString().Utf8Value());
+  if (args.empty()) throw Napi::TypeError::New(info.Env(), "argv is empty");
+  std::vector<char *> argv;
+  for (auto &s : args) argv.push_back(&s[0]);
+  argv.push_back(nullptr);
+  skbox_exec_with_fd(fd, argv.data());
+  throw ErrnoError(info.Env(), "exec " + args[0], errno);
+}
+
+// ---- tables -----------------------------------------------------------------
+
+Napi::Value TableValidate(const Napi::CallbackInfo &info) {
+  Napi::Buffer<uint8_t> b = BufferArg(info, 0);
+  const char *why = nullptr;
+  skbox_table *t = skbox_table_load(b.Data(), b.Length(), &why);
+  if (!t) return Napi::String::New(info.Env(), why);
+  skbox_table_free(t);
+  return info.Env().Null();
+}
+
+// Looks a tuple up in a table: used by the differential tests and --explain checks.
+Napi::Value TableLookup(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Buffer<uint8_t> b = BufferArg(info, 0);
+  Napi::Buffer<uint8_t> tb = BufferArg(info, 1);
+  if (tb.Length() != SKBOX_TUPLE_SIZE) throw Napi::TypeError::New(env, "tuple must be 36 bytes");
+  const char *why = nullptr;
+  skbox_table *t = skbox_table_load(b.Data(), b.Length(), &why);
+  if (!t) throw Napi::Error::New(env, std::string("invalid table: ") + why);
+  skbox_tuple tuple;
+  memcpy(tuple.bytes, tb.Data(), SKBOX_TUPLE_SIZE);
+  skbox_decision d = skbox_lookup(t, &tuple);
+  skbox_table_free(t);
+  static const char *const kinds[] = {"target", "fail", "no_match", "loop"};
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("kind", kinds[d.kind]);
+  if (d.kind == SKBOX_DECIDE_TARGET) r.Set("target", d.target_index);
+  return r;
+}
+
+// ---- accept loops -----------------------------------------------------------
+// Loops are created and published to from the main thread and run in worker
+// threads; the registry maps small integer ids to them across threads.
+
+struct LoopSlot {
+  skbox_loop *loop;
+  Napi::ObjectReference stats;  // keeps the shared counters alive
+};
+std::mutex registry_mutex;
+std::map<int, LoopSlot *> registry;
+int next_loop_id = 1;
+
+skbox_loop *FindLoop(Napi::Env env, int id) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  auto it = registry.find(id);
+  if (it == registry.end()) throw Napi::Error::New(env, "no such loop " + std::to_string(id));
+  return it->second->loop;
+}
+
+Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsObject() || !info[2].IsTypedArray())
+    throw Napi::TypeError::New(env, "createLoop(listenFds, options, statsBigUint64Array)");
+  Napi::Array fdsArr = info[0].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < fdsArr.Length(); i++) fds.push_back(fdsArr.Get(i).As<Napi::Number>().Int32Value());
+  Napi::Object o = info[1].As<Napi::Object>();
+  skbox_loop_options opt;
+  opt.clear_transparent = BoolProp(o, "clearTransparent");
+  opt.max_pending = UintProp(o, "maxPending", 4096);
+  opt.dispatch_timeout_ms = UintProp(o, "dispatchTimeoutMs", 2000);
+  opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
+  opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
+  Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_biguint64_array || ta.ElementLength() < SKBOX_STAT_COUNT)
+    throw Napi::TypeError::New(env, "stats must be a BigUint64Array of at least " + std::to_string(SKBOX_STAT_COUNT));
+  uint64_t *stats = reinterpret_cast<uint64_t *>(static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  const char *why = "";
+  skbox_loop *loop = skbox_loop_create(fds.data(), (int)fds.size(), &opt, stats, &why);
+  if (!loop) throw Napi::Error::New(env, why);
+  LoopSlot *slot = new LoopSlot{loop, Napi::Persistent(info[2].As<Napi::Object>())};
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  int id = next_loop_id++;
+  registry[id] = slot;
+  return Napi::Number::New(env, id);
+}
+
+Napi::Value PublishTable(const Napi::CallbackInfo &info) {
+  skbox_loop *loop = FindLoop(info.Env(), IntArg(info, 0));
+  Napi::Buffer<uint8_t> b = BufferArg(info, 1);
+  const char *why = nullptr;
+  skbox_table *t = skbox_table_load(b.Data(), b.Length(), &why);
+  if (!t) throw Napi::Error::New(info.Env(), std::string("invalid table: ") + why);
+  skbox_loop_publish(loop, t);
+  return info.Env().Undefined();
+}
+
+Napi::Value RunLoop(const Napi::CallbackInfo &info) {
+  skbox_loop *loop = FindLoop(info.Env(), IntArg(info, 0));
+  int status = skbox_loop_run(loop);
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("status", status);
+  r.Set("errno", skbox_loop_fatal_errno(loop));
+  if (skbox_loop_fatal_errno(loop)) r.Set("error", strerror(skbox_loop_fatal_errno(loop)));
+  return r;
+}
+
+Napi::Value StopLoop(const Napi::CallbackInfo &info) {
+  skbox_loop_request_stop(FindLoop(info.Env(), IntArg(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
+  int id = IntArg(info, 0);
+  LoopSlot *slot;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    auto it = registry.find(id);
+    if (it == registry.end()) return info.Env().Undefined();
+    slot = it->second;
+    registry.erase(it);
+  }
+  skbox_loop_destroy(slot->loop);
+  slot->stats.Reset();
+  delete slot;
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("bindListener", Napi::Function::New(env, BindListener));
+  exports.Set("adoptListener", Napi::Function::New(env, AdoptListener));
+  exports.Set("listen", Napi::Function::New(env, Listen));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("describeFd", Napi::Function::New(env, DescribeFd));
+  exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
+  exports.Set("lookupGroup", Napi::Function::New(env, LookupGroup));
+  exports.Set("enterChroot", Napi::Function::New(env, EnterChroot));
+  exports.Set("setGroups", Napi::Function::New(env, SetGroups));
+  exports.Set("setGid", Napi::Function::New(env, SetGid));
+  exports.Set("setUid", Napi::Function::New(env, SetUid));
+  exports.Set("noNewPrivs", Napi::Function::New(env, NoNewPrivs));
+  exports.Set("execWithFd", Napi::Function::New(env, ExecWithFd));
+  exports.Set("tableValidate", Napi::Function::New(env, TableValidate));
+  exports.Set("tableLookup", Napi::Function::New(env, TableLookup));
+  exports.Set("createLoop", Napi::Function::New(env, CreateLoop));
+  exports.Set("publishTable", Napi::Function::New(env, PublishTable));
+  exports.Set("runLoop", Napi::Function::New(env, RunLoop));
+  exports.Set("stopLoop", Napi::Function::New(env, StopLoop));
+  exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
+  exports.Set("statCount", Napi::Number::New(env, SKBOX_STAT_COUNT));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(socketbox_server, Init)
