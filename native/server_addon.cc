@@ -248,7 +248,12 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
   if (ta.TypedArrayType() != napi_biguint64_array || ta.ElementLength() < SKBOX_STAT_COUNT)
     throw Napi::TypeError::New(env, "stats must be a BigUint64Array of at least " + std::to_string(SKBOX_STAT_COUNT));
-  uint64_t *stats = reinterpret_cast<uint64_t *>(static_cast<uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  // napi_get_typedarray_info works on views of a SharedArrayBuffer, where
+  // ArrayBuffer::Data() would refuse it.
+  void *data = nullptr;
+  napi_status st = napi_get_typedarray_info(env, ta, nullptr, nullptr, &data, nullptr, nullptr);
+  if (st != napi_ok || !data) throw Napi::TypeError::New(env, "cannot reach the counters' memory");
+  uint64_t *stats = static_cast<uint64_t *>(data);
   const char *why = "";
   skbox_loop *loop = skbox_loop_create(fds.data(), (int)fds.size(), &opt, stats, &why);
   if (!loop) throw Napi::Error::New(env, why);

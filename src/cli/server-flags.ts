@@ -1,0 +1,208 @@
+import * as os from 'node:os';
+import { getopt, OptionSpec } from './getopt';
+import { UsageError } from './usage-error';
+import { parseDuration, parseInteger } from './values';
+
+/** Everything `socketbox` was asked to do, checked but not yet acted on. */
+export interface ServerOptions {
+  configFile: string;
+  listenAddress: string;
+  port: number;
+  transparent: boolean;
+  freebind: boolean;
+  reuseaddr: boolean;
+  reuseport: boolean;
+  backlog: number;
+  inheritedListenFd?: number;
+  exec: boolean;
+  user?: string;
+  group?: string;
+  supplementaryGroups?: string[];
+  keepGroups: boolean;
+  chrootDir?: string;
+  daemonize: boolean;
+  forcedUnixPath?: string;
+  forcedFd?: number;
+  clearTransparent: boolean;
+  registration?: string;
+  pathSubstitution: boolean;
+  workers: number;
+  maxPending: number;
+  dispatchTimeoutMs: number;
+  drainTimeoutMs: number;
+  maxCachedTargets: number;
+  mode: 'serve' | 'help' | 'version' | 'check' | 'explain';
+  operands: string[];
+}
+
+const SPECS: OptionSpec[] = [
+  { key: 'f', short: 'f', takesValue: true },
+  { key: 'l', short: 'l', takesValue: true },
+  { key: 'p', short: 'p', takesValue: true },
+  { key: 't', short: 't', takesValue: false },
+  { key: 'F', short: 'F', takesValue: false },
+  { key: 'R', short: 'R', takesValue: false },
+  { key: 'r', short: 'r', takesValue: false },
+  { key: 'b', short: 'b', takesValue: true },
+  { key: 's', short: 's', takesValue: true },
+  { key: 'e', short: 'e', takesValue: false },
+  { key: 'u', short: 'u', takesValue: true },
+  { key: 'g', short: 'g', takesValue: true },
+  { key: 'G', short: 'G', takesValue: true },
+  { key: 'k', short: 'k', takesValue: false },
+  { key: 'x', short: 'x', takesValue: true },
+  { key: 'd', short: 'd', takesValue: false },
+  { key: 'S', short: 'S', takesValue: true },
+  { key: 'i', short: 'i', takesValue: true },
+  { key: 'z', short: 'z', takesValue: false },
+  { key: 'P', short: 'P', takesValue: true },
+  { key: 'U', short: 'U', takesValue: false },
+  { key: 'help', short: 'h', long: 'help', takesValue: false },
+  { key: 'version', long: 'version', takesValue: false },
+  { key: 'check', long: 'check', takesValue: false },
+  { key: 'explain', long: 'explain', takesValue: false },
+  { key: 'workers', long: 'workers', takesValue: true },
+  { key: 'max-pending', long: 'max-pending', takesValue: true },
+  { key: 'dispatch-timeout', long: 'dispatch-timeout', takesValue: true },
+  { key: 'drain-timeout', long: 'drain-timeout', takesValue: true },
+  { key: 'max-targets', long: 'max-targets', takesValue: true },
+];
+
+export const SERVER_USAGE = `Usage: socketbox [OPTIONS]
+       socketbox [OPTIONS] -e PROGRAM [ARGS...]
+       socketbox --check [-U] [-f FILE]
+       socketbox --explain [-U] [-f FILE] LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT
+
+Accepts TCP connections and hands each accepted socket to another process over a
+UNIX socket (SCM_RIGHTS), routed by the rules in the config file.
+
+Routing:
+  -f FILE        config file (default /etc/socketbox.conf)
+  -S PATH        send every connection to the datagram socket PATH (no config; '@' = abstract)
+  -i FD          send every connection over inherited socket FD (no config);
+                 exits with status 11 when FD's peer is gone
+  -U             substitute #//0_ ... #//7_ (local address groups) and #//P_ (local port)
+                 in target paths
+Listening:
+  -l ADDR        listen address (default ::; IPv4 clients appear as ::ffff:a.b.c.d)
+  -p PORT        listen port (default 80)
+  -t             set IPV6_TRANSPARENT (TPROXY) on the listener
+  -F             set IPV6_FREEBIND on the listener
+  -R             do not set SO_REUSEADDR (set by default)
+  -r             set SO_REUSEPORT (with --workers N: one socket per worker)
+  -b N           listen backlog (default 4096)
+  -s FD          use inherited listening socket FD instead of binding
+  -z             clear IPV6_TRANSPARENT on each accepted socket
+Process:
+  -e             bind, drop privileges, then exec PROGRAM with SKBOX_LISTEN_FD set
+  -u USER        run as USER (name or number; a name also sets its group)
+  -g GROUP       run as GROUP (name or number)
+  -G G1,G2,...   supplementary groups (default: none when -u/-g is given)
+  -k             keep the current supplementary groups
+  -x DIR         chroot to DIR (config reloads and target paths resolve inside it)
+  -d             daemonize (the parent exits once the server is serving)
+  -P NR:PATH     register as group NR at a registration socket (not available yet)
+Tuning:
+  --workers N|auto       accept loops (worker threads), default 1
+  --max-pending N        connections waiting for full receivers, per worker (default 4096)
+  --dispatch-timeout D   how long a connection may wait for its receiver (default 2s)
+  --drain-timeout D      how long a stop may take to deliver what waits (default 5s)
+  --max-targets N        distinct target sockets kept connected, per worker (default 1024)
+Tools:
+  --check        validate the config and print a summary, then exit
+  --explain      show how a connection would be routed, then exit
+  -h, --help     this text;  --version  the version
+
+Signals: SIGHUP reloads the config (a bad file keeps the old rules); SIGTERM/SIGINT stop
+accepting, deliver what was accepted and exit 0.
+Exit status: 0 ok, 1 startup or config error, 2 usage error, 10 accept failed, 11 -i peer gone.
+`;
+
+function parseWorkers(text: string | undefined): number {
+  if (text === 'auto') return Math.max(1, os.availableParallelism());
+  return parseInteger(text, '--workers', 1, 256);
+}
+
+export function parseServerFlags(argv: readonly string[]): ServerOptions {
+  const { options, operands } = getopt(argv, SPECS);
+  const o: ServerOptions = {
+    configFile: '/etc/socketbox.conf',
+    listenAddress: '::',
+    port: 80,
+    transparent: false,
+    freebind: false,
+    reuseaddr: true,
+    reuseport: false,
+    backlog: 4096,
+    exec: false,
+    keepGroups: false,
+    daemonize: false,
+    clearTransparent: false,
+    pathSubstitution: false,
+    workers: 1,
+    maxPending: 4096,
+    dispatchTimeoutMs: 2000,
+    drainTimeoutMs: 5000,
+    maxCachedTargets: 1024,
+    mode: 'serve',
+    operands,
+  };
+  for (const { key, value, spelled } of options) {
+    switch (key) {
+      case 'f': o.configFile = nonEmpty(value, spelled); break;
+      case 'l': o.listenAddress = nonEmpty(value, spelled); break;
+      case 'p': o.port = parseInteger(value, spelled, 0, 65535); break;
+      case 't': o.transparent = true; break;
+      case 'F': o.freebind = true; break;
+      case 'R': o.reuseaddr = false; break;
+      case 'r': o.reuseport = true; break;
+      case 'b': o.backlog = parseInteger(value, spelled, 1, 1 << 30); break;
+      case 's': o.inheritedListenFd = parseInteger(value, spelled, 0, 1 << 30); break;
+      case 'e': o.exec = true; break;
+      case 'u': o.user = nonEmpty(value, spelled); break;
+      case 'g': o.group = nonEmpty(value, spelled); break;
+      case 'G': o.supplementaryGroups = nonEmpty(value, spelled).split(',').filter((g) => g !== ''); break;
+      case 'k': o.keepGroups = true; break;
+      case 'x': o.chrootDir = nonEmpty(value, spelled); break;
+      case 'd': o.daemonize = true; break;
+      // -S and -i replace each other: the last one given wins, as in the original.
+      case 'S': o.forcedUnixPath = nonEmpty(value, spelled); o.forcedFd = undefined; break;
+      case 'i': o.forcedFd = parseInteger(value, spelled, 0, 1 << 30); o.forcedUnixPath = undefined; break;
+      case 'z': o.clearTransparent = true; break;
+      case 'P': o.registration = nonEmpty(value, spelled); break;
+      case 'U': o.pathSubstitution = true; break;
+      case 'help': o.mode = 'help'; break;
+      case 'version': o.mode = 'version'; break;
+      case 'check': o.mode = 'check'; break;
+      case 'explain': o.mode = 'explain'; break;
+      case 'workers': o.workers = parseWorkers(value); break;
+      case 'max-pending': o.maxPending = parseInteger(value, spelled, 1, 1 << 24); break;
+      case 'dispatch-timeout': o.dispatchTimeoutMs = parseDuration(value, spelled); break;
+      case 'drain-timeout': o.drainTimeoutMs = parseDuration(value, spelled); break;
+      case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
+    }
+  }
+  checkConsistency(o);
+  return o;
+}
+
+function nonEmpty(value: string | undefined, spelled: string): string {
+  if (!value) throw new UsageError(`${spelled}: the value must not be empty`);
+  return value;
+}
+
+function checkConsistency(o: ServerOptions): void {
+  if (o.mode === 'help' || o.mode === 'version') return;
+  if (o.registration !== undefined)
+    throw new UsageError('-P (registration chaining) is not available in this version of socketbox');
+  if (o.mode === 'explain') {
+    if (o.operands.length !== 4)
+      throw new UsageError('--explain needs LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT');
+    return;
+  }
+  if (o.exec && o.operands.length === 0) throw new UsageError('-e needs a PROGRAM to run');
+  if (!o.exec && o.operands.length > 0) throw new UsageError(`unexpected argument '${o.operands[0]}' (did you mean -e?)`);
+  if (o.exec && o.workers > 1) throw new UsageError('-e execs another program: --workers does not apply');
+  if (o.forcedUnixPath !== undefined && Buffer.byteLength(o.forcedUnixPath) > 107)
+    throw new UsageError(`-S: the path is ${Buffer.byteLength(o.forcedUnixPath)} bytes; the limit is 107`);
+}

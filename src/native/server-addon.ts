@@ -1,0 +1,74 @@
+import * as path from 'node:path';
+import { findPackageRoot } from './find-package-root';
+
+/** What the native server core (native/server_addon.cc) offers JavaScript. */
+export interface ListenerSpec {
+  addr: Buffer; // 16 bytes
+  scopeId: number;
+  port: number;
+  transparent: boolean;
+  freebind: boolean;
+  reuseaddr: boolean;
+  reuseport: boolean;
+}
+
+export interface LoopOptions {
+  clearTransparent: boolean;
+  maxPending: number;
+  dispatchTimeoutMs: number;
+  drainTimeoutMs: number;
+  maxCachedTargets: number;
+}
+
+export interface LoopExit {
+  status: number; // 0 stopped, 10 accept failed, 11 -i peer gone
+  errno: number;
+  error?: string;
+}
+
+export interface FdDescription {
+  open: boolean;
+  socket: boolean;
+  type?: number;
+  domain?: number;
+}
+
+export interface NativeDecision {
+  kind: 'target' | 'fail' | 'no_match' | 'loop';
+  target?: number;
+}
+
+export interface ServerAddon {
+  bindListener(spec: ListenerSpec): number;
+  adoptListener(fd: number): void;
+  listen(fd: number, backlog: number): void;
+  closeFd(fd: number): void;
+  describeFd(fd: number): FdDescription;
+  lookupUser(name: string): { uid: number; gid: number } | null;
+  lookupGroup(name: string): number | null;
+  enterChroot(dir: string): void;
+  setGroups(gids: number[]): void;
+  setGid(gid: number): void;
+  setUid(uid: number): void;
+  noNewPrivs(): void;
+  execWithFd(fd: number, argv: string[]): never;
+  tableValidate(table: Buffer): string | null;
+  tableLookup(table: Buffer, tuple: Buffer): NativeDecision;
+  createLoop(listenFds: number[], options: LoopOptions, stats: BigUint64Array): number;
+  publishTable(loopId: number, table: Buffer): void;
+  runLoop(loopId: number): LoopExit;
+  stopLoop(loopId: number): void;
+  destroyLoop(loopId: number): void;
+  statCount: number;
+}
+
+let cached: ServerAddon | undefined;
+
+export function serverAddon(): ServerAddon {
+  if (!cached) {
+    const file = path.join(findPackageRoot(), 'build', 'Release', 'socketbox_server.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(file) as ServerAddon;
+  }
+  return cached;
+}
