@@ -4,7 +4,7 @@ import { parseServerFlags, SERVER_USAGE, ServerOptions } from './cli/server-flag
 import { UsageError } from './cli/usage-error';
 import { runCheck, runExplain } from './cli/offline-tools';
 import { ConfigError } from './config/config-error';
-import { serverAddon } from './native/server-addon';
+import { ServerAddon, serverAddon } from './native/server-addon';
 import { AcceptPool } from './server/accept-pool';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './server/daemonize';
 import { enterSandbox, resolveIdentity } from './server/identity';
@@ -19,6 +19,20 @@ const EXIT_USAGE = 2;
 function packageVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+async function startAcceptPool(addon: ServerAddon, o: ServerOptions, listenFds: number[]): Promise<AcceptPool> {
+  // With -r each worker has its own SO_REUSEPORT socket; otherwise all share them.
+  const groups = listenFds.length === o.workers && o.workers > 1 ? listenFds.map((fd) => [fd]) : Array.from({ length: o.workers }, () => listenFds);
+  const pool = new AcceptPool(addon, groups, {
+    clearTransparent: o.clearTransparent,
+    maxPending: o.maxPending,
+    dispatchTimeoutMs: o.dispatchTimeoutMs,
+    drainTimeoutMs: o.drainTimeoutMs,
+    maxCachedTargets: o.maxCachedTargets,
+  });
+  await pool.whenLoaded();
+  return pool;
 }
 
 /** Runs the startup sequence of SPEC §4 in its order; each failing step exits before serving. */
@@ -40,14 +54,17 @@ async function serve(o: ServerOptions): Promise<void> {
   // 3. open the config (read it now: after chroot the path may not resolve)
   const forced = o.exec ? null : compileForcedTarget(addon, o);
   const configText = o.exec || forced ? null : readConfigFile(o.configFile);
+  // Worker threads start now, while their code can still be loaded from disk;
+  // they take no connection until step 9.
+  const pool = o.exec ? undefined : await startAcceptPool(addon, o, listenFds);
   // 4. chroot, groups, gid, uid
   enterSandbox(addon, o.chrootDir, identity);
   // 5. -e: hand the bound socket to another program
-  if (o.exec) {
+  if (!pool) {
     reportDaemonReady(daemonChild);
-    addon.execWithFd(listenFds[0], o.operands);
+    return addon.execWithFd(listenFds[0], o.operands);
   }
-  // 6. no new privileges, for this thread and every worker started after it
+  // 6. no new privileges, for every thread of the process
   addon.noNewPrivs();
   // 7. parse the config
   const loadRules = (): CompiledRules =>
@@ -56,14 +73,6 @@ async function serve(o: ServerOptions): Promise<void> {
   // 8. listen
   for (const fd of listenFds) addon.listen(fd, o.backlog);
   // 9. serve
-  const groups = o.reuseport && listenFds.length === o.workers ? listenFds.map((fd) => [fd]) : Array.from({ length: o.workers }, () => listenFds);
-  const pool = new AcceptPool(addon, groups, {
-    clearTransparent: o.clearTransparent,
-    maxPending: o.maxPending,
-    dispatchTimeoutMs: o.dispatchTimeoutMs,
-    drainTimeoutMs: o.drainTimeoutMs,
-    maxCachedTargets: o.maxCachedTargets,
-  });
   pool.publish(rules.table);
   let stopping = false;
   const shutdown = async (status: number, why: string): Promise<void> => {

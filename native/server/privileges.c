@@ -1,6 +1,10 @@
 #include "server/privileges.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +32,17 @@ int skbox_set_uid(uid_t uid) {
   return getresuid(&r, &e, &s) == 0 && r == uid && e == uid && s == uid ? 0 : -1;
 }
 
-int skbox_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+/* PR_SET_NO_NEW_PRIVS only marks the calling thread, and Node already runs
+ * helper threads. Installing an allow-everything seccomp filter with TSYNC
+ * makes the kernel copy the flag to every other thread of the process. */
+int skbox_no_new_privs(void) {
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
+  struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  struct sock_fprog prog = {.len = 1, .filter = &allow};
+  long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+  if (r > 0) errno = EBUSY; /* a thread with an incompatible filter: r is its id */
+  return r == 0 ? 0 : -1;
+}
 
 int skbox_exec_with_fd(int keep_fd, char *const argv[]) {
   int flags = fcntl(keep_fd, F_GETFD);

@@ -9,6 +9,7 @@ int skbox_enter_chroot(const char *dir);
 int skbox_set_groups(const gid_t *groups, int n);
 int skbox_set_gid(gid_t gid);
 int skbox_set_uid(uid_t uid);
+/* Sets no_new_privs on every thread of the process, not just the caller. */
 int skbox_no_new_privs(void);
 
 /* Makes keep_fd inheritable and blocking, sets SKBOX_LISTEN_FD to it, then

@@ -17,6 +17,7 @@ export class AcceptPool {
   private readonly loops: Loop[] = [];
   private readonly pool: Piscina;
   private running: Promise<LoopExit[]> | undefined;
+  private readonly loaded: Promise<void>;
 
   /** listenerGroups[i] are the descriptors loop i polls. */
   constructor(
@@ -36,6 +37,25 @@ export class AcceptPool {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
     });
+    this.loaded = new Promise((resolve, reject) => {
+      let count = 0;
+      const timer = setTimeout(() => reject(new Error('the worker threads did not start within 30 s')), 30_000);
+      this.pool.on('message', (m: { socketboxWorkerLoaded?: number } | null) => {
+        if (m?.socketboxWorkerLoaded !== undefined && ++count === this.loops.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.pool.once('error', (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  /** Resolves once every worker has loaded its code: after that a chroot cannot hurt them. */
+  whenLoaded(): Promise<void> {
+    return this.loaded;
   }
 
   /** Validates once, then hands every loop its own copy: all switch to the same rules. */

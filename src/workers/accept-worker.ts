@@ -1,9 +1,15 @@
+import { parentPort, threadId } from 'node:worker_threads';
 import { LoopExit, serverAddon } from '../native/server-addon';
+
+// Load the addon now and say so: the main thread waits for every worker to
+// get here before it chroots, after which nothing could be loaded from disk.
+const addon = serverAddon();
+parentPort?.postMessage({ socketboxWorkerLoaded: threadId });
 
 /**
  * A piscina task: run one native accept loop on this worker thread until the
  * main thread asks it to stop. The loop needs no JavaScript per connection.
  */
 export default function runAcceptLoop(task: { loopId: number }): LoopExit {
-  return serverAddon().runLoop(task.loopId);
+  return addon.runLoop(task.loopId);
 }

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Test peer for socketbox: receives passed connections and proves they are real.
+
+  fd_tool.py receive PATH NAME
+      Bind a datagram socket at PATH ('@' = abstract) and serve every
+      descriptor that arrives on it.
+  fd_tool.py socketpair NAME [--close-after N] -- CMD...
+      Run CMD with one end of a datagram socketpair as descriptor 3 and serve
+      what arrives on the other end; after N connections close our end.
+      Prints {"exit": STATUS} when CMD ends.
+  fd_tool.py listener PORT -- CMD...
+      Run CMD with a bound (not yet listening) IPv6 TCP socket on [::]:PORT as
+      descriptor 3.
+
+Serving a connection: write "NAME local=[A]:P remote=[A]:P transparent=0|1\\n", read one line,
+answer "NAME echo:LINE\\n", close. One JSON line per connection on stdout.
+"""
+import array
+import ctypes
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+
+IPV6_TRANSPARENT = 75
+PR_SET_PDEATHSIG = 1
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def endpoint(addr):
+    return "[%s]:%d" % (addr[0], addr[1])
+
+
+def serve_connection(name, fd, extra):
+    conn = socket.socket(fileno=fd)
+    conn.settimeout(10)
+    try:
+        local, remote = endpoint(conn.getsockname()), endpoint(conn.getpeername())
+        transparent = conn.getsockopt(socket.IPPROTO_IPV6, IPV6_TRANSPARENT)
+        conn.sendall(("%s local=%s remote=%s transparent=%d\n" % (name, local, remote, transparent)).encode())
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = conn.recv(1024)
+            if not chunk:
+                break
+            line += chunk
+        conn.sendall(b"%s echo:%s" % (name.encode(), line))
+        emit({"name": name, "local": local, "remote": remote, "fds": 1 + extra, "transparent": transparent})
+    except OSError as e:
+        emit({"name": name, "error": str(e)})
+    finally:
+        conn.close()
+
+
+def receive_loop(sock, name, close_after=None):
+    served = 0
+    while close_after is None or served < close_after:
+        try:
+            _, anc, _, _ = sock.recvmsg(16, socket.CMSG_SPACE(16 * 4))
+        except OSError:
+            return
+        fds = array.array("i")
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        if not fds:
+            continue
+        for extra in fds[1:]:
+            os.close(extra)
+        threading.Thread(target=serve_connection, args=(name, fds[0], len(fds) - 1), daemon=True).start()
+        served += 1
+    sock.close()
+
+
+def bind_datagram(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if path.startswith("@"):
+        sock.bind("\0" + path[1:])
+    else:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        sock.bind(path)
+        os.chmod(path, 0o666)  # a server that dropped privileges must still reach it
+    return sock
+
+
+def hand_over_as_fd3(sock):
+    """Make sock descriptor 3 for the child, whatever numbers Python picked."""
+    high = fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, 10)
+    sock.close()
+    os.dup2(high, 3, inheritable=True)
+    os.close(high)
+
+
+def die_with_parent():
+    """Runs in the child before exec: end it when this wrapper is killed."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def split_command(args):
+    if "--" not in args:
+        sys.exit("missing -- CMD")
+    i = args.index("--")
+    return args[:i], args[i + 1 :]
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "receive":
+        sock = bind_datagram(sys.argv[2])
+        emit({"ready": True})
+        receive_loop(sock, sys.argv[3])
+    elif mode == "socketpair":
+        opts, cmd = split_command(sys.argv[2:])
+        name = opts[0]
+        close_after = int(opts[2]) if len(opts) > 2 and opts[1] == "--close-after" else None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ours = socket.socket(fileno=fcntl.fcntl(ours.detach(), fcntl.F_DUPFD_CLOEXEC, 10))
+        hand_over_as_fd3(theirs)
+        proc = subprocess.Popen(cmd, pass_fds=(3,), preexec_fn=die_with_parent)
+        os.close(3)
+        emit({"ready": True, "pid": proc.pid})
+        threading.Thread(target=receive_loop, args=(ours, name, close_after), daemon=True).start()
+        emit({"exit": proc.wait()})
+    elif mode == "listener":
+        opts, cmd = split_command(sys.argv[2:])
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("::", int(opts[0])))
+        hand_over_as_fd3(sock)
+        proc = subprocess.Popen(cmd, pass_fds=(3,), preexec_fn=die_with_parent)
+        os.close(3)
+        emit({"ready": True, "pid": proc.pid})
+        emit({"exit": proc.wait()})
+    else:
+        sys.exit("unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main()
