@@ -245,6 +245,7 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   opt.dispatch_timeout_ms = UintProp(o, "dispatchTimeoutMs", 2000);
   opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
   opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
+  opt.drain_backlog_on_stop = BoolProp(o, "drainBacklogOnStop");
   Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
   if (ta.TypedArrayType() != napi_biguint64_array || ta.ElementLength() < SKBOX_STAT_COUNT)
     throw Napi::TypeError::New(env, "stats must be a BigUint64Array of at least " + std::to_string(SKBOX_STAT_COUNT));
@@ -289,6 +290,11 @@ Napi::Value StopLoop(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+Napi::Value AbandonLoop(const Napi::CallbackInfo &info) {
+  skbox_loop_request_abandon(FindLoop(info.Env(), IntArg(info, 0)));
+  return info.Env().Undefined();
+}
+
 Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
   int id = IntArg(info, 0);
   LoopSlot *slot;
@@ -325,6 +331,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("publishTable", Napi::Function::New(env, PublishTable));
   exports.Set("runLoop", Napi::Function::New(env, RunLoop));
   exports.Set("stopLoop", Napi::Function::New(env, StopLoop));
+  exports.Set("abandonLoop", Napi::Function::New(env, AbandonLoop));
   exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
   exports.Set("statCount", Napi::Number::New(env, SKBOX_STAT_COUNT));
   return exports;

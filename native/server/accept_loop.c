@@ -36,6 +36,7 @@ struct skbox_loop {
   skbox_table *table;      /* only touched by the loop thread */
   skbox_table *next_table; /* handed over with atomic exchange */
   int stop_requested;      /* atomic */
+  int abandon_requested;   /* atomic */
   skbox_dest_cache dests;
   uint32_t pending_total;
   int paused;
@@ -81,6 +82,12 @@ void skbox_loop_publish(skbox_loop *L, skbox_table *table) {
 
 void skbox_loop_request_stop(skbox_loop *L) {
   __atomic_store_n(&L->stop_requested, 1, __ATOMIC_RELEASE);
+  uint64_t one = 1;
+  (void)!write(L->ctl_fd, &one, sizeof one);
+}
+
+void skbox_loop_request_abandon(skbox_loop *L) {
+  __atomic_store_n(&L->abandon_requested, 1, __ATOMIC_RELEASE);
   uint64_t one = 1;
   (void)!write(L->ctl_fd, &one, sizeof one);
 }
@@ -273,7 +280,9 @@ static int accept_error_is_transient(int e) {
   }
 }
 
-static void accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
+/* Accepts up to ACCEPT_BATCH connections; returns how many it took. */
+static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
+  int taken = 0;
   for (int i = 0; i < ACCEPT_BATCH; i++) {
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
@@ -282,7 +291,7 @@ static void accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
     int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
     if (fd < 0) {
       int e = errno;
-      if (e == EAGAIN || e == EWOULDBLOCK) return;
+      if (e == EAGAIN || e == EWOULDBLOCK) return taken;
       skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRORS, 1);
       if (accept_error_is_transient(e)) continue;
       if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
@@ -292,17 +301,28 @@ static void accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
         L->paused = 1;
         L->resume_at_ms = now + NOFILE_BACKOFF_MS;
         skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_PAUSES, 1);
-        return;
+        return taken;
       }
       L->exit_status = SKBOX_LOOP_ACCEPT_FAILED;
       L->fatal_errno = e;
-      return;
+      return taken;
     }
     if (peer.ss_family != AF_INET6 && peer.ss_family != AF_INET) peer.ss_family = AF_UNSPEC;
     skbox_stat_add(L->stats, SKBOX_STAT_ACCEPTED, 1);
+    taken++;
     dispatch(L, fd, &peer, now);
-    if (L->exit_status) return;
+    if (L->exit_status) return taken;
   }
+  return taken;
+}
+
+/* On stop, connections the kernel completed but nobody accepted yet are
+ * taken too (bounded), so a client whose connect succeeded is served. Not for
+ * inherited sockets: their backlog belongs to whoever runs next. */
+static void accept_backlog(skbox_loop *L, uint64_t now) {
+  for (int i = 0; i < L->n_listeners && !L->exit_status && !L->paused; i++)
+    for (int round = 0; round < 64 && accept_batch(L, &L->listeners[i], now) == ACCEPT_BATCH; round++) {
+    }
 }
 
 static int wait_timeout(const skbox_loop *L, uint64_t now, int draining, uint64_t drain_deadline) {
@@ -322,11 +342,17 @@ int skbox_loop_run(skbox_loop *L) {
   for (;;) {
     uint64_t now = now_ms();
     adopt_published_table(L);
+    if (__atomic_exchange_n(&L->abandon_requested, 0, __ATOMIC_ACQ_REL)) {
+      set_listening(L, 0);
+      return SKBOX_LOOP_ABANDONED;
+    }
     if (!draining && __atomic_load_n(&L->stop_requested, __ATOMIC_ACQUIRE)) {
       draining = 1;
       drain_deadline = now + L->opt.drain_timeout_ms;
+      if (L->opt.drain_backlog_on_stop) accept_backlog(L, now);
       set_listening(L, 0);
       L->paused = 0;
+      if (L->exit_status) break;
     }
     if (draining && (L->pending_total == 0 || now >= drain_deadline)) break;
     if (L->paused && now >= L->resume_at_ms) {

@@ -14,12 +14,16 @@ typedef struct {
   uint32_t dispatch_timeout_ms; /* how long one may wait */
   uint32_t drain_timeout_ms;    /* how long a stop may take to deliver what waits */
   uint32_t max_cached_targets;  /* distinct destinations kept connected */
+  int drain_backlog_on_stop;    /* accept what the kernel already queued before stopping */
 } skbox_loop_options;
 
 /* Exit statuses of skbox_loop_run, as the process should exit with them. */
 #define SKBOX_LOOP_STOPPED 0
 #define SKBOX_LOOP_ACCEPT_FAILED 10
 #define SKBOX_LOOP_PEER_GONE 11
+/* The loop left on request as if its thread had died; run it again to resume
+ * (its waiting connections and cached targets are kept). Test support. */
+#define SKBOX_LOOP_ABANDONED 99
 
 typedef struct skbox_loop skbox_loop;
 
@@ -37,7 +41,11 @@ void skbox_loop_publish(skbox_loop *loop, skbox_table *table);
  * then make skbox_loop_run return. */
 void skbox_loop_request_stop(skbox_loop *loop);
 
-/* The loop's own thread: runs until stopped or a fatal condition. */
+/* Any thread: make skbox_loop_run return SKBOX_LOOP_ABANDONED at once. */
+void skbox_loop_request_abandon(skbox_loop *loop);
+
+/* The loop's own thread: runs until stopped or a fatal condition. May be
+ * called again after SKBOX_LOOP_ABANDONED, from any thread. */
 int skbox_loop_run(skbox_loop *loop);
 
 /* errno of the accept failure that ended the loop (SKBOX_LOOP_ACCEPT_FAILED). */

@@ -18,10 +18,11 @@ export interface LoopOptions {
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;
+  drainBacklogOnStop: boolean;
 }
 
 export interface LoopExit {
-  status: number; // 0 stopped, 10 accept failed, 11 -i peer gone
+  status: number; // 0 stopped, 10 accept failed, 11 -i peer gone, 99 abandoned (test support)
   errno: number;
   error?: string;
 }
@@ -58,6 +59,8 @@ export interface ServerAddon {
   publishTable(loopId: number, table: Buffer): void;
   runLoop(loopId: number): LoopExit;
   stopLoop(loopId: number): void;
+  /** Test support: the loop returns status 99 as if its thread had died. */
+  abandonLoop(loopId: number): void;
   destroyLoop(loopId: number): void;
   statCount: number;
 }

@@ -1,7 +1,17 @@
 import * as path from 'node:path';
 import Piscina from 'piscina';
 import type { LoopExit, LoopOptions, ServerAddon } from '../native/server-addon';
+import { LOOP_STATUS } from './loop-status';
 import { newStatsBlock, STAT_COUNT } from './stats-layout';
+import { DEFAULT_RESTART_POLICY, RestartPolicy, RestartTracker } from './supervision';
+
+/** What the pool tells its owner about its workers. */
+export interface PoolEvents {
+  /** A loop ended on its own for a reason that should end the process (status 10, 11). */
+  onFatal(exit: LoopExit): void;
+  onRestart(index: number, reason: string, delayMs: number): void;
+  onGiveUp(index: number, reason: string): void;
+}
 
 /** One native accept loop: the listeners it polls and its shared counters. */
 interface Loop {
@@ -18,12 +28,14 @@ export class AcceptPool {
   private readonly pool: Piscina;
   private running: Promise<LoopExit[]> | undefined;
   private readonly loaded: Promise<void>;
+  private restartCount = 0;
 
   /** listenerGroups[i] are the descriptors loop i polls. */
   constructor(
     private readonly addon: ServerAddon,
     listenerGroups: number[][],
     options: LoopOptions,
+    private readonly policy: RestartPolicy = DEFAULT_RESTART_POLICY,
   ) {
     if (addon.statCount !== STAT_COUNT) throw new Error('native and JavaScript counter layouts disagree; rebuild socketbox');
     for (const fds of listenerGroups) {
@@ -65,15 +77,51 @@ export class AcceptPool {
     for (const loop of this.loops) this.addon.publishTable(loop.id, table);
   }
 
-  /** Starts every loop; the promise settles when the first one ends for a reason of its own, or all stop. */
-  start(onExit: (exit: LoopExit) => void): void {
-    this.running = Promise.all(
-      this.loops.map(async (loop) => {
+  /** Starts every loop under supervision: a loop whose worker dies is run again on a new one. */
+  start(events: PoolEvents): void {
+    this.running = Promise.all(this.loops.map((loop, index) => this.supervise(loop, index, events)));
+  }
+
+  private async supervise(loop: Loop, index: number, events: PoolEvents): Promise<LoopExit> {
+    const tracker = new RestartTracker(this.policy);
+    for (;;) {
+      const began = Date.now();
+      let reason: string;
+      try {
         const exit = (await this.pool.run({ loopId: loop.id })) as LoopExit;
-        if (exit.status !== 0) onExit(exit);
-        return exit;
-      }),
-    );
+        if (exit.status !== LOOP_STATUS.abandoned) {
+          if (exit.status !== 0) events.onFatal(exit);
+          return exit;
+        }
+        reason = 'its worker thread stopped running the loop';
+      } catch (err) {
+        reason = `its worker thread died: ${(err as Error).message}`;
+      }
+      // The loop's state (waiting connections, cached targets) lives in native
+      // memory and the listeners in the main thread: nothing is lost meanwhile.
+      const delay = tracker.failed(Date.now(), Date.now() - began);
+      if (delay === null) {
+        events.onGiveUp(index, reason);
+        return { status: 1, errno: 0, error: `worker ${index} kept failing` };
+      }
+      this.restartCount++;
+      events.onRestart(index, reason, delay);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  /** Worker restarts so far, over all loops. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** Test support: make loop `index` end as if its worker thread had died. */
+  abandon(index: number): void {
+    this.addon.abandonLoop(this.loops[index % this.loops.length].id);
+  }
+
+  get size(): number {
+    return this.loops.length;
   }
 
   /** Stop accepting, let every loop deliver what waits, then release everything. */
@@ -83,6 +131,11 @@ export class AcceptPool {
     await this.pool.destroy();
     for (const loop of this.loops) this.addon.destroyLoop(loop.id);
     return exits;
+  }
+
+  /** One counter of every loop, in loop order. */
+  perLoop(stat: number): bigint[] {
+    return this.loops.map((loop) => Atomics.load(loop.stats, stat));
   }
 
   /** Sum of each counter over all loops. */

@@ -1,5 +1,6 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { LoopExit, serverAddon } from '../native/server-addon';
+import { LOOP_STATUS } from '../server/loop-status';
 
 // Load the addon now and say so: the main thread waits for every worker to
 // get here before it chroots, after which nothing could be loaded from disk.
@@ -11,5 +12,9 @@ parentPort?.postMessage({ socketboxWorkerLoaded: threadId });
  * main thread asks it to stop. The loop needs no JavaScript per connection.
  */
 export default function runAcceptLoop(task: { loopId: number }): LoopExit {
-  return addon.runLoop(task.loopId);
+  const exit = addon.runLoop(task.loopId);
+  // An abandoned loop stands for a dead worker: end this thread for real, so
+  // supervision is exercised exactly as it would be after a crash.
+  if (exit.status === LOOP_STATUS.abandoned) process.exit(70);
+  return exit;
 }

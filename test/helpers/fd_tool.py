@@ -8,6 +8,12 @@
       Run CMD with one end of a datagram socketpair as descriptor 3 and serve
       what arrives on the other end; after N connections close our end.
       Prints {"exit": STATUS} when CMD ends.
+  fd_tool.py drain PATH NAME [RATE]
+      Bind a datagram socket at PATH and handle each connection inline, at
+      most RATE per second (default unlimited): read the client's line (its
+      sequence number), answer "ok NAME\\n", close. On SIGTERM print
+      {"name", "count", "ordered", "first", "last"}: ordered is true when the
+      sequence numbers arrived strictly increasing.
   fd_tool.py listener PORT -- CMD...
       Run CMD with a bound (not yet listening) IPv6 TCP socket on [::]:PORT as
       descriptor 3.
@@ -25,6 +31,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 IPV6_TRANSPARENT = 75
 PR_SET_PDEATHSIG = 1
@@ -80,6 +87,51 @@ def receive_loop(sock, name, close_after=None):
     sock.close()
 
 
+def drain(path, name, rate):
+    sock = bind_datagram(path)
+    state = {"count": 0, "ordered": True, "first": None, "last": None}
+
+    def report(*_):
+        emit(dict(name=name, **state))
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, report)
+    emit({"ready": True})
+    interval = 1.0 / rate if rate else 0
+    next_at = time.monotonic()
+    while True:
+        _, anc, _, _ = sock.recvmsg(16, socket.CMSG_SPACE(16 * 4))
+        fds = array.array("i")
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        for extra in fds[1:]:
+            os.close(extra)
+        if not fds:
+            continue
+        conn = socket.socket(fileno=fds[0])
+        conn.settimeout(5)
+        try:
+            seq = int(conn.recv(64).split(b"\n")[0])
+            conn.sendall(b"ok " + name.encode() + b"\n")
+            if state["last"] is not None and seq <= state["last"]:
+                state["ordered"] = False
+            if state["first"] is None:
+                state["first"] = seq
+            state["last"] = seq
+            state["count"] += 1
+        except (OSError, ValueError):
+            pass
+        conn.close()
+        if interval:
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                next_at = time.monotonic()
+
+
 def bind_datagram(path):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     if path.startswith("@"):
@@ -120,6 +172,8 @@ def main():
         sock = bind_datagram(sys.argv[2])
         emit({"ready": True})
         receive_loop(sock, sys.argv[3])
+    elif mode == "drain":
+        drain(sys.argv[2], sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else 0)
     elif mode == "socketpair":
         opts, cmd = split_command(sys.argv[2:])
         name = opts[0]

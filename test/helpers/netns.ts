@@ -5,6 +5,7 @@
  * addresses and fd00:1::/64 as client addresses without touching the host.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 
 const MARK = 'SOCKETBOX_TEST_NETNS';
 
@@ -32,5 +33,8 @@ export function enterTestNetns(clientAddresses: number[] = [5, 6, 7]): void {
   };
   ip('link', 'set', 'lo', 'up');
   ip('-6', 'route', 'add', 'local', `${SERVER_PREFIX}/64`, 'dev', 'lo');
+  // Load tests open tens of thousands of short connections: give them ports.
+  fs.writeFileSync('/proc/sys/net/ipv4/ip_local_port_range', '10000 65000');
+  fs.writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', '1');
   for (const n of clientAddresses) ip('-6', 'addr', 'add', `${CLIENT_PREFIX}${n.toString(16)}/128`, 'dev', 'lo', 'nodad');
 }

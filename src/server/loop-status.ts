@@ -1,0 +1,8 @@
+/** Mirrors the SKBOX_LOOP_* statuses of native/server/accept_loop.h. */
+export const LOOP_STATUS = {
+  stopped: 0,
+  acceptFailed: 10,
+  peerGone: 11,
+  /** The loop left as if its worker thread had died (test support); run it again to resume. */
+  abandoned: 99,
+} as const;
