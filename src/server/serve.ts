@@ -6,6 +6,7 @@ import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize
 import { enterSandbox, resolveIdentity } from './identity';
 import { openListeners } from './listeners';
 import { logError, logInfo } from './log';
+import { collectGarbageSoon } from './collect-garbage';
 import { LOOP_STATUS } from './loop-status';
 import { STAT } from './stats-layout';
 import { compileConfigText, compileForcedTarget, CompiledRules, readConfigFile } from './rules';
@@ -102,6 +103,7 @@ export async function serve(o: ServerOptions): Promise<void> {
       // Under -x the path resolves inside the chroot.
       const next = compileRules(readConfigFile(o.configFile));
       pool.publish(next.table);
+      collectGarbageSoon();
       reloads.succeeded++;
       logInfo(`reloaded ${next.description} (generation ${reloads.succeeded + 1})`);
     } catch (err) {

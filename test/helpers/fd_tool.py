@@ -8,12 +8,13 @@
       Run CMD with one end of a datagram socketpair as descriptor 3 and serve
       what arrives on the other end; after N connections close our end.
       Prints {"exit": STATUS} when CMD ends.
-  fd_tool.py drain PATH NAME [RATE]
+  fd_tool.py drain PATH NAME [RATE [hold]]
       Bind a datagram socket at PATH and handle each connection inline, at
       most RATE per second (default unlimited): read the client's line (its
       sequence number), answer "ok NAME\\n", close. On SIGTERM print
       {"name", "count", "ordered", "first", "last"}: ordered is true when the
-      sequence numbers arrived strictly increasing.
+      sequence numbers arrived strictly increasing. With "hold" (RATE 0 =
+      unlimited) nothing is read until SIGUSR1, so the queue fills up.
   fd_tool.py listener PORT -- CMD...
       Run CMD with a bound (not yet listening) IPv6 TCP socket on [::]:PORT as
       descriptor 3.
@@ -87,8 +88,10 @@ def receive_loop(sock, name, close_after=None):
     sock.close()
 
 
-def drain(path, name, rate):
+def drain(path, name, rate, hold):
     sock = bind_datagram(path)
+    released = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: released.set())
     state = {"count": 0, "ordered": True, "first": None, "last": None}
 
     def report(*_):
@@ -97,6 +100,9 @@ def drain(path, name, rate):
 
     signal.signal(signal.SIGTERM, report)
     emit({"ready": True})
+    if hold:
+        while not released.wait(0.05):
+            pass
     interval = 1.0 / rate if rate else 0
     next_at = time.monotonic()
     while True:
@@ -173,7 +179,8 @@ def main():
         emit({"ready": True})
         receive_loop(sock, sys.argv[3])
     elif mode == "drain":
-        drain(sys.argv[2], sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else 0)
+        rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0
+        drain(sys.argv[2], sys.argv[3], rate, len(sys.argv) > 5 and sys.argv[5] == "hold")
     elif mode == "socketpair":
         opts, cmd = split_command(sys.argv[2:])
         name = opts[0]

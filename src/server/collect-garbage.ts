@@ -1,0 +1,26 @@
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+const MIN_INTERVAL_MS = 1000;
+let lastRun = 0;
+let pending: NodeJS.Timeout | undefined;
+
+/**
+ * Asks for a full collection soon after a reload, at most once a second.
+ * Reloads are operator actions, and each parse leaves a burst of garbage
+ * that would otherwise grow the heap (and RSS) until V8 decides to collect.
+ * The main thread carries no connections, so the pause costs nothing there.
+ */
+export function collectGarbageSoon(): void {
+  if (pending) return;
+  const wait = Math.max(0, lastRun + MIN_INTERVAL_MS - Date.now());
+  pending = setTimeout(() => {
+    pending = undefined;
+    lastRun = Date.now();
+    gc();
+  }, wait);
+  pending.unref();
+}
