@@ -218,8 +218,22 @@ Napi::Value TableLookup(const Napi::CallbackInfo &info) {
 
 struct LoopSlot {
   skbox_loop *loop;
-  Napi::ObjectReference stats;  // keeps the shared counters alive
+  Napi::ObjectReference stats;  // keep the shared counters alive
+  Napi::ObjectReference target_stats;
 };
+
+// The memory behind a BigUint64Array over a SharedArrayBuffer of at least n
+// counters. napi_get_typedarray_info works on shared views, where
+// ArrayBuffer::Data() would refuse them.
+uint64_t *SharedCounters(Napi::Env env, Napi::Value v, size_t n, const char *what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      v.As<Napi::TypedArray>().ElementLength() < n)
+    throw Napi::TypeError::New(env, std::string(what) + " must be a BigUint64Array of at least " + std::to_string(n));
+  void *data = nullptr;
+  if (napi_get_typedarray_info(env, v, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok || !data)
+    throw Napi::TypeError::New(env, std::string("cannot reach the memory of ") + what);
+  return static_cast<uint64_t *>(data);
+}
 std::mutex registry_mutex;
 std::map<int, LoopSlot *> registry;
 int next_loop_id = 1;
@@ -233,8 +247,8 @@ skbox_loop *FindLoop(Napi::Env env, int id) {
 
 Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsObject() || !info[2].IsTypedArray())
-    throw Napi::TypeError::New(env, "createLoop(listenFds, options, statsBigUint64Array)");
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsObject())
+    throw Napi::TypeError::New(env, "createLoop(listenFds, options, stats, targetStats)");
   Napi::Array fdsArr = info[0].As<Napi::Array>();
   std::vector<int> fds;
   for (uint32_t i = 0; i < fdsArr.Length(); i++) fds.push_back(fdsArr.Get(i).As<Napi::Number>().Int32Value());
@@ -246,19 +260,12 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
   opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
   opt.drain_backlog_on_stop = BoolProp(o, "drainBacklogOnStop");
-  Napi::TypedArray ta = info[2].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_biguint64_array || ta.ElementLength() < SKBOX_STAT_COUNT)
-    throw Napi::TypeError::New(env, "stats must be a BigUint64Array of at least " + std::to_string(SKBOX_STAT_COUNT));
-  // napi_get_typedarray_info works on views of a SharedArrayBuffer, where
-  // ArrayBuffer::Data() would refuse it.
-  void *data = nullptr;
-  napi_status st = napi_get_typedarray_info(env, ta, nullptr, nullptr, &data, nullptr, nullptr);
-  if (st != napi_ok || !data) throw Napi::TypeError::New(env, "cannot reach the counters' memory");
-  uint64_t *stats = static_cast<uint64_t *>(data);
+  uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
+  uint64_t *target_stats = SharedCounters(env, info[3], 2 * SKBOX_TARGET_SLOTS, "targetStats");
   const char *why = "";
-  skbox_loop *loop = skbox_loop_create(fds.data(), (int)fds.size(), &opt, stats, &why);
+  skbox_loop *loop = skbox_loop_create(fds.data(), (int)fds.size(), &opt, stats, target_stats, &why);
   if (!loop) throw Napi::Error::New(env, why);
-  LoopSlot *slot = new LoopSlot{loop, Napi::Persistent(info[2].As<Napi::Object>())};
+  LoopSlot *slot = new LoopSlot{loop, Napi::Persistent(info[2].As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Object>())};
   std::lock_guard<std::mutex> lock(registry_mutex);
   int id = next_loop_id++;
   registry[id] = slot;
@@ -271,6 +278,12 @@ Napi::Value PublishTable(const Napi::CallbackInfo &info) {
   const char *why = nullptr;
   skbox_table *t = skbox_table_load(b.Data(), b.Length(), &why);
   if (!t) throw Napi::Error::New(info.Env(), std::string("invalid table: ") + why);
+  // Optional counter slot per target; anything out of range counts in slot 0.
+  if (info.Length() > 2 && info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+    Napi::Uint32Array slots = info[2].As<Napi::Uint32Array>();
+    for (uint32_t i = 0; i < t->n_targets && i < slots.ElementLength(); i++)
+      t->slots[i] = slots[i] < SKBOX_TARGET_SLOTS ? slots[i] : 0;
+  }
   skbox_loop_publish(loop, t);
   return info.Env().Undefined();
 }
@@ -287,6 +300,11 @@ Napi::Value RunLoop(const Napi::CallbackInfo &info) {
 
 Napi::Value StopLoop(const Napi::CallbackInfo &info) {
   skbox_loop_request_stop(FindLoop(info.Env(), IntArg(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value PingLoop(const Napi::CallbackInfo &info) {
+  skbox_loop_ping(FindLoop(info.Env(), IntArg(info, 0)));
   return info.Env().Undefined();
 }
 
@@ -307,6 +325,7 @@ Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
   }
   skbox_loop_destroy(slot->loop);
   slot->stats.Reset();
+  slot->target_stats.Reset();
   delete slot;
   return info.Env().Undefined();
 }
@@ -331,9 +350,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("publishTable", Napi::Function::New(env, PublishTable));
   exports.Set("runLoop", Napi::Function::New(env, RunLoop));
   exports.Set("stopLoop", Napi::Function::New(env, StopLoop));
+  exports.Set("pingLoop", Napi::Function::New(env, PingLoop));
   exports.Set("abandonLoop", Napi::Function::New(env, AbandonLoop));
   exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
   exports.Set("statCount", Napi::Number::New(env, SKBOX_STAT_COUNT));
+  exports.Set("targetSlots", Napi::Number::New(env, SKBOX_TARGET_SLOTS));
   return exports;
 }
 

@@ -33,6 +33,7 @@ struct skbox_loop {
   int n_listeners, listening;
   skbox_loop_options opt;
   uint64_t *stats;
+  uint64_t *target_stats;  /* 2 * SKBOX_TARGET_SLOTS counters */
   skbox_table *table;      /* only touched by the loop thread */
   skbox_table *next_table; /* handed over with atomic exchange */
   int stop_requested;      /* atomic */
@@ -44,14 +45,16 @@ struct skbox_loop {
   int exit_status, fatal_errno;
 };
 
-static uint64_t now_ms(void) {
+static uint64_t now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static uint64_t now_ms(void) { return now_us() / 1000u; }
+
 skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,
-                              uint64_t *stats, const char **why) {
+                              uint64_t *stats, uint64_t *target_stats, const char **why) {
   skbox_loop *L = calloc(1, sizeof *L);
   if (!L) { *why = "out of memory"; return NULL; }
   L->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -60,6 +63,7 @@ skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_l
   L->ctl_tag = TAG_CONTROL;
   L->opt = *opt;
   L->stats = stats;
+  L->target_stats = target_stats;
   if (L->epfd < 0 || L->ctl_fd < 0 || !L->listeners ||
       skbox_dest_cache_init(&L->dests, L->epfd, opt->max_cached_targets) < 0) {
     *why = "cannot create the loop's epoll set, eventfd or caches";
@@ -76,6 +80,11 @@ skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_l
 void skbox_loop_publish(skbox_loop *L, skbox_table *table) {
   skbox_table *unseen = __atomic_exchange_n(&L->next_table, table, __ATOMIC_ACQ_REL);
   skbox_table_free(unseen); /* the loop never took it, so nobody holds it */
+  uint64_t one = 1;
+  (void)!write(L->ctl_fd, &one, sizeof one);
+}
+
+void skbox_loop_ping(skbox_loop *L) {
   uint64_t one = 1;
   (void)!write(L->ctl_fd, &one, sizeof one);
 }
@@ -136,11 +145,14 @@ static void refuse(skbox_loop *L, int fd, enum skbox_stat reason, int reset) {
 }
 
 /* Settle a connection after a send attempt that did not ask it to wait. */
-static void settle(skbox_loop *L, skbox_dest *d, int fd, skbox_send_result r) {
+static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_result r) {
+  int fd = p.fd;
   switch (r) {
     case SKBOX_SEND_OK:
       close(fd);
       skbox_stat_add(L->stats, SKBOX_STAT_DELIVERED, 1);
+      skbox_stat_add(L->target_stats, SKBOX_TARGET_DELIVERED(p.slot), 1);
+      skbox_stat_latency(L->stats, now_us() - p.accepted_us);
       if (L->paused) L->resume_at_ms = 0;
       return;
     case SKBOX_SEND_PEER_GONE:
@@ -152,32 +164,32 @@ static void settle(skbox_loop *L, skbox_dest *d, int fd, skbox_send_result r) {
   }
 }
 
-static void enqueue(skbox_loop *L, skbox_dest *d, int fd, uint64_t accepted_ms) {
-  if (L->pending_total >= L->opt.max_pending ||
-      skbox_dest_push(&L->dests, d, (skbox_pending){fd, accepted_ms}) < 0) {
-    refuse(L, fd, SKBOX_STAT_REFUSED_QUEUE_FULL, 1);
+static void enqueue(skbox_loop *L, skbox_dest *d, skbox_pending p) {
+  if (L->pending_total >= L->opt.max_pending || skbox_dest_push(&L->dests, d, p) < 0) {
+    refuse(L, p.fd, SKBOX_STAT_REFUSED_QUEUE_FULL, 1);
     return;
   }
   L->pending_total++;
   skbox_stat_add(L->stats, SKBOX_STAT_PENDING, 1);
+  skbox_stat_add(L->target_stats, SKBOX_TARGET_PENDING(p.slot), 1);
   skbox_dest_watch(&L->dests, d, 1);
 }
 
-static void take_waiter(skbox_loop *L, skbox_dest *d) {
-  skbox_dest_pop(&L->dests, d);
+static skbox_pending take_waiter(skbox_loop *L, skbox_dest *d) {
+  skbox_pending p = skbox_dest_pop(&L->dests, d);
   L->pending_total--;
   skbox_stat_add(L->stats, SKBOX_STAT_PENDING, -1);
+  skbox_stat_add(L->target_stats, SKBOX_TARGET_PENDING(p.slot), -1);
+  return p;
 }
 
 /* EPOLLOUT on a destination: send its waiters in order until it is full again. */
 static void flush_dest(skbox_loop *L, skbox_dest *d) {
   const skbox_pending *head;
   while ((head = skbox_dest_head(d))) {
-    int fd = head->fd;
-    skbox_send_result r = skbox_dest_send(&L->dests, d, fd);
+    skbox_send_result r = skbox_dest_send(&L->dests, d, head->fd);
     if (r == SKBOX_SEND_AGAIN) break;
-    take_waiter(L, d);
-    settle(L, d, fd, r);
+    settle(L, d, take_waiter(L, d), r);
   }
   skbox_dest_watch(&L->dests, d, d->count > 0);
 }
@@ -188,10 +200,8 @@ static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skb
     skbox_dest *next = d->wait_next; /* popping the last waiter unlinks d */
     const skbox_pending *head;
     while ((head = skbox_dest_head(d)) &&
-           (everything || now - head->accepted_ms >= L->opt.dispatch_timeout_ms)) {
-      int fd = head->fd;
-      take_waiter(L, d);
-      refuse(L, fd, reason, 1);
+           (everything || now - head->accepted_us / 1000u >= L->opt.dispatch_timeout_ms)) {
+      refuse(L, take_waiter(L, d).fd, reason, 1);
     }
     if (d->count == 0) skbox_dest_watch(&L->dests, d, 0);
     d = next;
@@ -201,7 +211,7 @@ static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skb
 static int64_t next_waiter_deadline(const skbox_loop *L) {
   int64_t best = -1;
   for (const skbox_dest *d = L->dests.waiting; d; d = d->wait_next) {
-    int64_t due = (int64_t)(skbox_dest_head(d)->accepted_ms + L->opt.dispatch_timeout_ms);
+    int64_t due = (int64_t)(skbox_dest_head(d)->accepted_us / 1000u + L->opt.dispatch_timeout_ms);
     if (best < 0 || due < best) best = due;
   }
   return best;
@@ -230,7 +240,8 @@ static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple 
   }
 }
 
-static void dispatch(skbox_loop *L, int fd, const struct sockaddr_storage *peer, uint64_t now) {
+static void dispatch(skbox_loop *L, int fd, const struct sockaddr_storage *peer) {
+  uint64_t accepted_us = now_us();
   if (L->opt.clear_transparent) {
     int off = 0;
     if (peer->ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &off, sizeof off) < 0) {
@@ -260,13 +271,14 @@ static void dispatch(skbox_loop *L, int fd, const struct sockaddr_storage *peer,
     refuse(L, fd, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
     return;
   }
+  skbox_pending p = {fd, L->table->slots[dec.target_index], accepted_us};
   if (d->count > 0) { /* keep order: queue behind the ones already waiting */
-    enqueue(L, d, fd, now);
+    enqueue(L, d, p);
     return;
   }
   skbox_send_result r = skbox_dest_send(&L->dests, d, fd);
-  if (r == SKBOX_SEND_AGAIN) enqueue(L, d, fd, now);
-  else settle(L, d, fd, r);
+  if (r == SKBOX_SEND_AGAIN) enqueue(L, d, p);
+  else settle(L, d, p, r);
 }
 
 static int accept_error_is_transient(int e) {
@@ -293,6 +305,7 @@ static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
       int e = errno;
       if (e == EAGAIN || e == EWOULDBLOCK) return taken;
       skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRORS, 1);
+      skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRNO + (e < 128 ? e : 0), 1);
       if (accept_error_is_transient(e)) continue;
       if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
         /* Out of descriptors or memory: stop polling the listeners (the
@@ -310,7 +323,7 @@ static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
     if (peer.ss_family != AF_INET6 && peer.ss_family != AF_INET) peer.ss_family = AF_UNSPEC;
     skbox_stat_add(L->stats, SKBOX_STAT_ACCEPTED, 1);
     taken++;
-    dispatch(L, fd, &peer, now);
+    dispatch(L, fd, &peer);
     if (L->exit_status) return taken;
   }
   return taken;
@@ -374,7 +387,7 @@ int skbox_loop_run(skbox_loop *L) {
         flush_dest(L, events[i].data.ptr);
       } else {
         uint64_t v;
-        (void)!read(L->ctl_fd, &v, sizeof v);
+        if (read(L->ctl_fd, &v, sizeof v) == sizeof v) skbox_stat_add(L->stats, SKBOX_STAT_PONGS, 1);
       }
       if (L->exit_status) break;
     }

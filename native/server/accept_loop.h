@@ -28,9 +28,14 @@ typedef struct {
 typedef struct skbox_loop skbox_loop;
 
 /* listen_fds stay owned by the caller and must outlive the loop. stats points
- * at SKBOX_STAT_COUNT counters that must also outlive it. */
+ * at SKBOX_STAT_COUNT counters and target_stats at 2 * SKBOX_TARGET_SLOTS,
+ * both of which must also outlive it. */
 skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,
-                              uint64_t *stats, const char **why);
+                              uint64_t *stats, uint64_t *target_stats, const char **why);
+
+/* Any thread: wake the loop; it counts SKBOX_STAT_PONGS when it gets to it,
+ * which tells a watchdog that the loop still runs. */
+void skbox_loop_ping(skbox_loop *loop);
 
 /* Any thread: hand the loop a new table (ownership passes to the loop). Every
  * connection is decided by exactly one table: the loop switches between two

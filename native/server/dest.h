@@ -12,7 +12,8 @@
 
 typedef struct {
   int fd;
-  uint64_t accepted_ms; /* CLOCK_MONOTONIC milliseconds at accept */
+  uint32_t slot;        /* the target's counter slot */
+  uint64_t accepted_us; /* CLOCK_MONOTONIC microseconds at accept */
 } skbox_pending;
 
 typedef enum {

@@ -137,7 +137,8 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
   t->sets = calloc(n_sets ? n_sets : 1, sizeof *t->sets);
   t->entries = calloc(n_entries ? n_entries : 1, sizeof *t->entries);
   t->targets = calloc(n_targets ? n_targets : 1, sizeof *t->targets);
-  if (!t->sets || !t->entries || !t->targets) {
+  t->slots = calloc(n_targets ? n_targets : 1, sizeof *t->slots);
+  if (!t->sets || !t->entries || !t->targets || !t->slots) {
     *why = "out of memory";
   } else {
     *why = load_targets(t, buf, len, targets_off, str_off, str_size);
@@ -155,5 +156,6 @@ void skbox_table_free(skbox_table *t) {
   free(t->sets);
   free(t->entries);
   free(t->targets);
+  free(t->slots);
   free(t);
 }

@@ -71,6 +71,7 @@ typedef struct {
   skbox_set *sets;
   skbox_entry *entries;
   skbox_target *targets;
+  uint32_t *slots; /* per target: its counter slot (< SKBOX_TARGET_SLOTS), 0 by default */
 } skbox_table;
 
 /* Parse and validate buf. On success returns a table owned by the caller

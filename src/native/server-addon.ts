@@ -55,14 +55,18 @@ export interface ServerAddon {
   execWithFd(fd: number, argv: string[]): never;
   tableValidate(table: Buffer): string | null;
   tableLookup(table: Buffer, tuple: Buffer): NativeDecision;
-  createLoop(listenFds: number[], options: LoopOptions, stats: BigUint64Array): number;
-  publishTable(loopId: number, table: Buffer): void;
+  createLoop(listenFds: number[], options: LoopOptions, stats: BigUint64Array, targetStats: BigUint64Array): number;
+  /** slots: a counter slot per target of the table (see TargetSlots). */
+  publishTable(loopId: number, table: Buffer, slots?: Uint32Array): void;
+  /** Wake the loop; it counts a pong when it gets to it. */
+  pingLoop(loopId: number): void;
   runLoop(loopId: number): LoopExit;
   stopLoop(loopId: number): void;
   /** Test support: the loop returns status 99 as if its thread had died. */
   abandonLoop(loopId: number): void;
   destroyLoop(loopId: number): void;
   statCount: number;
+  targetSlots: number;
 }
 
 let cached: ServerAddon | undefined;

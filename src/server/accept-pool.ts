@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import Piscina from 'piscina';
 import type { LoopExit, LoopOptions, ServerAddon } from '../native/server-addon';
 import { LOOP_STATUS } from './loop-status';
-import { newStatsBlock, STAT_COUNT } from './stats-layout';
+import { newCounterBlock, STAT_COUNT, TARGET_SLOTS } from './stats-layout';
+import { TargetSlots } from './target-slots';
+import { tableTargetNames } from '../table/table-targets';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, RestartTracker } from './supervision';
 
 /** What the pool tells its owner about its workers. */
@@ -17,6 +19,7 @@ export interface PoolEvents {
 interface Loop {
   id: number;
   stats: BigUint64Array;
+  targetStats: BigUint64Array;
 }
 
 /**
@@ -37,10 +40,12 @@ export class AcceptPool {
     options: LoopOptions,
     private readonly policy: RestartPolicy = DEFAULT_RESTART_POLICY,
   ) {
-    if (addon.statCount !== STAT_COUNT) throw new Error('native and JavaScript counter layouts disagree; rebuild socketbox');
+    if (addon.statCount !== STAT_COUNT || addon.targetSlots !== TARGET_SLOTS)
+      throw new Error('native and JavaScript counter layouts disagree; rebuild socketbox');
     for (const fds of listenerGroups) {
-      const stats = newStatsBlock();
-      this.loops.push({ id: addon.createLoop(fds, options, stats), stats });
+      const stats = newCounterBlock(STAT_COUNT);
+      const targetStats = newCounterBlock(2 * TARGET_SLOTS);
+      this.loops.push({ id: addon.createLoop(fds, options, stats, targetStats), stats, targetStats });
     }
     this.pool = new Piscina({
       filename: path.join(__dirname, '..', 'workers', 'accept-worker.js'),
@@ -70,11 +75,25 @@ export class AcceptPool {
     return this.loaded;
   }
 
+  /** Counter slots of the targets, by name: shared by every loop and every table. */
+  readonly targetSlots = new TargetSlots();
+
   /** Validates once, then hands every loop its own copy: all switch to the same rules. */
   publish(table: Buffer): void {
     const problem = this.addon.tableValidate(table);
     if (problem) throw new Error(`internal error: compiled table rejected: ${problem}`);
-    for (const loop of this.loops) this.addon.publishTable(loop.id, table);
+    const slots = Uint32Array.from(tableTargetNames(table), (name) => this.targetSlots.slotFor(name));
+    for (const loop of this.loops) this.addon.publishTable(loop.id, table, slots);
+  }
+
+  /** Wake every loop; each counts a pong once it gets to it (see pongs()). */
+  ping(): void {
+    for (const loop of this.loops) this.addon.pingLoop(loop.id);
+  }
+
+  /** One target counter summed over all loops. */
+  targetTotal(index: number): bigint {
+    return this.loops.reduce((n, loop) => n + Atomics.load(loop.targetStats, index), 0n);
   }
 
   /** Starts every loop under supervision: a loop whose worker dies is run again on a new one. */

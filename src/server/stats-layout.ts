@@ -14,9 +14,22 @@ export const STAT = {
   acceptErrors: 11,
   acceptPauses: 12,
   tablesAdopted: 13,
+  pongs: 14,
+  latencySumUs: 15,
+  latencyBuckets: 16,
+  acceptErrno: 33,
 } as const;
 
-export const STAT_COUNT = 14;
+/** Upper bounds of the dispatch latency buckets in µs (skbox_latency_bounds_us); one more bucket is +Inf. */
+export const LATENCY_BOUNDS_US = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000];
+
+export const ERRNO_COUNTERS = 128;
+export const STAT_COUNT = STAT.acceptErrno + ERRNO_COUNTERS;
+
+/** Per-target counters: two per slot (delivered, pending). */
+export const TARGET_SLOTS = 4096;
+export const targetDelivered = (slot: number): number => slot * 2;
+export const targetPending = (slot: number): number => slot * 2 + 1;
 
 /** Refusal reasons as operators see them, with their counter. */
 export const REFUSAL_REASONS: ReadonlyArray<[string, number]> = [
@@ -30,7 +43,7 @@ export const REFUSAL_REASONS: ReadonlyArray<[string, number]> = [
   ['draining', STAT.refusedDraining],
 ];
 
-/** One shared block of counters per loop: native writes, the main thread reads. */
-export function newStatsBlock(): BigUint64Array {
-  return new BigUint64Array(new SharedArrayBuffer(STAT_COUNT * 8));
+/** A block of shared counters: native writes, the main thread reads. */
+export function newCounterBlock(count: number): BigUint64Array {
+  return new BigUint64Array(new SharedArrayBuffer(count * 8));
 }
