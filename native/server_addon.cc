@@ -20,6 +20,7 @@ extern "C" {
 #include "server/listener.h"
 #include "server/lookup.h"
 #include "server/privileges.h"
+#include "server/sd_notify.h"
 #include "server/stats.h"
 #include "server/table.h"
 }
@@ -260,6 +261,7 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
   opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
   opt.drain_backlog_on_stop = BoolProp(o, "drainBacklogOnStop");
+  opt.access_log = (int)UintProp(o, "accessLog", 0);  // 0 off, 1 text, 2 JSON
   uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
   uint64_t *target_stats = SharedCounters(env, info[3], 2 * SKBOX_TARGET_SLOTS, "targetStats");
   const char *why = "";
@@ -330,6 +332,25 @@ Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// ---- systemd notification (sd_notify) ---------------------------------------
+
+// Connects a datagram socket to NOTIFY_SOCKET's address; returns the descriptor.
+Napi::Value NotifySocketOpen(const Napi::CallbackInfo &info) {
+  std::string address = StringArg(info, 0);
+  const char *step = "socket";
+  int fd = skbox_notify_connect(address.c_str(), &step);
+  if (fd < 0) throw ErrnoError(info.Env(), std::string(step) + " " + address, errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// Sends one notification ("READY=1\nSTATUS=...") on a socket from NotifySocketOpen.
+Napi::Value NotifySocketSend(const Napi::CallbackInfo &info) {
+  int fd = IntArg(info, 0);
+  std::string message = StringArg(info, 1);
+  if (skbox_notify_send(fd, message.data(), message.size(), 1000) < 0) throw ErrnoError(info.Env(), "send", errno);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindListener", Napi::Function::New(env, BindListener));
   exports.Set("adoptListener", Napi::Function::New(env, AdoptListener));
@@ -355,6 +376,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
   exports.Set("statCount", Napi::Number::New(env, SKBOX_STAT_COUNT));
   exports.Set("targetSlots", Napi::Number::New(env, SKBOX_TARGET_SLOTS));
+  exports.Set("notifySocketOpen", Napi::Function::New(env, NotifySocketOpen));
+  exports.Set("notifySocketSend", Napi::Function::New(env, NotifySocketSend));
   return exports;
 }
 

@@ -4,7 +4,7 @@ import { parseServerFlags, SERVER_USAGE, ServerOptions } from './cli/server-flag
 import { UsageError } from './cli/usage-error';
 import { runCheck, runExplain } from './cli/offline-tools';
 import { ConfigError } from './config/config-error';
-import { logError } from './server/log';
+import { configureLog, logError } from './server/log';
 import { serve } from './server/serve';
 
 const EXIT_STARTUP = 1;
@@ -24,6 +24,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stderr.write(`socketbox: ${err.message}\nTry 'socketbox --help' for the list of options.\n`);
     process.exit(EXIT_USAGE);
   }
+  configureLog(o.logLevel, o.logFormat);
   try {
     switch (o.mode) {
       case 'help':

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/access_log.h"
 #include "server/dest.h"
 #include "server/fdpass.h"
 #include "server/lookup.h"
@@ -137,36 +138,58 @@ static void adopt_published_table(skbox_loop *L) {
   skbox_stat_add(L->stats, SKBOX_STAT_TABLES_ADOPTED, 1);
 }
 
-static void refuse(skbox_loop *L, int fd, enum skbox_stat reason, int reset) {
-  if (reset) skbox_reset_close(fd);
-  else close(fd);
+static const char *outcome_name(enum skbox_stat s) {
+  switch (s) {
+    case SKBOX_STAT_DELIVERED: return "delivered";
+    case SKBOX_STAT_REFUSED_NO_MATCH: return "no_match";
+    case SKBOX_STAT_REFUSED_FAIL: return "fail";
+    case SKBOX_STAT_REFUSED_LOOP: return "loop";
+    case SKBOX_STAT_REFUSED_TARGET_MISSING: return "target_missing";
+    case SKBOX_STAT_REFUSED_TIMEOUT: return "timeout";
+    case SKBOX_STAT_REFUSED_QUEUE_FULL: return "queue_full";
+    case SKBOX_STAT_REFUSED_DRAINING: return "draining";
+    default: return "send_error";
+  }
+}
+
+static void log_outcome(skbox_loop *L, const skbox_pending *c, const char *target, enum skbox_stat outcome) {
+  if (L->opt.access_log != SKBOX_ACCESS_LOG_OFF)
+    skbox_access_log(2, L->opt.access_log, &c->tuple, target ? target : "-", outcome_name(outcome), now_us() - c->accepted_us);
+}
+
+/* Close a connection that will not be delivered, count why (and log it). */
+static void refuse(skbox_loop *L, const skbox_pending *c, const char *target, enum skbox_stat reason, int reset) {
+  if (reset) skbox_reset_close(c->fd);
+  else close(c->fd);
   skbox_stat_add(L->stats, reason, 1);
+  log_outcome(L, c, target, reason);
   if (L->paused) L->resume_at_ms = 0; /* a descriptor was freed: intake may resume */
 }
 
 /* Settle a connection after a send attempt that did not ask it to wait. */
 static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_result r) {
-  int fd = p.fd;
+  const char *target = d->kind == SKBOX_TARGET_UNIX ? d->path : "fd";
   switch (r) {
     case SKBOX_SEND_OK:
-      close(fd);
+      close(p.fd);
       skbox_stat_add(L->stats, SKBOX_STAT_DELIVERED, 1);
       skbox_stat_add(L->target_stats, SKBOX_TARGET_DELIVERED(p.slot), 1);
       skbox_stat_latency(L->stats, now_us() - p.accepted_us);
+      log_outcome(L, &p, target, SKBOX_STAT_DELIVERED);
       if (L->paused) L->resume_at_ms = 0;
       return;
     case SKBOX_SEND_PEER_GONE:
       if (d->flags & SKBOX_TARGET_FLAG_EXIT_ON_PEER_GONE) L->exit_status = SKBOX_LOOP_PEER_GONE;
-      refuse(L, fd, SKBOX_STAT_REFUSED_TARGET_MISSING, 1);
+      refuse(L, &p, target, SKBOX_STAT_REFUSED_TARGET_MISSING, 1);
       return;
-    case SKBOX_SEND_MISSING: refuse(L, fd, SKBOX_STAT_REFUSED_TARGET_MISSING, 1); return;
-    default: refuse(L, fd, SKBOX_STAT_REFUSED_SEND_ERROR, 1); return;
+    case SKBOX_SEND_MISSING: refuse(L, &p, target, SKBOX_STAT_REFUSED_TARGET_MISSING, 1); return;
+    default: refuse(L, &p, target, SKBOX_STAT_REFUSED_SEND_ERROR, 1); return;
   }
 }
 
 static void enqueue(skbox_loop *L, skbox_dest *d, skbox_pending p) {
   if (L->pending_total >= L->opt.max_pending || skbox_dest_push(&L->dests, d, p) < 0) {
-    refuse(L, p.fd, SKBOX_STAT_REFUSED_QUEUE_FULL, 1);
+    refuse(L, &p, d->path, SKBOX_STAT_REFUSED_QUEUE_FULL, 1);
     return;
   }
   L->pending_total++;
@@ -201,7 +224,8 @@ static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skb
     const skbox_pending *head;
     while ((head = skbox_dest_head(d)) &&
            (everything || now - head->accepted_us / 1000u >= L->opt.dispatch_timeout_ms)) {
-      refuse(L, take_waiter(L, d).fd, reason, 1);
+      skbox_pending p = take_waiter(L, d);
+      refuse(L, &p, d->path, reason, 1);
     }
     if (d->count == 0) skbox_dest_watch(&L->dests, d, 0);
     d = next;
@@ -241,44 +265,43 @@ static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple 
 }
 
 static void dispatch(skbox_loop *L, int fd, const struct sockaddr_storage *peer) {
-  uint64_t accepted_us = now_us();
+  skbox_pending c = {.fd = fd, .slot = 0, .accepted_us = now_us()};
+  read_tuple(fd, peer, &c.tuple);
   if (L->opt.clear_transparent) {
     int off = 0;
     if (peer->ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &off, sizeof off) < 0) {
-      refuse(L, fd, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
+      refuse(L, &c, NULL, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
       return;
     }
   }
   if (!L->table) {
-    refuse(L, fd, SKBOX_STAT_REFUSED_NO_MATCH, 0);
+    refuse(L, &c, NULL, SKBOX_STAT_REFUSED_NO_MATCH, 0);
     return;
   }
-  skbox_tuple tuple;
-  read_tuple(fd, peer, &tuple);
-  skbox_decision dec = skbox_lookup(L->table, &tuple);
+  skbox_decision dec = skbox_lookup(L->table, &c.tuple);
   switch (dec.kind) {
-    case SKBOX_DECIDE_FAIL: refuse(L, fd, SKBOX_STAT_REFUSED_FAIL, 0); return;
-    case SKBOX_DECIDE_NO_MATCH: refuse(L, fd, SKBOX_STAT_REFUSED_NO_MATCH, 0); return;
-    case SKBOX_DECIDE_LOOP: refuse(L, fd, SKBOX_STAT_REFUSED_LOOP, 0); return;
+    case SKBOX_DECIDE_FAIL: refuse(L, &c, NULL, SKBOX_STAT_REFUSED_FAIL, 0); return;
+    case SKBOX_DECIDE_NO_MATCH: refuse(L, &c, NULL, SKBOX_STAT_REFUSED_NO_MATCH, 0); return;
+    case SKBOX_DECIDE_LOOP: refuse(L, &c, NULL, SKBOX_STAT_REFUSED_LOOP, 0); return;
     case SKBOX_DECIDE_TARGET: break;
   }
   const skbox_target *t = &L->table->targets[dec.target_index];
   char path[SKBOX_UNIX_PATH_MAX + 1];
   memcpy(path, t->path, t->path_len + 1);
-  if (t->flags & SKBOX_TARGET_FLAG_TEMPLATE) skbox_substitute_path(path, t->path_len, &tuple);
+  if (t->flags & SKBOX_TARGET_FLAG_TEMPLATE) skbox_substitute_path(path, t->path_len, &c.tuple);
+  c.slot = L->table->slots[dec.target_index];
   skbox_dest *d = skbox_dest_get(&L->dests, t, path, t->path_len);
   if (!d) {
-    refuse(L, fd, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
+    refuse(L, &c, path, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
     return;
   }
-  skbox_pending p = {fd, L->table->slots[dec.target_index], accepted_us};
   if (d->count > 0) { /* keep order: queue behind the ones already waiting */
-    enqueue(L, d, p);
+    enqueue(L, d, c);
     return;
   }
   skbox_send_result r = skbox_dest_send(&L->dests, d, fd);
-  if (r == SKBOX_SEND_AGAIN) enqueue(L, d, p);
-  else settle(L, d, p, r);
+  if (r == SKBOX_SEND_AGAIN) enqueue(L, d, c);
+  else settle(L, d, c, r);
 }
 
 static int accept_error_is_transient(int e) {

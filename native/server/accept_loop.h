@@ -15,6 +15,7 @@ typedef struct {
   uint32_t drain_timeout_ms;    /* how long a stop may take to deliver what waits */
   uint32_t max_cached_targets;  /* distinct destinations kept connected */
   int drain_backlog_on_stop;    /* accept what the kernel already queued before stopping */
+  int access_log;               /* SKBOX_ACCESS_LOG_OFF / _TEXT / _JSON, lines on stderr */
 } skbox_loop_options;
 
 /* Exit statuses of skbox_loop_run, as the process should exit with them. */

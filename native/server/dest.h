@@ -10,10 +10,12 @@
 
 #define SKBOX_TAG_DEST 0x44455354 /* first member of epoll-registered objects */
 
+/* One accepted connection on its way: what settling it needs to know. */
 typedef struct {
   int fd;
   uint32_t slot;        /* the target's counter slot */
   uint64_t accepted_us; /* CLOCK_MONOTONIC microseconds at accept */
+  skbox_tuple tuple;    /* for the access log */
 } skbox_pending;
 
 typedef enum {

@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import { getopt, OptionSpec } from './getopt';
 import { UsageError } from './usage-error';
 import { parseDuration, parseInteger } from './values';
+import { parseMetricsAddress } from '../metrics/http-endpoint';
 
 /** Everything `socketbox` was asked to do, checked but not yet acted on. */
 export interface ServerOptions {
@@ -13,6 +14,8 @@ export interface ServerOptions {
   reuseaddr: boolean;
   reuseport: boolean;
   backlog: number;
+  /** Listening flags given on the command line, as spelled (-l -p -t -F -R -r -b): checked against systemd's sockets. */
+  bindingFlags: string[];
   inheritedListenFd?: number;
   exec: boolean;
   user?: string;
@@ -31,6 +34,10 @@ export interface ServerOptions {
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;
+  metrics?: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logFormat: 'text' | 'json';
+  accessLog: boolean;
   mode: 'serve' | 'help' | 'version' | 'check' | 'explain';
   operands: string[];
 }
@@ -66,6 +73,10 @@ const SPECS: OptionSpec[] = [
   { key: 'dispatch-timeout', long: 'dispatch-timeout', takesValue: true },
   { key: 'drain-timeout', long: 'drain-timeout', takesValue: true },
   { key: 'max-targets', long: 'max-targets', takesValue: true },
+  { key: 'metrics', long: 'metrics', takesValue: true },
+  { key: 'log-level', long: 'log-level', takesValue: true },
+  { key: 'log-format', long: 'log-format', takesValue: true },
+  { key: 'access-log', long: 'access-log', takesValue: false },
 ];
 
 export const SERVER_USAGE = `Usage: socketbox [OPTIONS]
@@ -93,6 +104,10 @@ Listening:
   -b N           listen backlog (default 4096)
   -s FD          use inherited listening socket FD instead of binding
   -z             clear IPV6_TRANSPARENT on each accepted socket
+  With systemd socket activation (LISTEN_FDS), the inherited sockets are the
+  listeners: -l -p -t -F -R -r -s are refused (the socket unit binds), while
+  -b re-sets their listen backlog (without it the unit's Backlog= stays).
+  --workers N with exactly N sockets: one each; otherwise all share them all.
 Process:
   -e             bind, drop privileges, then exec PROGRAM with SKBOX_LISTEN_FD set
   -u USER        run as USER (name or number; a name also sets its group)
@@ -108,6 +123,12 @@ Tuning:
   --dispatch-timeout D   how long a connection may wait for its receiver (default 2s)
   --drain-timeout D      how long a stop may take to deliver what waits (default 5s)
   --max-targets N        distinct target sockets kept connected, per worker (default 1024)
+Observability:
+  --metrics [ADDR:]PORT  serve GET /metrics (Prometheus) and GET /healthz; loopback
+                         (127.0.0.1) unless ADDR is given, e.g. [::1]:9464
+  --log-level LEVEL      debug, info (default), warn or error
+  --log-format FORMAT    text (default) or json, for log lines and the access log
+  --access-log           one line per connection on stderr (off by default)
 Tools:
   --check        validate the config and print a summary, then exit
   --explain      show how a connection would be routed, then exit
@@ -115,6 +136,9 @@ Tools:
 
 Signals: SIGHUP reloads the config (a bad file keeps the old rules); SIGTERM/SIGINT stop
 accepting, deliver what was accepted and exit 0.
+systemd: with NOTIFY_SOCKET set, sends READY=1 once serving, RELOADING=1 and READY=1
+around a reload, STOPPING=1, a STATUS= summary, and WATCHDOG=1 (WATCHDOG_USEC) while
+every worker answers.
 Exit status: 0 ok, 1 startup or config error, 2 usage error, 10 accept failed, 11 -i peer gone.
 `;
 
@@ -134,6 +158,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     reuseaddr: true,
     reuseport: false,
     backlog: 4096,
+    bindingFlags: [],
     exec: false,
     keepGroups: false,
     daemonize: false,
@@ -144,10 +169,14 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     dispatchTimeoutMs: 2000,
     drainTimeoutMs: 5000,
     maxCachedTargets: 1024,
+    logLevel: 'info',
+    logFormat: 'text',
+    accessLog: false,
     mode: 'serve',
     operands,
   };
   for (const { key, value, spelled } of options) {
+    if ('lptFRrb'.includes(key) && !o.bindingFlags.includes(spelled)) o.bindingFlags.push(spelled);
     switch (key) {
       case 'f': o.configFile = nonEmpty(value, spelled); break;
       case 'l': o.listenAddress = nonEmpty(value, spelled); break;
@@ -180,10 +209,19 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'dispatch-timeout': o.dispatchTimeoutMs = parseDuration(value, spelled); break;
       case 'drain-timeout': o.drainTimeoutMs = parseDuration(value, spelled); break;
       case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
+      case 'metrics': o.metrics = nonEmpty(value, spelled); break;
+      case 'log-level': o.logLevel = oneOf(value, spelled, ['debug', 'info', 'warn', 'error'] as const); break;
+      case 'log-format': o.logFormat = oneOf(value, spelled, ['text', 'json'] as const); break;
+      case 'access-log': o.accessLog = true; break;
     }
   }
   checkConsistency(o);
   return o;
+}
+
+function oneOf<T extends string>(value: string | undefined, spelled: string, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw new UsageError(`${spelled}: expected one of ${allowed.join(', ')}, got '${value ?? ''}'`);
+  return value as T;
 }
 
 function nonEmpty(value: string | undefined, spelled: string): string {
@@ -203,6 +241,13 @@ function checkConsistency(o: ServerOptions): void {
   if (o.exec && o.operands.length === 0) throw new UsageError('-e needs a PROGRAM to run');
   if (!o.exec && o.operands.length > 0) throw new UsageError(`unexpected argument '${o.operands[0]}' (did you mean -e?)`);
   if (o.exec && o.workers > 1) throw new UsageError('-e execs another program: --workers does not apply');
+  if (o.metrics !== undefined) {
+    try {
+      parseMetricsAddress(o.metrics);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   if (o.forcedUnixPath !== undefined && Buffer.byteLength(o.forcedUnixPath) > 107)
     throw new UsageError(`-S: the path is ${Buffer.byteLength(o.forcedUnixPath)} bytes; the limit is 107`);
 }

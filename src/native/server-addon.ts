@@ -19,6 +19,8 @@ export interface LoopOptions {
   drainTimeoutMs: number;
   maxCachedTargets: number;
   drainBacklogOnStop: boolean;
+  /** 0 off, 1 text, 2 JSON: one line per connection on stderr. */
+  accessLog: number;
 }
 
 export interface LoopExit {
@@ -78,4 +80,12 @@ export function serverAddon(): ServerAddon {
     cached = require(file) as ServerAddon;
   }
   return cached;
+}
+
+/** systemd notification transport (native/server/sd_notify.c); merged into ServerAddon. */
+export interface ServerAddon {
+  /** A datagram socket connected to NOTIFY_SOCKET's address ('/path' or '@abstract'). */
+  notifySocketOpen(address: string): number;
+  /** One notification, e.g. "READY=1\nSTATUS=serving"; waits up to 1 s if the manager's queue is full. */
+  notifySocketSend(fd: number, message: string): void;
 }

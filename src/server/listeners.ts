@@ -3,6 +3,7 @@ import type { ServerAddon } from '../native/server-addon';
 import type { ServerOptions } from '../cli/server-flags';
 import { UsageError } from '../cli/usage-error';
 import { parseIPv6 } from '../net/address';
+import type { SystemdSockets } from './systemd-activation';
 
 /** Parses -l: an IPv6 address (optionally %scope), or IPv4 which becomes ::ffff:a.b.c.d. */
 export function parseListenAddress(text: string): { addr: Buffer; scopeId: number } {
@@ -21,9 +22,19 @@ export function parseListenAddress(text: string): { addr: Buffer; scopeId: numbe
 
 /**
  * The listening sockets the workers accept on, owned by the main thread:
- * inherited (-s), or bound here: one, or one per worker with -r.
+ * inherited (systemd's, or -s), or bound here: one, or one per worker with -r.
  */
-export function openListeners(addon: ServerAddon, o: ServerOptions): number[] {
+export function openListeners(addon: ServerAddon, o: ServerOptions, systemd?: SystemdSockets): number[] {
+  if (systemd) {
+    systemd.fds.forEach((fd, i) => {
+      try {
+        addon.adoptListener(fd);
+      } catch (err) {
+        throw new Error(`systemd socket ${fd} (${systemd.names[i]}): ${(err as Error).message.replace(/^descriptor \d+ /, '')}`);
+      }
+    });
+    return systemd.fds;
+  }
   if (o.inheritedListenFd !== undefined) {
     addon.adoptListener(o.inheritedListenFd);
     return [o.inheritedListenFd];
@@ -50,4 +61,24 @@ export function openListeners(addon: ServerAddon, o: ServerOptions): number[] {
     throw err;
   }
   return fds;
+}
+
+/**
+ * Which listeners each worker polls. One each when there are as many as
+ * workers (-r, or a socket unit with N ReusePort= sockets): the kernel
+ * spreads connections and no two loops contend; otherwise every worker
+ * polls them all (EPOLLEXCLUSIVE wakes one per connection).
+ */
+export function listenerGroups(fds: number[], workers: number): number[][] {
+  if (fds.length === workers && workers > 1) return fds.map((fd) => [fd]);
+  return Array.from({ length: workers }, () => fds);
+}
+
+/**
+ * listen() on every listener. systemd's sockets already listen with the
+ * unit's Backlog=: only an explicit -b re-applies listen() to change it.
+ */
+export function startListening(addon: ServerAddon, o: ServerOptions, fds: number[], fromSystemd: boolean): void {
+  if (fromSystemd && !o.bindingFlags.includes('-b')) return;
+  for (const fd of fds) addon.listen(fd, o.backlog);
 }

@@ -4,26 +4,29 @@ import { AcceptPool } from './accept-pool';
 import { summarizeCounters } from './counters-summary';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
 import { enterSandbox, resolveIdentity } from './identity';
-import { openListeners } from './listeners';
+import { listenerGroups, openListeners, startListening } from './listeners';
 import { logError, logInfo } from './log';
 import { collectGarbageSoon } from './collect-garbage';
+import { buildRegistry } from '../metrics/registry';
+import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
 import { LOOP_STATUS } from './loop-status';
 import { STAT } from './stats-layout';
+import { checkFlagsWithSystemdSockets, describeSystemdSockets, takeSystemdSockets } from './systemd-activation';
+import { SystemdLifecycle } from './systemd-lifecycle';
 import { compileConfigText, compileForcedTarget, CompiledRules, readConfigFile } from './rules';
 
 const EXIT_STARTUP = 1;
 
-async function startAcceptPool(addon: ServerAddon, o: ServerOptions, listenFds: number[]): Promise<AcceptPool> {
-  // With -r each worker has its own SO_REUSEPORT socket; otherwise all share them.
-  const groups = listenFds.length === o.workers && o.workers > 1 ? listenFds.map((fd) => [fd]) : Array.from({ length: o.workers }, () => listenFds);
-  const pool = new AcceptPool(addon, groups, {
+async function startAcceptPool(addon: ServerAddon, o: ServerOptions, listenFds: number[], fromSystemd: boolean): Promise<AcceptPool> {
+  const pool = new AcceptPool(addon, listenerGroups(listenFds, o.workers), {
     clearTransparent: o.clearTransparent,
     maxPending: o.maxPending,
     dispatchTimeoutMs: o.dispatchTimeoutMs,
     drainTimeoutMs: o.drainTimeoutMs,
     maxCachedTargets: o.maxCachedTargets,
     // Our own sockets' backlogs are served before stopping; an inherited one's belongs to the next owner.
-    drainBacklogOnStop: o.inheritedListenFd === undefined,
+    drainBacklogOnStop: o.inheritedListenFd === undefined && !fromSystemd,
+    accessLog: o.accessLog ? (o.logFormat === 'json' ? 2 : 1) : 0,
   });
   await pool.whenLoaded();
   return pool;
@@ -32,6 +35,11 @@ async function startAcceptPool(addon: ServerAddon, o: ServerOptions, listenFds: 
 /** Runs the startup sequence of SPEC §4 in its order; each failing step exits before serving. */
 export async function serve(o: ServerOptions): Promise<void> {
   const addon = serverAddon();
+  // systemd's sockets and NOTIFY_SOCKET are taken first: the flags are checked
+  // against them, and a path notify socket must be connected before chroot.
+  const systemdSockets = takeSystemdSockets();
+  if (systemdSockets) checkFlagsWithSystemdSockets(o, systemdSockets);
+  const systemd = o.exec ? undefined : SystemdLifecycle.fromEnvironment(addon);
   const identity = resolveIdentity(addon, o);
   const daemonChild = daemonChildContext();
 
@@ -41,7 +49,7 @@ export async function serve(o: ServerOptions): Promise<void> {
     daemonChild.listenFds.forEach((fd) => addon.adoptListener(fd));
     listenFds = daemonChild.listenFds;
   } else {
-    listenFds = openListeners(addon, o);
+    listenFds = openListeners(addon, o, systemdSockets);
   }
   // 2. daemonize
   if (o.daemonize && !daemonChild) await becomeDaemon(listenFds);
@@ -50,7 +58,7 @@ export async function serve(o: ServerOptions): Promise<void> {
   const configText = o.exec || forced ? null : readConfigFile(o.configFile);
   // Worker threads start now, while their code can still be loaded from disk;
   // they take no connection until step 9.
-  const pool = o.exec ? undefined : await startAcceptPool(addon, o, listenFds);
+  const pool = o.exec ? undefined : await startAcceptPool(addon, o, listenFds, systemdSockets !== undefined);
   // 4. chroot, groups, gid, uid
   enterSandbox(addon, o.chrootDir, identity);
   // 5. -e: hand the bound socket to another program
@@ -63,15 +71,23 @@ export async function serve(o: ServerOptions): Promise<void> {
   // 7. parse the config
   const compileRules = (text: string): CompiledRules => compileConfigText(addon, text, o.configFile, o);
   const rules = forced ?? compileRules(configText as string);
+  const reloads = { succeeded: 0, failed: 0 };
+  let serving = false;
+  let stopping = false;
+  if (o.metrics !== undefined) {
+    // Bound after the privilege drop: an unprivileged port, or pass -s for the main listener only.
+    const where = parseMetricsAddress(o.metrics);
+    await serveMetrics(buildRegistry({ pool, reloads }), () => serving && !stopping, where);
+    logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
+  }
   // 8. listen
-  for (const fd of listenFds) addon.listen(fd, o.backlog);
+  startListening(addon, o, listenFds, systemdSockets !== undefined);
   // 9. serve
   pool.publish(rules.table);
-  const reloads = { succeeded: 0, failed: 0 };
-  let stopping = false;
   const shutdown = async (status: number, why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    systemd?.stopping();
     logInfo(`${why}: stopping (delivering connections already accepted)`);
     await pool.stop();
     listenFds.forEach((fd) => addon.closeFd(fd));
@@ -111,6 +127,7 @@ export async function serve(o: ServerOptions): Promise<void> {
       logError(`reload failed, keeping the previous rules: ${(err as Error).message}`);
     }
   });
+  serving = true;
   logInfo(
     `listening on ${o.inheritedListenFd !== undefined ? `fd ${o.inheritedListenFd}` : `[${o.listenAddress}]:${o.port}`}` +
       ` with ${o.workers} worker${o.workers === 1 ? '' : 's'}; ${rules.description}`,

@@ -1,0 +1,51 @@
+/* connect(): with SKBOX_ENABLE_CONNECT, magic addresses reach the UNIX socket they name. */
+#include <errno.h>
+#include <sys/socket.h>
+
+#include "exported.h"
+#include "magic_address.h"
+#include "preload_config.h"
+#include "real_calls.h"
+#include "socket_kind.h"
+#include "socket_replace.h"
+#include "unix_target_path.h"
+
+static int connect_socketbox_target(int fd, const struct skbox_socketbox_target *target,
+                                    const struct skbox_preload_config *config) {
+  /* A datagram target receives connections, it cannot be connected to; level 2 fakes one. */
+  if (!target->stream && config->enable_connect < 2) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct skbox_unix_target unix_target;
+  if (skbox_resolve_unix_target(target, config, &unix_target) != 0) return -1;
+  if (target->stream) return skbox_connect_stream_in_place(fd, &unix_target);
+  return skbox_connect_datagram_in_place(fd, &unix_target);
+}
+
+SKBOX_EXPORTED int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  int saved_errno = errno;
+  const struct skbox_preload_config *config = skbox_config();
+  const struct skbox_real_calls *real = skbox_real();
+
+  if (config->enable_connect) {
+    struct skbox_address_decision decision;
+    skbox_classify_address(addr, len, SKBOX_USE_CONNECT, config, &decision);
+    switch (decision.kind) {
+      case SKBOX_ADDRESS_LINK_LOCAL:
+        errno = saved_errno;
+        return real->connect(fd, (const struct sockaddr *)&decision.link_local, sizeof(decision.link_local));
+      case SKBOX_ADDRESS_SOCKETBOX:
+        if (skbox_is_inet_stream(fd)) {
+          if (connect_socketbox_target(fd, &decision.target, config) != 0) return -1;
+          errno = saved_errno;
+          return 0;
+        }
+        break;
+      case SKBOX_ADDRESS_ORDINARY:
+        break;
+    }
+  }
+  errno = saved_errno;
+  return real->connect(fd, addr, len);
+}

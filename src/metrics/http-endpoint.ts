@@ -1,0 +1,36 @@
+import * as http from 'node:http';
+import type { Registry } from 'prom-client';
+
+/** Where --metrics listens: "[ADDR:]PORT", loopback unless an address is given. */
+export function parseMetricsAddress(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(text);
+  if (!m || Number(m[3]) > 65535) throw new Error(`--metrics: expected [ADDR:]PORT, e.g. 9464 or 127.0.0.1:9464 or [::1]:9464, got '${text}'`);
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port: Number(m[3]) };
+}
+
+/**
+ * GET /metrics (Prometheus text format) and GET /healthz (200 once listeners
+ * are open and a table is published, 503 otherwise), on the main thread.
+ */
+export function serveMetrics(registry: Registry, healthy: () => boolean, where: { host: string; port: number }): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    } else if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${err.message}\n`),
+      );
+    } else if (path === '/healthz') {
+      const ok = healthy();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics or /healthz\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(where.port, where.host, () => resolve(server));
+  });
+}

@@ -1,0 +1,138 @@
+import * as os from 'node:os';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { AcceptPool } from '../server/accept-pool';
+import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, targetDelivered, targetPending } from '../server/stats-layout';
+import { NativeHistogram } from './native-histogram';
+
+/** What the metrics read at scrape time; nothing here is touched per connection. */
+export interface MetricsSources {
+  pool: AcceptPool;
+  reloads: { succeeded: number; failed: number };
+}
+
+const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
+
+/** Sets a counter to values read elsewhere: prom-client counters only go up, and so do these. */
+function setCounter(c: Counter<string>, labels: Record<string, string>, value: bigint | number): void {
+  c.inc(labels, Number(value));
+}
+
+export function buildRegistry(src: MetricsSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const { pool } = src;
+
+  new Counter({
+    name: 'socketbox_connections_accepted_total',
+    help: 'Connections accepted, per worker.',
+    labelNames: ['worker'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      pool.perLoop(STAT.accepted).forEach((v, i) => setCounter(this, { worker: String(i) }, v));
+    },
+  });
+  new Counter({
+    name: 'socketbox_connections_delivered_total',
+    help: 'Connections handed to their receiver, per target as named in the config (the template for -U paths).',
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [slot, name] of pool.targetSlots.entries()) setCounter(this, { target: name }, pool.targetTotal(targetDelivered(slot)));
+    },
+  });
+  new Counter({
+    name: 'socketbox_connections_refused_total',
+    help: 'Connections closed or reset on purpose, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const totals = pool.totals();
+      for (const [reason, index] of REFUSAL_REASONS) setCounter(this, { reason }, totals[index]);
+    },
+  });
+  new Gauge({
+    name: 'socketbox_connections_pending',
+    help: 'Connections waiting for room in their receiver’s queue, per target.',
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [slot, name] of pool.targetSlots.entries()) this.set({ target: name }, Number(BigInt.asIntN(64, pool.targetTotal(targetPending(slot)))));
+    },
+  });
+  new Counter({
+    name: 'socketbox_accept_errors_total',
+    help: 'Failed accept calls, by errno.',
+    labelNames: ['errno'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const totals = pool.totals();
+      for (let e = 0; e < ERRNO_COUNTERS; e++) {
+        const v = totals[STAT.acceptErrno + e];
+        if (v > 0n) setCounter(this, { errno: e === 0 ? 'other' : (ERRNO_NAMES.get(e) ?? String(e)) }, v);
+      }
+    },
+  });
+  new Counter({
+    name: 'socketbox_accept_pauses_total',
+    help: 'Times intake paused for lack of descriptors or memory.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      setCounter(this, {}, pool.totals()[STAT.acceptPauses]);
+    },
+  });
+  new Gauge({
+    name: 'socketbox_config_generation',
+    help: 'Rule tables published so far (1 after start-up, +1 per successful reload).',
+    registers: [registry],
+    collect() {
+      this.set(1 + src.reloads.succeeded);
+    },
+  });
+  new Counter({
+    name: 'socketbox_config_reloads_total',
+    help: 'Reload attempts (SIGHUP), by result.',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      setCounter(this, { result: 'success' }, src.reloads.succeeded);
+      setCounter(this, { result: 'failure' }, src.reloads.failed);
+    },
+  });
+  new Counter({
+    name: 'socketbox_worker_restarts_total',
+    help: 'Worker threads restarted after they died.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      setCounter(this, {}, pool.restarts);
+    },
+  });
+  new Gauge({
+    name: 'socketbox_workers',
+    help: 'Accept loops (worker threads) configured.',
+    registers: [registry],
+    collect() {
+      this.set(pool.size);
+    },
+  });
+  const latency = new NativeHistogram(
+    { name: 'socketbox_dispatch_latency_seconds', help: 'From accept to the descriptor handed to its receiver.' },
+    () => {
+      const totals = pool.totals();
+      return {
+        boundsSeconds: LATENCY_BOUNDS_US.map((us) => us / 1e6),
+        counts: totals.slice(STAT.latencyBuckets, STAT.latencyBuckets + LATENCY_BOUNDS_US.length + 1),
+        sum: Number(totals[STAT.latencySumUs]) / 1e6,
+      };
+    },
+  );
+  registry.registerMetric(latency as never);
+  return registry;
+}
