@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -305,6 +306,18 @@ Napi::Value StopLoop(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+Napi::Value OpenTargetRoot(const Napi::CallbackInfo &info) {
+  std::string dir = StringArg(info, 0);
+  int fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw ErrnoError(info.Env(), "--target-root " + dir, errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+Napi::Value SetTargetRoot(const Napi::CallbackInfo &info) {
+  skbox_loop_set_target_root(FindLoop(info.Env(), IntArg(info, 0)), IntArg(info, 1), StringArg(info, 2).c_str());
+  return info.Env().Undefined();
+}
+
 Napi::Value PingLoop(const Napi::CallbackInfo &info) {
   skbox_loop_ping(FindLoop(info.Env(), IntArg(info, 0)));
   return info.Env().Undefined();
@@ -372,6 +385,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runLoop", Napi::Function::New(env, RunLoop));
   exports.Set("stopLoop", Napi::Function::New(env, StopLoop));
   exports.Set("pingLoop", Napi::Function::New(env, PingLoop));
+  exports.Set("openTargetRoot", Napi::Function::New(env, OpenTargetRoot));
+  exports.Set("setTargetRoot", Napi::Function::New(env, SetTargetRoot));
   exports.Set("abandonLoop", Napi::Function::New(env, AbandonLoop));
   exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
   exports.Set("statCount", Napi::Number::New(env, SKBOX_STAT_COUNT));

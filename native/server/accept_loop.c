@@ -102,6 +102,10 @@ void skbox_loop_request_abandon(skbox_loop *L) {
   (void)!write(L->ctl_fd, &one, sizeof one);
 }
 
+void skbox_loop_set_target_root(skbox_loop *L, int root_fd, const char *prefix) {
+  skbox_dest_cache_set_root(&L->dests, root_fd, prefix);
+}
+
 int skbox_loop_fatal_errno(const skbox_loop *L) { return L->fatal_errno; }
 
 void skbox_loop_destroy(skbox_loop *L) {
@@ -148,6 +152,7 @@ static const char *outcome_name(enum skbox_stat s) {
     case SKBOX_STAT_REFUSED_TIMEOUT: return "timeout";
     case SKBOX_STAT_REFUSED_QUEUE_FULL: return "queue_full";
     case SKBOX_STAT_REFUSED_DRAINING: return "draining";
+    case SKBOX_STAT_REFUSED_OUTSIDE_ROOT: return "outside_root";
     default: return "send_error";
   }
 }
@@ -183,6 +188,7 @@ static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_res
       refuse(L, &p, target, SKBOX_STAT_REFUSED_TARGET_MISSING, 1);
       return;
     case SKBOX_SEND_MISSING: refuse(L, &p, target, SKBOX_STAT_REFUSED_TARGET_MISSING, 1); return;
+    case SKBOX_SEND_FORBIDDEN: refuse(L, &p, target, SKBOX_STAT_REFUSED_OUTSIDE_ROOT, 1); return;
     default: refuse(L, &p, target, SKBOX_STAT_REFUSED_SEND_ERROR, 1); return;
   }
 }

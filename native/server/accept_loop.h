@@ -47,6 +47,9 @@ void skbox_loop_publish(skbox_loop *loop, skbox_table *table);
  * then make skbox_loop_run return. */
 void skbox_loop_request_stop(skbox_loop *loop);
 
+/* Before the loop first runs: confine UNIX targets beneath root_fd (see dest.h). */
+void skbox_loop_set_target_root(skbox_loop *loop, int root_fd, const char *prefix);
+
 /* Any thread: make skbox_loop_run return SKBOX_LOOP_ABANDONED at once. */
 void skbox_loop_request_abandon(skbox_loop *loop);
 

@@ -1,6 +1,10 @@
 #include "server/dest.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,7 @@ static uint64_t hash_key(uint32_t kind, int fd, const char *path, uint32_t len) 
 int skbox_dest_cache_init(skbox_dest_cache *c, int epfd, uint32_t max) {
   memset(c, 0, sizeof *c);
   c->epfd = epfd;
+  c->root_fd = -1;
   c->max = max ? max : 1;
   c->n_buckets = 64;
   while (c->n_buckets < c->max) c->n_buckets *= 2;
@@ -108,6 +113,38 @@ skbox_dest *skbox_dest_get(skbox_dest_cache *c, const skbox_target *t, const cha
   return d;
 }
 
+void skbox_dest_cache_set_root(skbox_dest_cache *c, int root_fd, const char *prefix) {
+  c->root_fd = root_fd;
+  c->root_prefix_len = strlen(prefix);
+  if (c->root_prefix_len > SKBOX_UNIX_PATH_MAX) c->root_prefix_len = SKBOX_UNIX_PATH_MAX;
+  memcpy(c->root_prefix, prefix, c->root_prefix_len);
+  c->root_prefix[c->root_prefix_len] = 0;
+}
+
+/* With --target-root: 0 when path resolves to a socket beneath the root,
+ * -1 with errno ENOENT (nothing there) or EXDEV (outside, or not a socket). */
+static int check_beneath_root(const skbox_dest_cache *c, const char *path) {
+  const char *rel = path;
+  if (path[0] == '/') {
+    if (strncmp(path, c->root_prefix, c->root_prefix_len) != 0 || path[c->root_prefix_len] != '/') {
+      errno = EXDEV;
+      return -1;
+    }
+    rel = path + c->root_prefix_len + 1;
+  }
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+  int fd = (int)syscall(SYS_openat2, c->root_fd, rel, &how, sizeof how);
+  if (fd < 0) {
+    if (errno != ENOENT) errno = EXDEV; /* escapes (EXDEV), loops, or no openat2: refuse */
+    return -1;
+  }
+  struct stat st;
+  int ok = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  close(fd);
+  if (!ok) errno = EXDEV;
+  return ok ? 0 : -1;
+}
+
 static int connect_unix(skbox_dest *d) {
   struct sockaddr_un sa;
   memset(&sa, 0, sizeof sa);
@@ -142,6 +179,8 @@ skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd) {
   /* A cached socket whose receiver went away fails with ECONNREFUSED; a
    * receiver that came back has a new socket at the path: reconnect once. */
   for (int attempt = 0; attempt < 2; attempt++) {
+    if (d->sock < 0 && c->root_fd >= 0 && d->path[0] != '@' && check_beneath_root(c, d->path) < 0)
+      return errno == ENOENT ? SKBOX_SEND_MISSING : SKBOX_SEND_FORBIDDEN;
     if (d->sock < 0 && connect_unix(d) < 0) {
       if (errno == EAGAIN) return SKBOX_SEND_AGAIN;
       return receiver_absent(errno) ? SKBOX_SEND_MISSING : SKBOX_SEND_ERROR;
@@ -152,7 +191,6 @@ skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd) {
     disconnect(d);
     if (!receiver_absent(e)) return SKBOX_SEND_ERROR;
   }
-  (void)c;
   return SKBOX_SEND_MISSING;
 }
 

@@ -24,6 +24,7 @@ typedef enum {
   SKBOX_SEND_MISSING,   /* nobody listens at the path */
   SKBOX_SEND_PEER_GONE, /* an inherited descriptor's peer has closed */
   SKBOX_SEND_ERROR,
+  SKBOX_SEND_FORBIDDEN, /* the path leaves --target-root */
 } skbox_send_result;
 
 typedef struct skbox_dest {
@@ -48,6 +49,9 @@ typedef struct {
   int epfd;
   uint64_t use_clock;
   skbox_dest *waiting; /* dests whose queue is not empty */
+  int root_fd;         /* --target-root directory, or -1 */
+  char root_prefix[SKBOX_UNIX_PATH_MAX + 1];
+  size_t root_prefix_len;
 } skbox_dest_cache;
 
 int skbox_dest_cache_init(skbox_dest_cache *c, int epfd, uint32_t max);
@@ -67,6 +71,11 @@ skbox_pending skbox_dest_pop(skbox_dest_cache *c, skbox_dest *d);
 static inline const skbox_pending *skbox_dest_head(const skbox_dest *d) {
   return d->count ? &d->ring[d->head] : 0;
 }
+
+/* Confine UNIX target paths to the directory root_fd (opened from prefix):
+ * absolute paths must start with prefix, and every path must resolve beneath
+ * it without a symlink leading out. root_fd is owned by the caller. */
+void skbox_dest_cache_set_root(skbox_dest_cache *c, int root_fd, const char *prefix);
 
 /* Ask epoll for EPOLLOUT on the destination while it has waiters. */
 void skbox_dest_watch(skbox_dest_cache *c, skbox_dest *d, int on);

@@ -26,7 +26,8 @@ enum skbox_stat {
   SKBOX_STAT_LATENCY_SUM_US,   /* accept -> handed over, summed */
   SKBOX_STAT_LATENCY_BUCKETS,  /* SKBOX_LATENCY_BUCKETS cumulative-free counts, see below */
   SKBOX_STAT_ACCEPT_ERRNO = SKBOX_STAT_LATENCY_BUCKETS + 17, /* one counter per errno < 128 */
-  SKBOX_STAT_COUNT = SKBOX_STAT_ACCEPT_ERRNO + 128
+  SKBOX_STAT_REFUSED_OUTSIDE_ROOT = SKBOX_STAT_ACCEPT_ERRNO + 128, /* --target-root refused the path */
+  SKBOX_STAT_COUNT
 };
 
 /* Upper bounds (µs) of the dispatch latency buckets; the last bucket is +Inf. */

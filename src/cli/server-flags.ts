@@ -35,6 +35,7 @@ export interface ServerOptions {
   drainTimeoutMs: number;
   maxCachedTargets: number;
   metrics?: string;
+  targetRoot?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'text' | 'json';
   accessLog: boolean;
@@ -74,6 +75,7 @@ const SPECS: OptionSpec[] = [
   { key: 'drain-timeout', long: 'drain-timeout', takesValue: true },
   { key: 'max-targets', long: 'max-targets', takesValue: true },
   { key: 'metrics', long: 'metrics', takesValue: true },
+  { key: 'target-root', long: 'target-root', takesValue: true },
   { key: 'log-level', long: 'log-level', takesValue: true },
   { key: 'log-format', long: 'log-format', takesValue: true },
   { key: 'access-log', long: 'access-log', takesValue: false },
@@ -94,6 +96,9 @@ Routing:
                  exits with status 11 when FD's peer is gone
   -U             substitute #//0_ ... #//7_ (local address groups) and #//P_ (local port)
                  in target paths
+  --target-root DIR  every UNIX target path must resolve to a socket beneath DIR, with no
+                 symlink leading out (openat2 RESOLVE_BENEATH); others are refused and
+                 counted as outside_root. Under -x, DIR is inside the chroot
 Listening:
   -l ADDR        listen address (default ::; IPv4 clients appear as ::ffff:a.b.c.d)
   -p PORT        listen port (default 80)
@@ -210,6 +215,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'drain-timeout': o.drainTimeoutMs = parseDuration(value, spelled); break;
       case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
       case 'metrics': o.metrics = nonEmpty(value, spelled); break;
+      case 'target-root': o.targetRoot = nonEmpty(value, spelled); break;
       case 'log-level': o.logLevel = oneOf(value, spelled, ['debug', 'info', 'warn', 'error'] as const); break;
       case 'log-format': o.logFormat = oneOf(value, spelled, ['text', 'json'] as const); break;
       case 'access-log': o.accessLog = true; break;

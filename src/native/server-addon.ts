@@ -62,6 +62,10 @@ export interface ServerAddon {
   publishTable(loopId: number, table: Buffer, slots?: Uint32Array): void;
   /** Wake the loop; it counts a pong when it gets to it. */
   pingLoop(loopId: number): void;
+  /** An O_PATH descriptor of the --target-root directory. */
+  openTargetRoot(dir: string): number;
+  /** Before the loop runs: confine its UNIX targets beneath rootFd (absolute paths must start with prefix). */
+  setTargetRoot(loopId: number, rootFd: number, prefix: string): void;
   runLoop(loopId: number): LoopExit;
   stopLoop(loopId: number): void;
   /** Test support: the loop returns status 99 as if its thread had died. */

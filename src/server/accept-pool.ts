@@ -86,6 +86,11 @@ export class AcceptPool {
     for (const loop of this.loops) this.addon.publishTable(loop.id, table, slots);
   }
 
+  /** Confine every loop's UNIX targets beneath a directory (--target-root). */
+  setTargetRoot(rootFd: number, prefix: string): void {
+    for (const loop of this.loops) this.addon.setTargetRoot(loop.id, rootFd, prefix);
+  }
+
   /** Wake every loop; each counts a pong once it gets to it (see pongs()). */
   ping(): void {
     for (const loop of this.loops) this.addon.pingLoop(loop.id);

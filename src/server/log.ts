@@ -18,8 +18,37 @@ export function logFormat(): LogFormat {
   return format;
 }
 
+/**
+ * Repeated warnings and errors are rate limited: the same message at most
+ * BURST times per WINDOW_MS, then one line saying how many were suppressed,
+ * so a flood of failures cannot flood the log.
+ */
+const WINDOW_MS = 10_000;
+const BURST = 5;
+const recent = new Map<string, { since: number; count: number; suppressed: number }>();
+
+function allowed(level: LogLevel, message: string): boolean {
+  if (level === 'debug' || level === 'info') return true;
+  const now = Date.now();
+  const key = message.replace(/\d+/g, '#'); // "worker 3 failed after 120 ms" and "worker 4 …" are one kind
+  const entry = recent.get(key);
+  if (!entry || now - entry.since >= WINDOW_MS) {
+    if (entry && entry.suppressed > 0) emit(level, `(${entry.suppressed} more like "${message}" suppressed in the last ${WINDOW_MS / 1000} s)`);
+    recent.set(key, { since: now, count: 1, suppressed: 0 });
+    if (recent.size > 1000) recent.clear(); // bounded memory whatever the messages
+    return true;
+  }
+  if (++entry.count <= BURST) return true;
+  entry.suppressed++;
+  return false;
+}
+
 function write(level: LogLevel, message: string): void {
   if (RANK[level] < RANK[threshold]) return;
+  if (allowed(level, message)) emit(level, message);
+}
+
+function emit(level: LogLevel, message: string): void {
   if (format === 'json') {
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message })}\n`);
   } else {

@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import type { ServerOptions } from '../cli/server-flags';
 import { ServerAddon, serverAddon } from '../native/server-addon';
 import { AcceptPool } from './accept-pool';
@@ -68,6 +69,10 @@ export async function serve(o: ServerOptions): Promise<void> {
   }
   // 6. no new privileges, for every thread of the process
   addon.noNewPrivs();
+  if (o.targetRoot !== undefined) {
+    const prefix = path.resolve(o.targetRoot);
+    pool.setTargetRoot(addon.openTargetRoot(prefix), prefix);
+  }
   // 7. parse the config
   const compileRules = (text: string): CompiledRules => compileConfigText(addon, text, o.configFile, o);
   const rules = forced ?? compileRules(configText as string);
@@ -114,7 +119,12 @@ export async function serve(o: ServerOptions): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
   process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
   process.on('SIGHUP', () => {
-    if (forced) return logInfo('SIGHUP: no config file in use (-S/-i); nothing to reload');
+    // Type=notify-reload: systemd waits for RELOADING=1 then READY=1, whatever the outcome.
+    systemd?.reloading();
+    if (forced) {
+      logInfo('SIGHUP: no config file in use (-S/-i); nothing to reload');
+      return systemd?.reloaded();
+    }
     try {
       // Under -x the path resolves inside the chroot.
       const next = compileRules(readConfigFile(o.configFile));
@@ -122,16 +132,22 @@ export async function serve(o: ServerOptions): Promise<void> {
       collectGarbageSoon();
       reloads.succeeded++;
       logInfo(`reloaded ${next.description} (generation ${reloads.succeeded + 1})`);
+      systemd?.reloaded();
     } catch (err) {
       reloads.failed++;
       logError(`reload failed, keeping the previous rules: ${(err as Error).message}`);
+      systemd?.reloaded((err as Error).message);
     }
   });
   serving = true;
-  logInfo(
-    `listening on ${o.inheritedListenFd !== undefined ? `fd ${o.inheritedListenFd}` : `[${o.listenAddress}]:${o.port}`}` +
-      ` with ${o.workers} worker${o.workers === 1 ? '' : 's'}; ${rules.description}`,
-  );
+  const listeningOn = systemdSockets
+    ? `${describeSystemdSockets(systemdSockets)} from systemd`
+    : o.inheritedListenFd !== undefined
+      ? `fd ${o.inheritedListenFd}`
+      : `[${o.listenAddress}]:${o.port}`;
+  logInfo(`listening on ${listeningOn} with ${o.workers} worker${o.workers === 1 ? '' : 's'}; ${rules.description}`);
+  // READY=1 once every worker's loop answers: listeners, table and workers are all live.
+  await systemd?.serving(pool);
   reportDaemonReady(daemonChild);
 }
 

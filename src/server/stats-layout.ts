@@ -18,13 +18,14 @@ export const STAT = {
   latencySumUs: 15,
   latencyBuckets: 16,
   acceptErrno: 33,
+  refusedOutsideRoot: 161,
 } as const;
 
 /** Upper bounds of the dispatch latency buckets in µs (skbox_latency_bounds_us); one more bucket is +Inf. */
 export const LATENCY_BOUNDS_US = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000];
 
 export const ERRNO_COUNTERS = 128;
-export const STAT_COUNT = STAT.acceptErrno + ERRNO_COUNTERS;
+export const STAT_COUNT = STAT.refusedOutsideRoot + 1;
 
 /** Per-target counters: two per slot (delivered, pending). */
 export const TARGET_SLOTS = 4096;
@@ -41,6 +42,7 @@ export const REFUSAL_REASONS: ReadonlyArray<[string, number]> = [
   ['queue_full', STAT.refusedQueueFull],
   ['send_error', STAT.refusedSendError],
   ['draining', STAT.refusedDraining],
+  ['outside_root', STAT.refusedOutsideRoot],
 ];
 
 /** A block of shared counters: native writes, the main thread reads. */
