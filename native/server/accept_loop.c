@@ -229,7 +229,8 @@ static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skb
     skbox_dest *next = d->wait_next; /* popping the last waiter unlinks d */
     const skbox_pending *head;
     while ((head = skbox_dest_head(d)) &&
-           (everything || now - head->accepted_us / 1000u >= L->opt.dispatch_timeout_ms)) {
+           /* deadline form: a waiter accepted after `now` was read is simply not due */
+           (everything || head->accepted_us / 1000u + L->opt.dispatch_timeout_ms <= now)) {
       skbox_pending p = take_waiter(L, d);
       refuse(L, &p, d->path, reason, 1);
     }
