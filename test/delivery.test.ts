@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
 import { Child, SOCKETBOX, startFdTool, startSocketbox, stopAll } from './helpers/processes';
-import { runLoad } from './helpers/load';
+import { runLoad } from '../load-tests/load-generator';
 import { fdCount, waitFor, waitForListening } from './helpers/wait-for';
 
 enterTestNetns();

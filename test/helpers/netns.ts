@@ -1,40 +1,9 @@
-/**
- * End-to-end tests run in a private network namespace: the test file re-runs
- * itself under `unshare -n` (root is enough), brings loopback up and makes
- * whole prefixes local (AnyIP), so tests may use 2001:db8::/64 as server
- * addresses and fd00:1::/64 as client addresses without touching the host.
- */
-import { execFileSync, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
+/** End-to-end tests run in a private network namespace: see load-tests/netns.ts. */
+import { enterPrivateNetns } from '../../load-tests/netns';
 
-const MARK = 'SOCKETBOX_TEST_NETNS';
+export { CLIENT_PREFIX, SERVER_PREFIX } from '../../load-tests/netns';
 
-export const SERVER_PREFIX = '2001:db8::';
-export const CLIENT_PREFIX = 'fd00:1::';
-
-/**
- * Call first thing in a test file. Outside the namespace it re-executes the
- * file inside a new one and exits with its status (the TAP output passes
- * straight through); inside it configures the namespace and returns.
- * `clientAddresses` are host parts under fd00:1:: made into real addresses,
- * so ordinary sockets can bind them as a connection's source.
- */
+/** Call first thing in a test file; client addresses fd00:1::5, ::6, ::7 by default. */
 export function enterTestNetns(clientAddresses: number[] = [5, 6, 7]): void {
-  if (process.env[MARK] !== '1') {
-    const r = spawnSync('unshare', ['-n', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-      stdio: 'inherit',
-      env: { ...process.env, [MARK]: '1' },
-    });
-    if (r.error) throw r.error;
-    process.exit(r.status ?? 1);
-  }
-  const ip = (...args: string[]): void => {
-    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  };
-  ip('link', 'set', 'lo', 'up');
-  ip('-6', 'route', 'add', 'local', `${SERVER_PREFIX}/64`, 'dev', 'lo');
-  // Load tests open tens of thousands of short connections: give them ports.
-  fs.writeFileSync('/proc/sys/net/ipv4/ip_local_port_range', '10000 65000');
-  fs.writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', '1');
-  for (const n of clientAddresses) ip('-6', 'addr', 'add', `${CLIENT_PREFIX}${n.toString(16)}/128`, 'dev', 'lo', 'nodad');
+  enterPrivateNetns(clientAddresses);
 }
