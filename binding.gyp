@@ -12,6 +12,23 @@
     {
       "target_name": "socketbox_server",
       "sources": ["native/server_addon.cc", "<!@(ls -1 native/server/*.c)"]
+    },
+    {
+      "target_name": "socketbox_client",
+      "sources": ["native/client_addon.cc", "<!@(ls -1 native/clients/*.c)"]
+    },
+    {
+      "target_name": "libsocketbox-preload",
+      "type": "shared_library",
+      "product_prefix": "",
+      "product_name": "libsocketbox-preload",
+      "sources": ["<!@(ls -1 native/preload/*.c)"],
+      "libraries": ["-ldl", "-lpthread"],
+      "cflags": ["-fPIC", "-fvisibility=hidden"]
+    },
+    {
+      "target_name": "socketbox_relay",
+      "sources": ["native/relay_addon.cc", "<!@(ls -1 native/relay/*.c)"]
     }
   ]
 }

@@ -1,0 +1,89 @@
+#include "fd_receive.h"
+#include "fd_validate.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int socket_type(int sock) {
+  int type = -1;
+  socklen_t len = sizeof(type);
+  if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return -1;
+  return type;
+}
+
+static int wait_readable(int sock) {
+  struct pollfd p = {.fd = sock, .events = POLLIN};
+  while (poll(&p, 1, -1) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return 0;
+}
+
+/* Takes the descriptors of one control message: the first one ever seen becomes the
+ * candidate, all others are closed. */
+static void take_rights(const struct cmsghdr *c, struct skc_received *out, int *have_first) {
+  size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+  const unsigned char *data = CMSG_DATA(c);
+  for (size_t i = 0; i < count; i++) {
+    int fd;
+    memcpy(&fd, data + i * sizeof(int), sizeof(int)); /* cmsg data may be unaligned */
+    if (!*have_first) {
+      *have_first = 1;
+      out->fd = fd;
+    } else {
+      close(fd);
+      out->extra_closed++;
+    }
+  }
+}
+
+enum skc_receive_status skc_receive_fd(int sock, int level, int wait, struct skc_received *out) {
+  char payload[SKC_RECEIVE_PAYLOAD_MAX];
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * SKC_RECEIVE_MAX_FDS)];
+  } control;
+  memset(out, 0, sizeof(*out));
+  out->fd = -1;
+
+  ssize_t n;
+  struct msghdr m;
+  for (;;) {
+    struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control.buf;
+    m.msg_controllen = sizeof(control.buf);
+    n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return SKC_RECEIVE_ERROR;
+    if (!wait) return SKC_RECEIVE_AGAIN;
+    if (wait_readable(sock) != 0) return SKC_RECEIVE_ERROR;
+  }
+
+  out->truncated = (m.msg_flags & MSG_CTRUNC) != 0;
+  int have_first = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0))
+      take_rights(c, out, &have_first);
+  }
+
+  if (!have_first) {
+    /* An empty read without descriptors is the end of a connected stream or seqpacket
+     * socket; on a datagram socket it is just an empty message. */
+    if (n == 0 && socket_type(sock) != SOCK_DGRAM) return SKC_RECEIVE_END;
+    return SKC_RECEIVE_NO_FD;
+  }
+  if (!skc_descriptor_acceptable(out->fd, level)) {
+    close(out->fd);
+    out->fd = -1;
+    out->rejected = 1;
+    return SKC_RECEIVE_NO_FD;
+  }
+  return SKC_RECEIVE_FD;
+}

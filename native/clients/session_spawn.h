@@ -1,0 +1,22 @@
+/* Starting one program per connection (socketbox-inetd). */
+#ifndef SKC_SESSION_SPAWN_H
+#define SKC_SESSION_SPAWN_H
+
+#include <sys/types.h>
+
+/* Starts FILE (searched in PATH like execvp) with ARGV (NULL-terminated) in a new session,
+ * with CONN (put in blocking mode, see fd_flags.h) as stdin and stdout and the caller's
+ * stderr; every other descriptor is closed in the child. Signal dispositions are the defaults
+ * and no signal is blocked, whatever the calling process had (Node ignores SIGPIPE, for one;
+ * glibc's posix_spawn itself leaves its two internal signals, 32 and 33, ignored; a glibc
+ * program sets its own handlers for them when it needs them).
+ * posix_spawn shares the parent's memory until exec (vfork-like), so the cost does not grow
+ * with the size of the calling process, and exec failures (ENOENT, EACCES...) are reported.
+ * Returns the child's pid, or -1 with errno set. CONN stays open in the caller. */
+pid_t skc_spawn_in_session(const char *file, char *const argv[], int conn);
+
+/* Lets the kernel reap every child as it exits (SIGCHLD ignored), so none is ever a zombie.
+ * Only for processes that never wait for their children. Returns 0 or -1 with errno. */
+int skc_autoreap_children(void);
+
+#endif

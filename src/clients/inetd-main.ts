@@ -1,0 +1,63 @@
+// socketbox-inetd SOCKET PROGRAM [ARGS...] (SPEC §5): bind a datagram socket at SOCKET and
+// start PROGRAM for every connection received on it, in a new session, with the connection
+// as stdin and stdout.
+import { getopt } from './getopt';
+import { loadClientAddon } from './load-client-addon';
+import { EXIT_FAILURE, reportError, runProgram, UsageError } from './program-exit';
+import { rateLimitedReport } from './rate-limited-report';
+import { resolveProgram } from './resolve-program';
+import { validationLevelFromEnv } from './strict-stream-mode';
+import { startInetd } from './inetd-server';
+import { warn, writeAllSync } from './write-fd';
+
+const NAME = 'socketbox-inetd';
+const USAGE = `Usage: ${NAME} SOCKET PROGRAM [ARGS...]
+  Receives connections on the datagram socket SOCKET ('@name' = abstract; created with mode
+  0660, a stale socket file is replaced) and starts PROGRAM for each, in a new session, with
+  the connection as stdin and stdout. SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which
+  descriptors are accepted.`;
+
+runProgram(NAME, USAGE, (args) => {
+  if (args[0] === '-h' || args[0] === '--help') {
+    writeAllSync(1, USAGE + '\n');
+    return 0;
+  }
+  const { operands } = getopt(args, '');
+  if (operands.length < 2) throw new UsageError('SOCKET and PROGRAM are required');
+  const [socketPath, program, ...programArgs] = operands;
+  if (socketPath === '') throw new UsageError('SOCKET must not be empty');
+
+  const programFile = resolveProgram(program);
+  if (!programFile) {
+    warn(`${NAME}: ${program}: no such executable program`);
+    return EXIT_FAILURE;
+  }
+  const level = validationLevelFromEnv(process.env, (message) => warn(`${NAME}: ${message}`));
+  const addon = loadClientAddon();
+  let socket: number;
+  try {
+    socket = addon.bindDatagramSocket(socketPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOTSOCK' ? 'exists and is not a socket'
+      : code === 'EADDRINUSE' ? 'is in use by a running receiver'
+      : (error as Error).message;
+    warn(`${NAME}: ${socketPath}: ${why}`);
+    return EXIT_FAILURE;
+  }
+
+  startInetd({
+    addon,
+    socket,
+    level,
+    program: programFile,
+    argv: [program, ...programArgs],
+    report: rateLimitedReport((message) => warn(`${NAME}: ${message}`)),
+    fatal: (error) => {
+      reportError(NAME, `receiving on ${socketPath}`, error);
+      process.exit(EXIT_FAILURE);
+    },
+  });
+  return undefined;
+});

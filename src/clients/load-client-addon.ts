@@ -1,0 +1,74 @@
+// Loads the native part of the client programs (build/Release/socketbox_client.node).
+// The project root is found by walking up to binding.gyp, so the same code works from src/
+// (tests under tap's TypeScript loader) and from the compiled dist/src/.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type ReceiveStatus = 'fd' | 'none' | 'again' | 'end';
+
+export interface Received {
+  /** 'fd': a valid descriptor arrived; 'none': a message without a usable one (already
+   *  cleaned up); 'again': nothing queued; 'end': the stream/seqpacket peer has gone. */
+  status: ReceiveStatus;
+  /** The received descriptor (close-on-exec) when status is 'fd', else -1. */
+  fd: number;
+  /** Descriptors beyond the first one that were closed. */
+  extraClosed: number;
+  /** The first descriptor failed SKBOX_STRICT_STREAM_MODE validation and was closed. */
+  rejected: boolean;
+  /** The kernel dropped descriptors that did not fit (MSG_CTRUNC). */
+  truncated: boolean;
+}
+
+export interface Endpoint {
+  /** 16 bytes of IPv6 address; IPv4 sockets give IPv4-mapped addresses. */
+  address: Buffer;
+  port: number;
+  ipv4: boolean;
+}
+
+export interface ClientAddon {
+  /** Binds a close-on-exec, non-blocking datagram socket at path ('@name' = abstract), mode
+   *  0660 unless given; removes a stale socket file, refuses a live socket or a non-socket. */
+  bindDatagramSocket(path: string, mode?: number): number;
+  /** An unbound, close-on-exec datagram socket for sending. */
+  openDatagramSocket(): number;
+  /** One message from sock; wait = block (in poll) until one arrives. Throws on errors. */
+  receiveFd(sock: number, level: number, wait: boolean): Received;
+  /** Sends payload "\0" with the descriptors (possibly none) to path (or the socket's peer).
+   *  Returns false when the receiver's queue is full and wait is false. */
+  sendFds(sock: number, fds: number[], path: string | null, wait: boolean): boolean;
+  /** Calls back (err or null) each time fd is readable, from the event loop; never blocks.
+   *  Returns the function that stops watching. */
+  watchReadable(fd: number, callback: (err: Error | null) => void): () => void;
+  /** Starts file (PATH search) in a new session with conn as stdin and stdout; the child
+   *  keeps stderr and nothing else. Returns the pid; throws when the exec fails. */
+  spawnInSession(file: string, argv: string[], conn: number): number;
+  /** SIGCHLD ignored: the kernel reaps every child as it exits. */
+  autoreapChildren(): void;
+  /** Makes fd, stdio and keepOpen inheritable, sets SKBOX_RECEIVED_FD, restores default
+   *  signal handling, execvp. Only returns by throwing. */
+  execWithReceivedFd(fd: number, keepOpen: number[], file: string, argv: string[]): never;
+  /** Local (remote = false) or remote end of an IP socket. */
+  socketEndpoint(fd: number, remote: boolean): Endpoint;
+}
+
+const ADDON_FILE = path.join('build', 'Release', 'socketbox_client.node');
+
+function findProjectRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`binding.gyp not found above ${start}`);
+  }
+}
+
+let cached: ClientAddon | undefined;
+
+export function loadClientAddon(): ClientAddon {
+  if (!cached) {
+    const file = path.join(findProjectRoot(__dirname), ADDON_FILE);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    cached = require(file) as ClientAddon;
+  }
+  return cached;
+}

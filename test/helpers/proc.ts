@@ -1,0 +1,111 @@
+// Looking at processes and sockets through /proc (TESTING.md: "Accounting and leaks",
+// "Waiting for a server without disturbing it").
+import * as fs from 'node:fs';
+
+/** Descriptors open in pid, by number. */
+export function openFds(pid: number): number[] {
+  return fs
+    .readdirSync(`/proc/${pid}/fd`)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** Where each descriptor of pid points ("socket:[123]", "pipe:[45]", a path...). */
+export function fdTargets(pid: number): Map<number, string> {
+  const targets = new Map<number, string>();
+  for (const fd of openFds(pid)) {
+    try {
+      targets.set(fd, fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return targets;
+}
+
+interface ProcStat {
+  pid: number;
+  state: string;
+  ppid: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so cut at the last ')'.
+    const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pid, state: rest[0], ppid: Number(rest[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Children of pid, with their state letters (Z = zombie). */
+export function childrenOf(pid: number): ProcStat[] {
+  const children: ProcStat[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat && stat.ppid === pid) children.push(stat);
+  }
+  return children;
+}
+
+export function zombieChildren(pid: number): ProcStat[] {
+  return childrenOf(pid).filter((c) => c.state === 'Z');
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls check until it returns true; fails with what after timeoutMs. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** True when some socket listens on TCP port (any address), per /proc/net/tcp{,6}. */
+export function isListening(port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp6', '/proc/net/tcp']) {
+    let lines: string[];
+    try {
+      lines = fs.readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length > 3 && fields[1].endsWith(`:${hexPort}`) && fields[3] === '0A') return true;
+    }
+  }
+  return false;
+}
+
+/** Waits until something listens on port, without connecting to it. */
+export function waitForListen(port: number, timeoutMs = 10_000): Promise<void> {
+  return waitFor(`a listener on port ${port}`, () => isListening(port), timeoutMs);
+}
+
+/** Inodes of UNIX sockets bound to path ('@name' for abstract ones), per /proc/net/unix. */
+function unixSocketInodes(path: string): Set<string> {
+  const inodes = new Set<string>();
+  for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length >= 8 && fields.slice(7).join(' ') === path) inodes.add(fields[6]);
+  }
+  return inodes;
+}
+
+/** True when pid holds a UNIX socket bound to path (so a stale file there does not count). */
+export function holdsUnixSocket(pid: number, path: string): boolean {
+  const inodes = unixSocketInodes(path);
+  if (inodes.size === 0) return false;
+  for (const target of fdTargets(pid).values()) {
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m && inodes.has(m[1])) return true;
+  }
+  return false;
+}
