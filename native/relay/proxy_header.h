@@ -1,0 +1,20 @@
+/* PROXY protocol headers a backend reads before the client's bytes, naming the client
+ * (source) and the address it dialled (destination). Both versions use IPv6 addresses, as
+ * the relay sees them: IPv4 clients appear IPv4-mapped. A client that is not an IP socket
+ * gets "PROXY UNKNOWN" (v1) or a LOCAL command (v2): the backend learns nothing false. */
+#ifndef RLY_PROXY_HEADER_H
+#define RLY_PROXY_HEADER_H
+
+#include <stddef.h>
+
+#include "endpoint.h"
+#include "relay_config.h"
+
+#define RLY_PROXY_HEADER_MAX 108 /* the v1 maximum; v2 with IPv6 needs 52 */
+
+/* Writes the header for kind into out (RLY_PROXY_HEADER_MAX bytes); returns its length,
+ * 0 for RLY_PROXY_NONE. */
+size_t rly_proxy_header(enum rly_proxy_header kind, const struct rly_endpoint *client,
+                        const struct rly_endpoint *local, unsigned char *out);
+
+#endif

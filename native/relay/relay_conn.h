@@ -1,0 +1,54 @@
+/* One relayed connection: the client socket, the backend socket, a pump each way.
+ *
+ * Life: taken in -> (waiting for descriptors) -> connecting -> open -> closed.
+ * A connection ends when both directions are finished (clean half-closes both ways), or
+ * at once when one side resets (the other side is reset too), when the backend cannot be
+ * reached in time, or when the relay stops. A direction whose destination refuses bytes
+ * ends alone; the other one may still deliver (a server's reply after it stopped reading). */
+#ifndef RLY_RELAY_CONN_H
+#define RLY_RELAY_CONN_H
+
+#include <stdint.h>
+
+#include "conn_list.h"
+#include "endpoint.h"
+#include "relay_state.h"
+#include "splice_pump.h"
+
+enum rly_conn_state { RLY_CONN_WAITING_FDS, RLY_CONN_CONNECTING, RLY_CONN_OPEN, RLY_CONN_DEAD };
+
+struct rly_conn {
+  struct rly_link all;        /* on relay->all, then relay->dead */
+  struct rly_link state_link; /* on relay->connecting or relay->waiting */
+  struct rly_link ready_link; /* on relay->ready */
+  enum rly_conn_state state;
+  int client, backend;
+  int64_t deadline_ms; /* connecting: give up then */
+  struct rly_endpoint remote, local;
+  struct rly_pump up;   /* client -> backend */
+  struct rly_pump down; /* backend -> client */
+};
+
+/* Takes ownership of client_fd: logs the connection, starts connecting to the backend. */
+void rly_conn_start(struct rly_relay *r, int client_fd);
+
+/* An epoll event for the connection; backend tells which of its sockets. */
+void rly_conn_event(struct rly_relay *r, struct rly_conn *c, int backend, uint32_t events);
+
+/* Gives every connection whose pumps yielded another turn. */
+void rly_conn_run_ready(struct rly_relay *r);
+
+/* Ends connections whose backend did not answer by their deadline. */
+void rly_conn_expire(struct rly_relay *r, int64_t now);
+
+/* Retries connections that waited for descriptors; returns 0 when none is left waiting. */
+int rly_conn_retry_waiting(struct rly_relay *r);
+
+/* Frees the connections closed since the last call (after an event batch: later events in
+ * the same batch may still name them). */
+void rly_conn_reap(struct rly_relay *r);
+
+/* Closes every connection (the relay is stopping). */
+void rly_conn_close_all(struct rly_relay *r);
+
+#endif

@@ -1,0 +1,193 @@
+// Thin node-addon-api binding over the plain C relay in native/relay/: argument checking
+// and error conversion only. A relay is created on the main thread, run (blocking) on a
+// worker thread, and stopped from the main thread; a registry maps small ids to relays.
+#include <napi.h>
+
+#include <arpa/inet.h> /* htons */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+
+extern "C" {
+#include "relay/backend_connect.h"
+#include "relay/relay.h"
+#include "relay/source_socket.h"
+}
+
+namespace {
+
+Napi::Error ErrnoError(Napi::Env env, const std::string &what, int err) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  return e;
+}
+
+std::string StringArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+int IntArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+int IntProp(const Napi::Object &o, const char *name, int fallback) {
+  Napi::Value v = o.Get(name);
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
+}
+
+bool BoolProp(const Napi::Object &o, const char *name) { return o.Get(name).ToBoolean().Value(); }
+
+void CopyAddress(Napi::Env env, const Napi::Object &o, const char *name, uint8_t out[16]) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsBuffer() || v.As<Napi::Buffer<uint8_t>>().Length() != 16)
+    throw Napi::TypeError::New(env, std::string(name) + " must be a 16-byte Buffer");
+  memcpy(out, v.As<Napi::Buffer<uint8_t>>().Data(), 16);
+}
+
+void CopyPath(Napi::Env env, const Napi::Object &o, const char *name, char *out) {
+  Napi::Value v = o.Get(name);
+  if (v.IsUndefined() || v.IsNull()) return;
+  std::string s = v.ToString().Utf8Value();
+  if (s.size() > RLY_UNIX_PATH_MAX || s.find('\0') != std::string::npos)
+    throw Napi::TypeError::New(env, std::string(name) + " is not a usable socket path");
+  memcpy(out, s.c_str(), s.size() + 1);
+}
+
+void CopyCongestion(Napi::Env env, const Napi::Object &o, char *out, size_t size) {
+  Napi::Value v = o.Get("congestion");
+  if (v.IsUndefined() || v.IsNull()) return;
+  std::string s = v.ToString().Utf8Value();
+  if (s.empty() || s.size() >= size) throw Napi::TypeError::New(env, "congestion: a name of 1 to 15 bytes");
+  memcpy(out, s.c_str(), s.size() + 1);
+}
+
+// ---- helpers for the command line ---------------------------------------------
+
+Napi::Value InterfaceIndex(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), if_nametoindex(StringArg(info, 0).c_str()));
+}
+
+// checkCongestion(name): throws unless backend sockets may use this congestion control.
+Napi::Value CheckCongestion(const Napi::CallbackInfo &info) {
+  std::string name = StringArg(info, 0);
+  if (rly_backend_congestion_usable(name.c_str()) != 0) throw ErrnoError(info.Env(), name, errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value BindReceiveSocket(const Napi::CallbackInfo &info) {
+  std::string path = StringArg(info, 0);
+  int fd = rly_bind_receive_socket(path.c_str());
+  if (fd < 0) throw ErrnoError(info.Env(), path, errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// ---- relays --------------------------------------------------------------------
+
+std::mutex registry_mutex;
+std::map<int, rly_relay *> registry;
+int next_id = 1;
+
+rly_relay *FindRelay(Napi::Env env, int id) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  auto it = registry.find(id);
+  if (it == registry.end()) throw Napi::Error::New(env, "no such relay " + std::to_string(id));
+  return it->second;
+}
+
+rly_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
+  rly_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.source_fd = IntProp(o, "sourceFd", -1);
+  if (cfg.source_fd < 0) throw Napi::TypeError::New(env, "sourceFd is required");
+  std::string kind = o.Get("sourceKind").ToString().Utf8Value();
+  if (kind != "listen" && kind != "receive") throw Napi::TypeError::New(env, "sourceKind: 'listen' or 'receive'");
+  cfg.source_kind = kind == "listen" ? RLY_SOURCE_LISTEN : RLY_SOURCE_RECEIVE;
+  CopyPath(env, o, "unlinkPath", cfg.unlink_path);
+  cfg.validation_level = IntProp(o, "validationLevel", 2);
+
+  CopyPath(env, o, "unixPath", cfg.unix_path);
+  cfg.target_is_unix = cfg.unix_path[0] != '\0';
+  cfg.tcp_target.sin6_family = AF_INET6;
+  CopyAddress(env, o, "address", cfg.tcp_target.sin6_addr.s6_addr);
+  cfg.tcp_target.sin6_port = htons((uint16_t)IntProp(o, "port", 80));
+  cfg.tcp_target.sin6_scope_id = (uint32_t)IntProp(o, "scopeId", 0);
+
+  cfg.nat64 = BoolProp(o, "nat64");
+  cfg.nat64_wide = BoolProp(o, "nat64Wide");
+  CopyAddress(env, o, "nat64Prefix", cfg.nat64_prefix);
+  CopyCongestion(env, o, cfg.congestion, sizeof cfg.congestion);
+  int proxy = IntProp(o, "proxyVersion", 0);
+  cfg.proxy = proxy == 1 ? RLY_PROXY_V1 : proxy == 2 ? RLY_PROXY_V2 : RLY_PROXY_NONE;
+  cfg.connect_timeout_ms = IntProp(o, "connectTimeoutMs", 10000);
+  cfg.max_connections = (unsigned)IntProp(o, "maxConnections", 0);
+  cfg.log_fd = IntProp(o, "logFd", 2);
+  cfg.error_fd = IntProp(o, "errorFd", 2);
+  return cfg;
+}
+
+// createRelay(options): prepares the source descriptor and returns the relay's id.
+Napi::Value CreateRelay(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "createRelay(options)");
+  rly_config cfg = ConfigFrom(env, info[0].As<Napi::Object>());
+  const char *why = "";
+  if (rly_prepare_source(cfg.source_fd, cfg.source_kind, &why) != 0)
+    throw ErrnoError(env, "descriptor " + std::to_string(cfg.source_fd) + ": " + why, errno);
+  rly_relay *relay = rly_relay_create(&cfg, &why);
+  if (!relay) throw ErrnoError(env, why, errno);
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  int id = next_id++;
+  registry[id] = relay;
+  return Napi::Number::New(env, id);
+}
+
+// runRelay(id): blocks this thread until the relay stops; returns {status, errno, error}.
+Napi::Value RunRelay(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  rly_exit exit = rly_relay_run(FindRelay(env, IntArg(info, 0)));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("status", exit.status);
+  result.Set("errno", exit.err);
+  if (exit.status != 0 && exit.what) result.Set("error", std::string(exit.what) + ": " + strerror(exit.err));
+  return result;
+}
+
+Napi::Value StopRelay(const Napi::CallbackInfo &info) {
+  rly_relay_stop(FindRelay(info.Env(), IntArg(info, 0)));
+  return info.Env().Undefined();
+}
+
+Napi::Value DestroyRelay(const Napi::CallbackInfo &info) {
+  int id = IntArg(info, 0);
+  rly_relay *relay = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    auto it = registry.find(id);
+    if (it == registry.end()) return info.Env().Undefined();
+    relay = it->second;
+    registry.erase(it);
+  }
+  rly_relay_destroy(relay);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("interfaceIndex", Napi::Function::New(env, InterfaceIndex));
+  exports.Set("checkCongestion", Napi::Function::New(env, CheckCongestion));
+  exports.Set("bindReceiveSocket", Napi::Function::New(env, BindReceiveSocket));
+  exports.Set("createRelay", Napi::Function::New(env, CreateRelay));
+  exports.Set("runRelay", Napi::Function::New(env, RunRelay));
+  exports.Set("stopRelay", Napi::Function::New(env, StopRelay));
+  exports.Set("destroyRelay", Napi::Function::New(env, DestroyRelay));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(socketbox_relay, Init)

@@ -1,0 +1,30 @@
+// Runs a created relay on a worker thread (its native loop blocks that thread) and stops it
+// on SIGTERM or SIGINT by writing the relay's eventfd from this thread. The process exits
+// once the loop has returned and the relay is destroyed (its socket file removed).
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { RelayAddon, RelayExit } from './relay-addon';
+
+const EXIT_FAILURE = 1;
+
+export function runRelayThread(addon: RelayAddon, relayId: number, fail: (message: string) => void): void {
+  const worker = new Worker(path.join(__dirname, `relay-worker${path.extname(__filename)}`), {
+    workerData: { relayId },
+  });
+  let exit: RelayExit | undefined;
+  const stop = (): void => addon.stopRelay(relayId);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  worker.on('message', (result: RelayExit) => (exit = result));
+  worker.on('error', (error) => {
+    fail(`relay thread failed: ${error.message}`);
+    stop();
+  });
+  worker.on('exit', () => {
+    addon.destroyRelay(relayId);
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    if (exit && exit.status !== 0) fail(exit.error ?? `relay loop ended with status ${exit.status}`);
+    else if (!exit && process.exitCode === undefined) process.exitCode = EXIT_FAILURE;
+  });
+}
