@@ -112,7 +112,7 @@ Listening:
   With systemd socket activation (LISTEN_FDS), the inherited sockets are the
   listeners: -l -p -t -F -R -r -s are refused (the socket unit binds), while
   -b re-sets their listen backlog (without it the unit's Backlog= stays).
-  --workers N with exactly N sockets: one each; otherwise all share them all.
+  Workers share them all, unless there are exactly N for --workers N: one each.
 Process:
   -e             bind, drop privileges, then exec PROGRAM with SKBOX_LISTEN_FD set
   -u USER        run as USER (name or number; a name also sets its group)

@@ -1,0 +1,124 @@
+/**
+ * sd_notify end to end: socketbox started by systemd-socket-activate with a
+ * test-owned NOTIFY_SOCKET tells it READY=1 once serving, RELOADING=1 with
+ * MONOTONIC_USEC then READY=1 around each SIGHUP (a failed reload too, with
+ * a STATUS= saying so), WATCHDOG=1 every WATCHDOG_USEC/2, and STOPPING=1 on
+ * SIGTERM, in that order, all from socketbox's own pid.
+ */
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { enterTestNetns } from './helpers/netns';
+import { Child, startReceiver, stopAll } from './helpers/processes';
+import { talk } from './helpers/client';
+import { Notification, notifications, startActivated, startNotifyListener } from './helpers/socket-activate';
+import { waitFor, waitForListening } from './helpers/wait-for';
+
+enterTestNetns();
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-notify-'));
+let nextPort = 9100;
+
+/** What a notification is about, for checking the order; STATUS= alone is "status". */
+function kind(n: Notification): string {
+  for (const key of ['READY', 'RELOADING', 'STOPPING', 'WATCHDOG']) if (n.fields[key] === '1') return key;
+  return 'STATUS' in n.fields ? 'status' : 'other';
+}
+
+/** The state changes in order, leaving out keep-alives and status refreshes. */
+const stateChanges = (listener: Child): string[] =>
+  notifications(listener).map(kind).filter((k) => k !== 'WATCHDOG' && k !== 'status');
+
+const countOf = (listener: Child, k: string): number => notifications(listener).filter((n) => kind(n) === k).length;
+
+t.test('READY, RELOADING+MONOTONIC_USEC, READY (failed reload too), WATCHDOG at half of WATCHDOG_USEC, STOPPING', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const listener = await startNotifyListener(path.join(dir, 'notify'));
+  children.push(listener, await startReceiver(path.join(dir, 'svc.sock'), 'svc'));
+  const conf = path.join(dir, 'ok.conf');
+  const good = `max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::/64 jump-unix:${path.join(dir, 'svc.sock')}\n`;
+  fs.writeFileSync(conf, good);
+  const port = nextPort++;
+  const server = startActivated(
+    { listen: [`[::]:${port}`], env: { NOTIFY_SOCKET: path.join(dir, 'notify'), WATCHDOG_USEC: '400000' } },
+    ['--workers', '2', '-f', conf],
+  );
+  children.push(server);
+  await waitForListening(port);
+  t.equal(countOf(listener, 'READY'), 0, 'nothing before socketbox started');
+  t.equal((await talk('2001:db8::1', port, { line: 'a' })).echo, 'svc echo:a', 'the connection that started it is delivered');
+  await waitFor(() => countOf(listener, 'READY') === 1, 15_000, 'READY=1');
+  const ready = notifications(listener).find((n) => kind(n) === 'READY') as Notification;
+  t.equal(ready.pid, server.pid, 'sent by socketbox itself (the main pid systemd expects)');
+  t.match(ready.fields.STATUS, /^serving; accepted \d+, delivered \d+, refused 0$/, 'READY=1 carries a STATUS= summary');
+
+  // Keep-alives over 1.5 s: one per 200 ms would be 7 or 8.
+  const from = ready.monotonic_usec;
+  await new Promise((r) => setTimeout(r, 1700));
+  const watchdogs = notifications(listener).filter((n) => kind(n) === 'WATCHDOG' && n.monotonic_usec > from && n.monotonic_usec <= from + 1_500_000).length;
+  t.ok(watchdogs >= 5 && watchdogs <= 9, `WATCHDOG=1 every ~200 ms: ${watchdogs} in 1.5 s`);
+
+  // A reload that fails: RELOADING=1, then READY=1 saying the old rules stay.
+  fs.writeFileSync(conf, 'max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::1 bogus\n');
+  server.proc.kill('SIGHUP');
+  await waitFor(() => countOf(listener, 'READY') === 2, 10_000, 'READY=1 after the failed reload');
+  // And one that works.
+  fs.writeFileSync(conf, good);
+  server.proc.kill('SIGHUP');
+  await waitFor(() => countOf(listener, 'READY') === 3, 10_000, 'READY=1 after the reload');
+  const all = notifications(listener);
+  const reloadings = all.filter((n) => kind(n) === 'RELOADING');
+  const readies = all.filter((n) => kind(n) === 'READY');
+  t.equal(reloadings.length, 2, 'RELOADING=1 for each SIGHUP');
+  for (const n of reloadings) {
+    const stamp = Number(n.fields.MONOTONIC_USEC);
+    t.ok(stamp <= n.monotonic_usec && n.monotonic_usec - stamp < 1_000_000, `MONOTONIC_USEC=${stamp} is CLOCK_MONOTONIC when sent (received at ${n.monotonic_usec})`);
+  }
+  t.ok(Number(reloadings[1].fields.MONOTONIC_USEC) > Number(reloadings[0].fields.MONOTONIC_USEC), 'and grows from one reload to the next');
+  t.match(readies[1].fields.STATUS, /^serving \(reload failed, previous rules kept: .*ok\.conf:4:.*\); accepted/, 'the failed reload says so in STATUS=');
+  t.match(readies[2].fields.STATUS, /^serving; accepted/, 'a good reload clears it');
+  t.equal((await talk('2001:db8::2', port, { line: 'b' })).echo, 'svc echo:b', 'still serving after the reloads');
+  const watchdogsBefore = countOf(listener, 'WATCHDOG');
+  await waitFor(() => countOf(listener, 'WATCHDOG') > watchdogsBefore, 5000, 'WATCHDOG=1 after the reloads');
+
+  t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
+  await waitFor(() => countOf(listener, 'STOPPING') === 1, 5000, 'STOPPING=1');
+  t.same(stateChanges(listener), ['READY', 'RELOADING', 'READY', 'RELOADING', 'READY', 'STOPPING'], 'in that order');
+  const kinds = notifications(listener).map(kind);
+  t.ok(kinds.indexOf('WATCHDOG') > kinds.indexOf('READY'), 'no WATCHDOG=1 before READY=1');
+  t.equal(kinds.lastIndexOf('WATCHDOG') < kinds.indexOf('STOPPING'), true, 'none after STOPPING=1');
+  t.ok(notifications(listener).every((n) => n.pid === server.pid), 'every notification from socketbox\'s pid');
+});
+
+t.test('an abstract NOTIFY_SOCKET; WATCHDOG_PID of another process; -S reloads; STATUS= refreshed', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const listener = await startNotifyListener('@skbox-notify-test');
+  children.push(listener, await startReceiver('@skbox-notify-svc', 'abs'));
+  const port = nextPort++;
+  const server = startActivated(
+    { listen: [`[::]:${port}`], env: { NOTIFY_SOCKET: '@skbox-notify-test', WATCHDOG_USEC: '200000', WATCHDOG_PID: '1' } },
+    ['-S', '@skbox-notify-svc'],
+  );
+  children.push(server);
+  await waitForListening(port);
+  t.equal((await talk('2001:db8::1', port, { line: 'a' })).echo, 'abs echo:a', 'delivered to the abstract receiver');
+  await waitFor(() => countOf(listener, 'READY') === 1, 15_000, 'READY=1 on the abstract socket');
+  // -S has no config to reload, but systemd still waits for RELOADING=1 and READY=1.
+  server.proc.kill('SIGHUP');
+  await waitFor(() => countOf(listener, 'READY') === 2, 10_000, 'READY=1 after SIGHUP');
+  t.equal((await talk('2001:db8::1', port, { line: 'b' })).echo, 'abs echo:b', 'still serving after SIGHUP');
+  // The summary is refreshed every 5 s when it changed.
+  await waitFor(
+    () => notifications(listener).some((n) => kind(n) === 'status' && /^serving; accepted 2, delivered 2, refused 0$/.test(n.fields.STATUS)),
+    10_000,
+    'a STATUS= refresh counting both connections',
+  );
+  t.pass('STATUS= refreshed with the live counters');
+  t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
+  await waitFor(() => countOf(listener, 'STOPPING') === 1, 5000, 'STOPPING=1');
+  t.same(stateChanges(listener), ['READY', 'RELOADING', 'READY', 'STOPPING'], 'in order');
+  t.equal(countOf(listener, 'WATCHDOG'), 0, 'WATCHDOG_PID names another process: no WATCHDOG=1');
+});
