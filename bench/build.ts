@@ -1,0 +1,54 @@
+// Compiles the benchmark's C programs (bench/c/*.c) with `cc -O2` into bench/bin/ or a given
+// directory. A program is rebuilt only when its source is newer, and each one is written under a
+// temporary name and renamed, so a run that is using the old binary is never disturbed.
+//   node dist/bench/build.js [OUT_DIR]
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { projectRoot } from './harness/project-root';
+
+export interface BenchPrograms {
+  loadgen: string;
+  floorServer: string;
+  receiver: string;
+}
+
+const SOURCES: Record<keyof BenchPrograms, string> = {
+  loadgen: 'loadgen',
+  floorServer: 'floor_server',
+  receiver: 'receiver',
+};
+
+export const defaultBinDir = (): string => path.join(projectRoot(), 'bench', 'bin');
+
+function isStale(binary: string, source: string): boolean {
+  return !fs.existsSync(binary) || fs.statSync(binary).mtimeMs < fs.statSync(source).mtimeMs;
+}
+
+function compile(source: string, binary: string): void {
+  const scratch = `${binary}.tmp-${process.pid}`;
+  try {
+    execFileSync('cc', ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-o', scratch, source], { stdio: 'inherit' });
+    fs.renameSync(scratch, binary);
+  } finally {
+    fs.rmSync(scratch, { force: true });
+  }
+}
+
+export function buildBenchPrograms(outDir: string = defaultBinDir()): BenchPrograms {
+  const sourceDir = path.join(projectRoot(), 'bench', 'c');
+  fs.mkdirSync(outDir, { recursive: true });
+  const built = {} as BenchPrograms;
+  for (const [key, name] of Object.entries(SOURCES) as [keyof BenchPrograms, string][]) {
+    const source = path.join(sourceDir, `${name}.c`);
+    const binary = path.join(outDir, name);
+    if (isStale(binary, source)) compile(source, binary);
+    built[key] = binary;
+  }
+  return built;
+}
+
+if (require.main === module) {
+  const programs = buildBenchPrograms(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
+  for (const binary of Object.values(programs)) console.log(binary);
+}

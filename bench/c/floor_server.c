@@ -1,0 +1,145 @@
+/* The benchmark's no-dispatch floor: accepts TCP connections and writes the one byte itself,
+ * with socketbox's accept pattern (epoll, then accept4 in a batch until EAGAIN) but no lookup
+ * and no descriptor passing. Whatever socketbox costs above this is the price of dispatch.
+ *
+ * Usage: floor_server -p PORT [-a ADDR] [-b BACKLOG]
+ * On SIGTERM prints {"accepted":N,"written":N,"write_failed":N} on stdout and exits 0. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct counts {
+  long accepted, written, write_failed;
+};
+
+static void die(const char *what) {
+  fprintf(stderr, "floor_server: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static bool parse_int(const char *text, long min, long max, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < min || v > max) return false;
+  *out = (int)v;
+  return true;
+}
+
+static int open_listener(const char *addr, int port, int backlog) {
+  struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET6, addr, &sa.sin6_addr) != 1) {
+    fprintf(stderr, "floor_server: not an IPv6 address: %s\n", addr);
+    exit(2);
+  }
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as socketbox does by default */
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("bind");
+  if (listen(fd, backlog) != 0) die("listen");
+  return fd;
+}
+
+/* Signals arrive as a readable descriptor, so the epoll loop never races with a handler. */
+static int termination_signals(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) die("sigprocmask");
+  int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) die("signalfd");
+  return fd;
+}
+
+static void serve_one(int fd, struct counts *c) {
+  static const char byte = 'x';
+  c->accepted++;
+  if (send(fd, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+    c->written++;
+  else
+    c->write_failed++;
+  close(fd);
+}
+
+/* Accepts until the backlog is empty (EAGAIN), as socketbox's loop does. */
+static void accept_batch(int listen_fd, struct counts *c) {
+  for (;;) {
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      serve_one(fd, c);
+      continue;
+    }
+    switch (errno) {
+    case EAGAIN: return;
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO: continue;
+    case EMFILE:
+    case ENFILE:
+    case ENOBUFS:
+    case ENOMEM: {
+      /* Out of descriptors or memory: back off briefly rather than spin. */
+      struct timespec pause = {.tv_sec = 0, .tv_nsec = 1000000};
+      nanosleep(&pause, NULL);
+      return;
+    }
+    default: die("accept4");
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *addr = "::1";
+  int port = -1, backlog = 4096, ch;
+  while ((ch = getopt(argc, argv, "a:p:b:")) != -1) {
+    bool ok = true;
+    switch (ch) {
+    case 'a': addr = optarg; break;
+    case 'p': ok = parse_int(optarg, 1, 65535, &port); break;
+    case 'b': ok = parse_int(optarg, 1, 1 << 20, &backlog); break;
+    default: ok = false;
+    }
+    if (!ok) port = -1;
+  }
+  if (port < 0 || optind != argc) {
+    fprintf(stderr, "usage: floor_server -p PORT [-a ADDR] [-b BACKLOG]\n");
+    return 2;
+  }
+  int signal_fd = termination_signals();
+  int listen_fd = open_listener(addr, port, backlog);
+  int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) die("epoll_create1");
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = listen_fd};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) die("epoll_ctl");
+  ev.data.fd = signal_fd;
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) != 0) die("epoll_ctl");
+
+  struct counts c = {0};
+  bool stopping = false;
+  while (!stopping) {
+    struct epoll_event ready[4];
+    int n = epoll_wait(epoll_fd, ready, 4, -1);
+    if (n < 0 && errno != EINTR) die("epoll_wait");
+    for (int k = 0; k < n; k++) {
+      if (ready[k].data.fd == listen_fd)
+        accept_batch(listen_fd, &c);
+      else
+        stopping = true;
+    }
+  }
+  printf("{\"accepted\":%ld,\"written\":%ld,\"write_failed\":%ld}\n", c.accepted, c.written, c.write_failed);
+  return 0;
+}

@@ -1,0 +1,124 @@
+/* The benchmark's receiver: binds a UNIX datagram socket at PATH, takes each connection that
+ * socketbox passes with SCM_RIGHTS, writes one byte to it and closes it. It drains as fast as
+ * it can, with the default receive queue (net.unix.max_dgram_qlen), as a real receiver would.
+ *
+ * Usage: receiver PATH
+ * On SIGTERM it reads what is still queued, then prints
+ * {"received":N,"written":N,"write_failed":N,"without_fd":N} on stdout and exits 0. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* Room for a few descriptors, so extra ones can be seen and closed. */
+#define MAX_FDS_PER_MESSAGE 8
+
+struct counts {
+  long received, written, write_failed, without_fd;
+};
+
+static void die(const char *what) {
+  fprintf(stderr, "receiver: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static int bind_datagram(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof(sa.sun_path)) {
+    fprintf(stderr, "receiver: path too long: %s\n", path);
+    exit(2);
+  }
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  unlink(path); /* a stale socket file from an earlier run */
+  if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("bind");
+  return fd;
+}
+
+static int termination_signals(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) die("sigprocmask");
+  int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) die("signalfd");
+  return fd;
+}
+
+static void answer(int conn, struct counts *c) {
+  static const char byte = 'x';
+  c->received++;
+  if (send(conn, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+    c->written++;
+  else
+    c->write_failed++;
+  close(conn);
+}
+
+/* Handles one message; false when the queue is empty. */
+static bool receive_one(int sock, struct counts *c) {
+  char payload[16];
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_MESSAGE)];
+  } control;
+  struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                       .msg_controllen = sizeof(control.buf)};
+  ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return false;
+    die("recvmsg");
+  }
+  int conn = -1;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int fds[MAX_FDS_PER_MESSAGE];
+    memcpy(fds, CMSG_DATA(cm), count * sizeof(int));
+    for (size_t i = 0; i < count; i++) {
+      if (conn < 0)
+        conn = fds[i];
+      else
+        close(fds[i]); /* only the first descriptor is the connection */
+    }
+  }
+  if (conn >= 0)
+    answer(conn, c);
+  else
+    c->without_fd++;
+  return true;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: receiver PATH\n");
+    return 2;
+  }
+  struct pollfd fds[2] = {{.fd = bind_datagram(argv[1]), .events = POLLIN},
+                          {.fd = termination_signals(), .events = POLLIN}};
+  struct counts c = {0};
+  for (;;) {
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) die("poll");
+    if (fds[0].revents & POLLIN)
+      while (receive_one(fds[0].fd, &c)) {
+      }
+    if (fds[1].revents & POLLIN) break;
+  }
+  while (receive_one(fds[0].fd, &c)) {
+  }
+  unlink(argv[1]);
+  printf("{\"received\":%ld,\"written\":%ld,\"write_failed\":%ld,\"without_fd\":%ld}\n", c.received, c.written,
+         c.write_failed, c.without_fd);
+  return 0;
+}

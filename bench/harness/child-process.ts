@@ -1,0 +1,73 @@
+// A benchmark process: spawned with its output collected, stopped with SIGTERM (so it can print
+// its counts), killed only if it does not stop in time.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Program {
+  readonly name: string;
+  readonly pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** True once the process has exited. */
+  hasExited(): boolean;
+  /** Sends SIGTERM and waits for the exit; SIGKILL after graceMs, and then it throws. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export function startProgram(name: string, file: string, args: readonly string[]): Program {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${file}`);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (err += chunk));
+  // The pipes close after the exit event; wait for them too so nothing printed is missed.
+  const finished = Promise.all([
+    exitOf(child),
+    new Promise((resolve) => child.stdout!.once('close', resolve)),
+    new Promise((resolve) => child.stderr!.once('close', resolve)),
+  ]);
+  return {
+    name,
+    pid: child.pid,
+    stdout: () => out,
+    stderr: () => err,
+    hasExited: () => child.exitCode !== null || child.signalCode !== null,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        finished.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        child.kill('SIGKILL');
+        await finished;
+        throw new Error(`${name} did not stop within ${graceMs} ms of SIGTERM`);
+      }
+    },
+  };
+}
+
+/** Runs a program to completion and returns its stdout; throws on a non-zero exit. */
+export function runToCompletion(name: string, file: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (chunk) => (out += chunk));
+    child.stderr!.on('data', (chunk) => (err += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${name} failed (${signal ?? `exit ${code}`}): ${err.trim()}`));
+    });
+  });
+}

@@ -1,0 +1,68 @@
+// Each row beside the floor at the same in-flight level, and the targets of issues 4 and 11.
+import type { Row } from './measure-row';
+
+export interface VersusFloor {
+  rate: number | null;
+  p99: number | null;
+  cpu: number | null;
+}
+
+export interface ComparedRow extends Row {
+  vs_floor: VersusFloor;
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const ratio = (value: number, floor: number | undefined): number | null =>
+  floor === undefined || floor === 0 ? null : value / floor;
+
+export function compareWithFloor(rows: readonly Row[]): ComparedRow[] {
+  return rows.map((row) => {
+    const floor = rows.find((r) => r.server === 'floor' && r.inflight === row.inflight);
+    return {
+      ...row,
+      vs_floor: {
+        rate: ratio(row.rate_per_s, floor?.rate_per_s),
+        p99: ratio(row.p99_us, floor?.p99_us),
+        cpu: ratio(row.server_cpu_us_per_conn, floor?.server_cpu_us_per_conn),
+      },
+    };
+  });
+}
+
+const times = (x: number | null): string => (x === null ? 'n/a' : `${x.toFixed(2)}×`);
+
+/** The goals the issues set; reported, never asserted (machine load moves them). */
+export function checkTargets(rows: readonly ComparedRow[], everyRound: readonly Row[] = rows): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const socketbox = rows.filter((r) => r.server !== 'floor');
+  const lost = everyRound.filter((r) => r.server !== 'floor').reduce((n, r) => n + r.lost + r.warmup_lost, 0);
+  checks.push({ target: 'socketbox, every row and round: 0 connections lost', measured: `${lost} lost`, met: lost === 0 });
+  const workers1At = (inflight: number) => rows.find((r) => r.server === 'socketbox-w1' && r.inflight === inflight);
+  for (const r of socketbox.filter((r) => r.server === 'socketbox-w1')) {
+    checks.push({
+      target: `socketbox --workers 1 at ${r.inflight} in flight: rate ≥ 0.9× floor`,
+      measured: times(r.vs_floor.rate),
+      met: r.vs_floor.rate !== null && r.vs_floor.rate >= 0.9,
+    });
+  }
+  const at8 = workers1At(8);
+  if (at8)
+    checks.push({
+      target: 'socketbox --workers 1 at 8 in flight: p99 ≤ 1.2× floor',
+      measured: times(at8.vs_floor.p99),
+      met: at8.vs_floor.p99 !== null && at8.vs_floor.p99 <= 1.2,
+    });
+  for (const r of socketbox.filter((r) => r.server === 'socketbox-w1')) {
+    checks.push({
+      target: `socketbox --workers 1 at ${r.inflight} in flight: CPU/conn ≤ 1.3× floor`,
+      measured: times(r.vs_floor.cpu),
+      met: r.vs_floor.cpu !== null && r.vs_floor.cpu <= 1.3,
+    });
+  }
+  return checks;
+}

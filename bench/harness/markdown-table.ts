@@ -1,0 +1,63 @@
+// The benchmark's report as Markdown: one table row per measured row, then the targets.
+import type { ComparedRow } from './compare';
+import type { BenchReport } from './report';
+
+const integer = (n: number): string => Math.round(n).toLocaleString('en-US');
+const oneDecimal = (n: number): string => n.toFixed(1);
+const ratio = (row: ComparedRow, x: number | null): string =>
+  row.server === 'floor' ? '—' : x === null ? 'n/a' : `${x.toFixed(2)}×`;
+
+const COLUMNS: [string, 'l' | 'r', (r: ComparedRow) => string][] = [
+  ['server', 'l', (r) => r.label],
+  ['in flight', 'r', (r) => String(r.inflight)],
+  ['conn/s', 'r', (r) => integer(r.rate_per_s)],
+  ['rate × floor', 'r', (r) => ratio(r, r.vs_floor.rate)],
+  ['lost', 'r', (r) => String(r.lost + r.warmup_lost)],
+  ['p50 µs', 'r', (r) => integer(r.p50_us)],
+  ['p99 µs', 'r', (r) => integer(r.p99_us)],
+  ['p999 µs', 'r', (r) => integer(r.p999_us)],
+  ['p99 × floor', 'r', (r) => ratio(r, r.vs_floor.p99)],
+  ['server CPU µs/conn', 'r', (r) => oneDecimal(r.server_cpu_us_per_conn)],
+  ['CPU × floor', 'r', (r) => ratio(r, r.vs_floor.cpu)],
+  ['receiver CPU µs/conn', 'r', (r) => (r.receiver_cpu_us_per_conn === null ? '—' : oneDecimal(r.receiver_cpu_us_per_conn))],
+  ['peak RSS MiB', 'r', (r) => oneDecimal(r.peak_rss_kib / 1024)],
+];
+
+const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+
+export function renderMarkdown(report: BenchReport): string {
+  const { machine: m, options: o } = report;
+  const lines = [
+    `## socketbox benchmark, ${report.generated_at}`,
+    '',
+    `${integer(o.connections)} connections per row after ${integer(o.warmup_connections)} warm-up connections` +
+      (o.rounds > 1 ? `, median of ${o.rounds} rounds by rate` : '') +
+      ', ' +
+      `client and servers on loopback \`[::1]\`; ${m.cpus} CPUs (${m.cpu_model}), Linux ${m.kernel}, Node ${m.node}; ` +
+      `load average ${m.loadavg_before.toFixed(2)} → ${m.loadavg_after.toFixed(2)}; ` +
+      `\`net.unix.max_dgram_qlen\` = ${m.unix_max_dgram_qlen ?? 'unknown'}.`,
+    'Latency runs from the start of `connect` to the first byte read. CPU is the server process\'s ' +
+      'user + system time (`/proc/PID/stat`, 10 ms ticks) over the measured connections; the ' +
+      'receiver\'s is shown apart. Ratios compare with the floor at the same number in flight.',
+    '',
+    tableRow(COLUMNS.map(([title]) => title)),
+    tableRow(COLUMNS.map(([, align]) => (align === 'r' ? '---:' : '---'))),
+    ...report.rows.map((row) => tableRow(COLUMNS.map(([, , cell]) => cell(row)))),
+    '',
+    '### Targets (issues 4 and 11)',
+    '',
+    tableRow(['target', 'measured', 'met']),
+    tableRow(['---', '---:', ':---:']),
+    ...report.targets.map((t) => tableRow([t.target, t.measured, t.met ? 'yes' : '**no**'])),
+  ];
+  const limited = report.rows.filter((r) => r.time_limited);
+  if (limited.length)
+    lines.push(
+      '',
+      `Cut short by the duration limit (${o.duration_limit_s} s in all, ${(o.row_limit_ms / 1000).toFixed(1)} s per row): ` +
+        limited.map((r) => `${r.label} at ${r.inflight} in flight (${integer(r.connections)} connections)`).join('; ') +
+        '.',
+    );
+  if (report.problems.length) lines.push('', '### Problems', '', ...report.problems.map((p) => `- ${p}`));
+  return lines.join('\n') + '\n';
+}

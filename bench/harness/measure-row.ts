@@ -1,0 +1,121 @@
+// One row of the benchmark: a fresh server, a warm-up, then the measured load with the server's
+// CPU ticks read just before and after, its peak RSS, and its own counts checked against what
+// the load generator saw.
+import { runLoadgen, type LoadgenReport, type LostCounts } from './loadgen';
+import { cpuTicks, MICROSECONDS_PER_TICK, peakRssKiB } from './proc-stats';
+import { SERVER_LABELS, startServer, type ServerCounts, type ServerKind, type ServerSetup } from './servers';
+
+export interface RowRequest {
+  kind: ServerKind;
+  /** Which round of the run this is (1-based), for the report. */
+  round: number;
+  inflight: number;
+  connections: number;
+  warmupConnections: number;
+  /** The measured load starts no new connection after this long. */
+  durationLimitMs: number;
+  connectionTimeoutMs: number;
+}
+
+export interface Accounting {
+  /** Connections that got their byte, warm-up included: what every counter must agree with. */
+  loadgenCompleted: number;
+  server: ServerCounts;
+  /** Empty when every count agrees. */
+  mismatches: string[];
+}
+
+export interface Row {
+  server: ServerKind;
+  round: number;
+  label: string;
+  inflight: number;
+  connections: number;
+  completed: number;
+  lost: number;
+  failed: LostCounts;
+  warmup_lost: number;
+  time_limited: boolean;
+  elapsed_s: number;
+  rate_per_s: number;
+  p50_us: number;
+  p99_us: number;
+  p999_us: number;
+  max_us: number;
+  server_cpu_us_per_conn: number;
+  receiver_cpu_us_per_conn: number | null;
+  loadgen_cpu_us_per_conn: number;
+  peak_rss_kib: number;
+  accounting: Accounting;
+}
+
+/** Counts that do not add up. Refusals are not mismatches: they show as lost connections. */
+function checkCounts(completed: number, c: ServerCounts): string[] {
+  const problems: string[] = [];
+  const expect = (what: string, actual: number | null, wanted: number) => {
+    if (actual !== null && actual !== wanted) problems.push(`${what} ${actual}, expected ${wanted}`);
+  };
+  if (c.delivered === null) {
+    expect('floor accepted', c.accepted, completed);
+  } else {
+    expect('socketbox accepted', c.accepted, c.delivered + (c.refused ?? 0));
+    expect('socketbox delivered', c.delivered, completed);
+    expect('receiver received', c.received, c.delivered);
+  }
+  expect('bytes not written', c.writeFailed, 0);
+  return problems;
+}
+
+const perConnection = (ticks: number, connections: number): number =>
+  connections > 0 ? (ticks * MICROSECONDS_PER_TICK) / connections : 0;
+
+export async function measureRow(request: RowRequest, setup: ServerSetup): Promise<Row> {
+  const server = await startServer(request.kind, setup);
+  let warmup: LoadgenReport;
+  let run: LoadgenReport;
+  let serverTicks: number;
+  let receiverTicks: number | null = null;
+  let peakRss: number;
+  try {
+    const load = { port: server.port, inflight: request.inflight, connectionTimeoutMs: request.connectionTimeoutMs };
+    warmup = await runLoadgen(setup.programs.loadgen, { ...load, connections: request.warmupConnections, durationLimitMs: 0 });
+    const serverBefore = cpuTicks(server.serverPid);
+    const receiverBefore = server.receiverPid === null ? 0 : cpuTicks(server.receiverPid);
+    run = await runLoadgen(setup.programs.loadgen, {
+      ...load,
+      connections: request.connections,
+      durationLimitMs: request.durationLimitMs,
+    });
+    serverTicks = cpuTicks(server.serverPid) - serverBefore;
+    if (server.receiverPid !== null) receiverTicks = cpuTicks(server.receiverPid) - receiverBefore;
+    peakRss = peakRssKiB(server.serverPid);
+  } catch (error) {
+    await server.stop().catch(() => undefined);
+    throw error;
+  }
+  const counts = await server.stop();
+  const loadgenCompleted = warmup.completed + run.completed;
+  return {
+    server: request.kind,
+    round: request.round,
+    label: SERVER_LABELS[request.kind],
+    inflight: request.inflight,
+    connections: run.connections,
+    completed: run.completed,
+    lost: run.lost,
+    failed: run.failed,
+    warmup_lost: warmup.lost,
+    time_limited: run.time_limited,
+    elapsed_s: run.elapsed_s,
+    rate_per_s: run.rate_per_s,
+    p50_us: run.p50_us,
+    p99_us: run.p99_us,
+    p999_us: run.p999_us,
+    max_us: run.max_us,
+    server_cpu_us_per_conn: perConnection(serverTicks, run.connections),
+    receiver_cpu_us_per_conn: receiverTicks === null ? null : perConnection(receiverTicks, run.connections),
+    loadgen_cpu_us_per_conn: run.loadgen_cpu_us_per_conn,
+    peak_rss_kib: peakRss,
+    accounting: { loadgenCompleted, server: counts, mismatches: checkCounts(loadgenCompleted, counts) },
+  };
+}

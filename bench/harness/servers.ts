@@ -1,0 +1,145 @@
+// The servers under test: the C floor, and socketbox in front of the C receiver. Each starts on
+// a fresh port, is waited for through /proc (never a probe connection, which socketbox would
+// accept and dispatch), and reports its own counts when stopped.
+import * as path from 'node:path';
+import { freePort } from '../../test/helpers/free-port';
+import { holdsUnixSocket, isListening, waitFor } from '../../test/helpers/proc';
+import type { BenchPrograms } from '../build';
+import { startProgram, type Program } from './child-process';
+
+export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w2r';
+
+export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w2r'];
+
+export const SERVER_LABELS: Record<ServerKind, string> = {
+  floor: 'floor (C accept + write)',
+  'socketbox-w1': 'socketbox --workers 1',
+  'socketbox-w2r': 'socketbox --workers 2 -r',
+};
+
+/** What the processes counted themselves, read when they stop. */
+export interface ServerCounts {
+  accepted: number;
+  /** socketbox's own accounting (null for the floor). */
+  delivered: number | null;
+  refused: number | null;
+  /** socketbox's refusals by reason, as it printed them ("timeout 3, queue_full 1"). */
+  refusedReasons: string | null;
+  /** Connections the C receiver got and answered (null for the floor). */
+  received: number | null;
+  /** Bytes the floor or the receiver could not write. */
+  writeFailed: number;
+}
+
+export interface RunningServer {
+  kind: ServerKind;
+  port: number;
+  /** The process measured: the floor, or socketbox itself (not its receiver). */
+  serverPid: number;
+  receiverPid: number | null;
+  stop(): Promise<ServerCounts>;
+}
+
+export interface ServerSetup {
+  programs: BenchPrograms;
+  /** bin/socketbox of the package. */
+  socketbox: string;
+  /** Where the receiver's socket is bound. */
+  scratchDir: string;
+}
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+async function waitUntil(what: string, program: Program, ready: () => boolean): Promise<void> {
+  try {
+    await waitFor(
+      what,
+      () => {
+        if (program.hasExited()) throw new Error(`${program.name} exited: ${program.stderr().trim()}`);
+        return ready();
+      },
+      STARTUP_TIMEOUT_MS,
+    );
+  } catch (error) {
+    await program.stop(2_000).catch(() => undefined);
+    throw error;
+  }
+}
+
+function parseJsonLine<T>(program: Program): T {
+  const line = program.stdout().trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as T;
+  } catch {
+    throw new Error(`${program.name} printed no counts: ${JSON.stringify(program.stdout())} ${program.stderr().trim()}`);
+  }
+}
+
+/** "socketbox: stopped; accepted N, delivered N, refused N (reason N, ...)" */
+export function parseStoppedLine(stderr: string): Pick<ServerCounts, 'accepted' | 'delivered' | 'refused' | 'refusedReasons'> {
+  const m = /stopped; accepted (\d+), delivered (\d+), refused (\d+)(?: \(([^)]*)\))?/.exec(stderr);
+  if (!m) throw new Error(`socketbox printed no "stopped;" line: ${stderr.trim()}`);
+  return { accepted: Number(m[1]), delivered: Number(m[2]), refused: Number(m[3]), refusedReasons: m[4] ?? null };
+}
+
+async function startFloor(setup: ServerSetup): Promise<RunningServer> {
+  const port = await freePort();
+  const floor = startProgram('floor_server', setup.programs.floorServer, ['-a', '::1', '-p', String(port)]);
+  await waitUntil(`floor_server on port ${port}`, floor, () => isListening(port));
+  return {
+    kind: 'floor',
+    port,
+    serverPid: floor.pid,
+    receiverPid: null,
+    async stop() {
+      await floor.stop();
+      const c = parseJsonLine<{ accepted: number; write_failed: number }>(floor);
+      return {
+        accepted: c.accepted,
+        delivered: null,
+        refused: null,
+        refusedReasons: null,
+        received: null,
+        writeFailed: c.write_failed,
+      };
+    },
+  };
+}
+
+async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[]): Promise<RunningServer> {
+  const socketPath = path.join(setup.scratchDir, `${kind}.sock`);
+  const receiver = startProgram('receiver', setup.programs.receiver, [socketPath]);
+  await waitUntil(`the receiver at ${socketPath}`, receiver, () => holdsUnixSocket(receiver.pid, socketPath));
+  const port = await freePort();
+  const socketbox = startProgram(kind, setup.socketbox, ['-S', socketPath, '-l', '::1', '-p', String(port), ...flags]);
+  try {
+    await waitUntil(`socketbox on port ${port}`, socketbox, () => isListening(port));
+  } catch (error) {
+    await receiver.stop(2_000).catch(() => undefined);
+    throw error;
+  }
+  return {
+    kind,
+    port,
+    serverPid: socketbox.pid,
+    receiverPid: receiver.pid,
+    async stop() {
+      // socketbox first: it finishes dispatching what it accepted; then the receiver drains.
+      await socketbox.stop().finally(() => receiver.stop());
+      const own = parseStoppedLine(socketbox.stderr());
+      const got = parseJsonLine<{ received: number; write_failed: number }>(receiver);
+      return { ...own, received: got.received, writeFailed: got.write_failed };
+    },
+  };
+}
+
+export function startServer(kind: ServerKind, setup: ServerSetup): Promise<RunningServer> {
+  switch (kind) {
+    case 'floor':
+      return startFloor(setup);
+    case 'socketbox-w1':
+      return startSocketbox(setup, kind, ['--workers', '1']);
+    case 'socketbox-w2r':
+      return startSocketbox(setup, kind, ['--workers', '2', '-r']);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * npm run profile [doctor|flame] [--seconds S]: profiles socketbox's main
+ * process (the JavaScript side: start-up, metrics, reloads, supervision)
+ * with clinic while a load generator drives connections through it, then
+ * writes clinic's HTML report under .clinic/. Loopback only, bounded in time.
+ * The per-connection path is native and shows up as time outside JavaScript.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runLoad } from './load-generator';
+
+const root = path.resolve(__dirname, '..', '..');
+const args = process.argv.slice(2);
+const tool = args[0] === 'flame' ? 'flame' : 'doctor';
+const secondsArg = args.indexOf('--seconds');
+const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : 15;
+const port = 18_311;
+
+async function waitListening(): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (let i = 0; i < 1500; i++) {
+    const rows = fs.readFileSync('/proc/net/tcp6', 'utf8').split('\n').map((l) => l.trim().split(/\s+/));
+    if (rows.some((c) => c[1]?.endsWith(hex) && c[3] === '0A')) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('socketbox did not start listening under clinic');
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-profile-'));
+  const sock = path.join(dir, 'sink.sock');
+  const receiver = spawn('python3', [path.join(root, 'test', 'helpers', 'fd_tool.py'), 'drain', sock, 'sink'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => receiver.stdout.once('data', r));
+  const clinic = path.join(root, 'node_modules', '.bin', 'clinic');
+  const profiled = spawn(
+    clinic,
+    [tool, '--dest', path.join(root, '.clinic'), '--', process.execPath, path.join(root, 'dist', 'src', 'main.js'), '--metrics', '127.0.0.1:18312', '-S', sock, '-l', '::1', '-p', String(port)],
+    // NO_INSIGHT: clinic would otherwise ask (and, without a terminal, quietly quit) about usage statistics.
+    { stdio: 'inherit', cwd: root, env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1' } },
+  );
+  await waitListening();
+  const deadline = Date.now() + seconds * 1000;
+  let total = 0;
+  const scraper = setInterval(() => void fetch('http://127.0.0.1:18312/metrics').catch(() => undefined), 100);
+  while (Date.now() < deadline) {
+    const r = await runLoad({ hosts: ['::1'], port, connections: 2000, inFlight: 32 });
+    total += r.delivered;
+  }
+  clearInterval(scraper);
+  process.stdout.write(`profile: ${total} connections in ${seconds} s; stopping socketbox, clinic writes its report\n`);
+  // clinic passes SIGINT on to socketbox, which stops gracefully, then analyses.
+  profiled.kill('SIGINT');
+  await new Promise((r) => profiled.once('exit', r));
+  receiver.kill('SIGTERM');
+}
+
+void main();
