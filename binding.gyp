@@ -11,24 +11,24 @@
   "targets": [
     {
       "target_name": "socketbox_server",
-      "sources": ["native/server_addon.cc", "<!@(ls -1 native/server/*.c)"]
+      "sources": ["native/server_addon.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)"]
     },
     {
       "target_name": "socketbox_client",
-      "sources": ["native/client_addon.cc", "<!@(ls -1 native/clients/*.c)"]
+      "sources": ["native/client_addon.cc", "<!@(ls -1 native/clients/*.c)", "<!@(ls -1 native/common/*.c)"]
     },
     {
       "target_name": "libsocketbox-preload",
       "type": "shared_library",
       "product_prefix": "",
       "product_name": "libsocketbox-preload",
-      "sources": ["<!@(ls -1 native/preload/*.c)"],
+      "sources": ["<!@(ls -1 native/preload/*.c)", "<!@(ls -1 native/common/*.c)"],
       "libraries": ["-ldl", "-lpthread"],
       "cflags": ["-fPIC", "-fvisibility=hidden"]
     },
     {
       "target_name": "socketbox_relay",
-      "sources": ["native/relay_addon.cc", "<!@(ls -1 native/relay/*.c)"]
+      "sources": ["native/relay_addon.cc", "<!@(ls -1 native/relay/*.c)", "<!@(ls -1 native/common/*.c)"]
     }
   ]
 }

@@ -1,5 +1,5 @@
 #include "datagram_bind.h"
-#include "unix_address.h"
+#include "common/unix_address.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -45,7 +45,7 @@ static int prepare_socket_path(const char *path, const struct sockaddr_un *addr,
 
 int skc_bind_datagram_socket(const char *path, mode_t mode) {
   struct sockaddr_un addr;
-  int len = skc_unix_address(path, &addr);
+  int len = skbox_unix_address(path, &addr);
   if (len < 0) return -1;
   int abstract = path[0] == '@';
   if (!abstract && prepare_socket_path(path, &addr, (socklen_t)len) != 0) return -1;

@@ -1,5 +1,5 @@
 #include "fd_receive.h"
-#include "fd_validate.h"
+#include "common/received_fds.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -20,24 +20,6 @@ static int wait_readable(int sock) {
     if (errno != EINTR) return -1;
   }
   return 0;
-}
-
-/* Takes the descriptors of one control message: the first one ever seen becomes the
- * candidate, all others are closed. */
-static void take_rights(const struct cmsghdr *c, struct skc_received *out, int *have_first) {
-  size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-  const unsigned char *data = CMSG_DATA(c);
-  for (size_t i = 0; i < count; i++) {
-    int fd;
-    memcpy(&fd, data + i * sizeof(int), sizeof(int)); /* cmsg data may be unaligned */
-    if (!*have_first) {
-      *have_first = 1;
-      out->fd = fd;
-    } else {
-      close(fd);
-      out->extra_closed++;
-    }
-  }
 }
 
 enum skc_receive_status skc_receive_fd(int sock, int level, int wait, struct skc_received *out) {
@@ -67,19 +49,17 @@ enum skc_receive_status skc_receive_fd(int sock, int level, int wait, struct skc
   }
 
   out->truncated = (m.msg_flags & MSG_CTRUNC) != 0;
-  int have_first = 0;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0))
-      take_rights(c, out, &have_first);
-  }
+  unsigned extra_closed = 0;
+  out->fd = skbox_keep_first_descriptor(&m, &extra_closed);
+  out->extra_closed += extra_closed;
 
-  if (!have_first) {
+  if (out->fd < 0) {
     /* An empty read without descriptors is the end of a connected stream or seqpacket
      * socket; on a datagram socket it is just an empty message. */
     if (n == 0 && socket_type(sock) != SOCK_DGRAM) return SKC_RECEIVE_END;
     return SKC_RECEIVE_NO_FD;
   }
-  if (!skc_descriptor_acceptable(out->fd, level)) {
+  if (!skbox_descriptor_acceptable(out->fd, level)) {
     close(out->fd);
     out->fd = -1;
     out->rejected = 1;

@@ -1,5 +1,5 @@
 #include "fd_send.h"
-#include "unix_address.h"
+#include "common/unix_address.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -32,7 +32,7 @@ int skc_send_fds(int sock, const int *fds, unsigned count, const char *path, int
   struct sockaddr_un addr;
   int addr_len = 0;
   if (path) {
-    addr_len = skc_unix_address(path, &addr);
+    addr_len = skbox_unix_address(path, &addr);
     if (addr_len < 0) return -1;
   }
   union {

@@ -1,50 +1,12 @@
 #include "descriptor_receive.h"
 
+#include "common/received_fds.h"
+#include "socket_kind.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-static int socket_option(int fd, int option) {
-  int value = -1;
-  socklen_t length = sizeof(value);
-  if (getsockopt(fd, SOL_SOCKET, option, &value, &length) != 0) return -1;
-  return value;
-}
-
-int skbox_descriptor_acceptable(int fd, int strict_mode) {
-  if (strict_mode <= 0) return 1;
-  /* Pipes and files fail getsockopt (ENOTSOCK) and are rejected with the rest. */
-  if (socket_option(fd, SO_TYPE) != SOCK_STREAM) return 0;
-  if (strict_mode == 1) return 1;
-  switch (socket_option(fd, SO_DOMAIN)) {
-    case AF_UNIX:
-    case AF_INET:
-    case AF_INET6:
-      return 1;
-    default:
-      return 0;
-  }
-}
-
-/* Keeps the first descriptor of the first SCM_RIGHTS message in *KEPT (or -1), closes all
- * the others in MSG. */
-static void take_first_descriptor(struct msghdr *msg, int *kept) {
-  *kept = -1;
-  for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg); cmsg != NULL; cmsg = CMSG_NXTHDR(msg, cmsg)) {
-    if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    const unsigned char *data = CMSG_DATA(cmsg);
-    for (size_t i = 0; i < count; i++) {
-      int fd;
-      memcpy(&fd, data + i * sizeof(int), sizeof(int));
-      if (*kept < 0)
-        *kept = fd;
-      else
-        close(fd);
-    }
-  }
-}
 
 int skbox_receive_connection(int sock, int strict_mode) {
   for (;;) {
@@ -65,11 +27,11 @@ int skbox_receive_connection(int sock, int strict_mode) {
     ssize_t got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     if (got < 0) return -1;
 
-    int fd;
-    take_first_descriptor(&msg, &fd);
+    unsigned extra_closed = 0;
+    int fd = skbox_keep_first_descriptor(&msg, &extra_closed);
     if (fd < 0) {
       /* On a stream, 0 bytes without descriptors is the peer's end: never more to accept. */
-      if (got == 0 && socket_option(sock, SO_TYPE) != SOCK_DGRAM) {
+      if (got == 0 && skbox_socket_type(sock) != SOCK_DGRAM) {
         errno = EINVAL;
         return -1;
       }

@@ -13,7 +13,4 @@
  * Uses only the stack: safe in any thread, no allocation. */
 int skbox_receive_connection(int sock, int strict_mode);
 
-/* True when the descriptor passes the SKBOX_STRICT_STREAM_MODE check. */
-int skbox_descriptor_acceptable(int fd, int strict_mode);
-
 #endif

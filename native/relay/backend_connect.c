@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "nat64_map.h"
-#include "unix_path.h"
+#include "common/unix_address.h"
 
 static enum rly_backend_result finish(int fd, int rc, int *out) {
   if (rc == 0) {
@@ -35,7 +35,7 @@ static enum rly_backend_result connect_unix(const struct rly_config *cfg, const 
     path = mapped;
   }
   struct sockaddr_un addr;
-  int len = rly_unix_address(path, &addr);
+  int len = skbox_unix_address(path, &addr);
   if (len < 0) return RLY_BACKEND_FAILED;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return RLY_BACKEND_FAILED;

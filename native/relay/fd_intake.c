@@ -1,5 +1,7 @@
 #include "fd_intake.h"
 
+#include "common/received_fds.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -13,14 +15,6 @@ static int int_option(int fd, int option) {
   socklen_t len = sizeof(value);
   if (getsockopt(fd, SOL_SOCKET, option, &value, &len) != 0) return -1;
   return value;
-}
-
-int rly_descriptor_acceptable(int fd, int level) {
-  if (level <= 0) return 1;
-  if (int_option(fd, SO_TYPE) != SOCK_STREAM) return 0; /* also pipes, files: ENOTSOCK */
-  if (level == 1) return 1;
-  int domain = int_option(fd, SO_DOMAIN);
-  return domain == AF_UNIX || domain == AF_INET || domain == AF_INET6;
 }
 
 static enum rly_intake_result accept_one(int source, int *fd) {
@@ -58,26 +52,6 @@ static enum rly_intake_result accept_one(int source, int *fd) {
   }
 }
 
-/* Keeps the first descriptor of the message, closes every other one. */
-static int first_descriptor(struct msghdr *m, struct rly_intake_counts *counts) {
-  int first = -1;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; i++) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      if (first < 0) {
-        first = fd;
-      } else {
-        close(fd);
-        counts->extra_closed++;
-      }
-    }
-  }
-  return first;
-}
-
 static enum rly_intake_result receive_one(int source, int level, int *fd, struct rly_intake_counts *counts) {
   char payload[64];
   union {
@@ -102,7 +76,9 @@ static enum rly_intake_result receive_one(int source, int level, int *fd, struct
     return RLY_INTAKE_ERROR;
   }
   if (m.msg_flags & MSG_CTRUNC) counts->truncated++;
-  int got = first_descriptor(&m, counts);
+  unsigned extra_closed = 0;
+  int got = skbox_keep_first_descriptor(&m, &extra_closed);
+  counts->extra_closed += extra_closed;
   if (got < 0) {
     /* Zero bytes and no descriptor: the end of a connected stream or seqpacket socket;
      * on a datagram socket just an empty message. */
@@ -110,7 +86,7 @@ static enum rly_intake_result receive_one(int source, int level, int *fd, struct
     return RLY_INTAKE_SKIPPED;
   }
   int fl = fcntl(got, F_GETFL);
-  if (!rly_descriptor_acceptable(got, level) || fl < 0 || fcntl(got, F_SETFL, fl | O_NONBLOCK) != 0) {
+  if (!skbox_descriptor_acceptable(got, level) || fl < 0 || fcntl(got, F_SETFL, fl | O_NONBLOCK) != 0) {
     close(got);
     counts->rejected++;
     return RLY_INTAKE_SKIPPED;

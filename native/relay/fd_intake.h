@@ -25,7 +25,5 @@ struct rly_intake_counts {
 enum rly_intake_result rly_intake(int source, enum rly_source_kind kind, int level, int *fd,
                                   struct rly_intake_counts *counts);
 
-/* 1 when fd is acceptable at validation level. */
-int rly_descriptor_acceptable(int fd, int level);
 
 #endif

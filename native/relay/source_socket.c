@@ -7,7 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "unix_path.h"
+#include "common/unix_address.h"
 
 /* 1 when nobody receives on the socket file any more, 0 when someone does, -1 on error. */
 static int socket_file_is_stale(const struct sockaddr_un *addr, socklen_t len) {
@@ -41,7 +41,7 @@ static int clear_socket_path(const char *path, const struct sockaddr_un *addr, s
 
 int rly_bind_receive_socket(const char *path) {
   struct sockaddr_un addr;
-  int len = rly_unix_address(path, &addr);
+  int len = skbox_unix_address(path, &addr);
   if (len < 0) return -1;
   int abstract = path[0] == '@';
   if (!abstract && clear_socket_path(path, &addr, (socklen_t)len) != 0) return -1;

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/unix_address.h"
 #include "server/fdpass.h"
 
 static uint64_t hash_key(uint32_t kind, int fd, const char *path, uint32_t len) {
@@ -147,14 +148,11 @@ static int check_beneath_root(const skbox_dest_cache *c, const char *path) {
 
 static int connect_unix(skbox_dest *d) {
   struct sockaddr_un sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  memcpy(sa.sun_path, d->path, d->path_len);
-  if (d->path[0] == '@') sa.sun_path[0] = 0; /* abstract namespace */
-  socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + d->path_len);
+  int len = skbox_unix_address(d->path, &sa);
+  if (len < 0) return -1;
   int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (s < 0) return -1;
-  if (connect(s, (struct sockaddr *)&sa, len) < 0) {
+  if (connect(s, (struct sockaddr *)&sa, (socklen_t)len) < 0) {
     int e = errno;
     close(s);
     errno = e;
