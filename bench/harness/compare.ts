@@ -1,4 +1,4 @@
-// Each row beside the floor at the same in-flight level, and the targets of issues 4 and 11.
+// Each row beside the floor at the same in-flight level, and the targets of issues 4, 5 and 11.
 import type { Row } from './measure-row';
 
 export interface VersusFloor {
@@ -62,6 +62,15 @@ export function checkTargets(rows: readonly ComparedRow[], everyRound: readonly 
       target: `socketbox --workers 1 at ${r.inflight} in flight: CPU/conn ≤ 1.3× floor`,
       measured: times(r.vs_floor.cpu),
       met: r.vs_floor.cpu !== null && r.vs_floor.cpu <= 1.3,
+    });
+  }
+  for (const r of rows.filter((r) => r.server === 'socketbox-w1-metrics')) {
+    const plain = workers1At(r.inflight);
+    const versus = plain && plain.rate_per_s > 0 ? r.rate_per_s / plain.rate_per_s : null;
+    checks.push({
+      target: `--metrics scraped every 100 ms at ${r.inflight} in flight: rate ≥ 0.97× without`,
+      measured: times(versus),
+      met: versus !== null && versus >= 0.97,
     });
   }
   return checks;

@@ -7,15 +7,18 @@ import { holdsUnixSocket, isListening, waitFor } from '../../test/helpers/proc';
 import type { BenchPrograms } from '../build';
 import { startProgram, type Program } from './child-process';
 
-export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w2r';
+export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w1-metrics' | 'socketbox-w2r';
 
-export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w2r'];
+export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w1-metrics', 'socketbox-w2r'];
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   floor: 'floor (C accept + write)',
   'socketbox-w1': 'socketbox --workers 1',
+  'socketbox-w1-metrics': 'socketbox --workers 1 --metrics (scraped every 100 ms)',
   'socketbox-w2r': 'socketbox --workers 2 -r',
 };
+
+const SCRAPE_INTERVAL_MS = 100;
 
 /** What the processes counted themselves, read when they stop. */
 export interface ServerCounts {
@@ -106,7 +109,7 @@ async function startFloor(setup: ServerSetup): Promise<RunningServer> {
   };
 }
 
-async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[]): Promise<RunningServer> {
+async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
   const socketPath = path.join(setup.scratchDir, `${kind}.sock`);
   const receiver = startProgram('receiver', setup.programs.receiver, [socketPath]);
   await waitUntil(`the receiver at ${socketPath}`, receiver, () => holdsUnixSocket(receiver.pid, socketPath));
@@ -118,12 +121,18 @@ async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: strin
     await receiver.stop(2_000).catch(() => undefined);
     throw error;
   }
+  // Issue 5's benchmark: a Prometheus-like scraper reading /metrics all along.
+  const scraper =
+    metricsPort === undefined
+      ? undefined
+      : setInterval(() => void fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => undefined), SCRAPE_INTERVAL_MS);
   return {
     kind,
     port,
     serverPid: socketbox.pid,
     receiverPid: receiver.pid,
     async stop() {
+      if (scraper) clearInterval(scraper);
       // socketbox first: it finishes dispatching what it accepted; then the receiver drains.
       await socketbox.stop().finally(() => receiver.stop());
       const own = parseStoppedLine(socketbox.stderr());
@@ -139,6 +148,8 @@ export function startServer(kind: ServerKind, setup: ServerSetup): Promise<Runni
       return startFloor(setup);
     case 'socketbox-w1':
       return startSocketbox(setup, kind, ['--workers', '1']);
+    case 'socketbox-w1-metrics':
+      return freePort().then((metricsPort) => startSocketbox(setup, kind, ['--workers', '1', '--metrics', `127.0.0.1:${metricsPort}`], metricsPort));
     case 'socketbox-w2r':
       return startSocketbox(setup, kind, ['--workers', '2', '-r']);
   }
