@@ -9,24 +9,15 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { numberArg } from './cli-args';
 import { runLoad } from './load-generator';
+import { waitForListening } from './wait-for';
 
 const root = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
 const tool = args[0] === 'flame' ? 'flame' : 'doctor';
-const secondsArg = args.indexOf('--seconds');
-const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : 15;
+const seconds = numberArg('--seconds', 15);
 const port = 18_311;
-
-async function waitListening(): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (let i = 0; i < 1500; i++) {
-    const rows = fs.readFileSync('/proc/net/tcp6', 'utf8').split('\n').map((l) => l.trim().split(/\s+/));
-    if (rows.some((c) => c[1]?.endsWith(hex) && c[3] === '0A')) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('socketbox did not start listening under clinic');
-}
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-profile-'));
@@ -40,7 +31,7 @@ async function main(): Promise<void> {
     // NO_INSIGHT: clinic would otherwise ask (and, without a terminal, quietly quit) about usage statistics.
     { stdio: 'inherit', cwd: root, env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1' } },
   );
-  await waitListening();
+  await waitForListening(port);
   const deadline = Date.now() + seconds * 1000;
   let total = 0;
   const scraper = setInterval(() => void fetch('http://127.0.0.1:18312/metrics').catch(() => undefined), 100);

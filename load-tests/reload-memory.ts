@@ -9,15 +9,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { numberArg } from './cli-args';
 
 const root = path.resolve(__dirname, '..', '..');
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const reloads = arg('--reloads', 10_000);
-const port = arg('--port', 18_951);
+const reloads = numberArg('--reloads', 10_000);
+const port = numberArg('--port', 18_951);
 
 function rssKiB(pid: number): number {
   const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));

@@ -14,19 +14,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runLoad } from './load-generator';
+import { fdCount, waitForListening } from './wait-for';
+import { numberArg } from './cli-args';
 import { enterPrivateNetns } from './netns';
 
 const root = path.resolve(__dirname, '..', '..');
 const FD_TOOL = path.join(root, 'test', 'helpers', 'fd_tool.py');
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const durationS = arg('--duration', 60);
-const workers = arg('--workers', 2);
-const inFlight = arg('--inflight', 64);
-const port = arg('--port', 8080);
+const durationS = numberArg('--duration', 60);
+const workers = numberArg('--workers', 2);
+const inFlight = numberArg('--inflight', 64);
+const port = numberArg('--port', 8080);
 const HOSTS = Array.from({ length: 64 }, (_, i) => `2001:db8::${(i + 1).toString(16)}`);
 
 interface Receiver {
@@ -83,18 +80,6 @@ function status(pid: number, field: string): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1]);
 }
 
-const fdCount = (pid: number): number => fs.readdirSync(`/proc/${pid}/fd`).length;
-
-async function waitListening(): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (let i = 0; i < 500; i++) {
-    const rows = fs.readFileSync('/proc/net/tcp6', 'utf8').split('\n').map((l) => l.trim().split(/\s+/));
-    if (rows.some((c) => c[1]?.endsWith(hex) && c[3] === '0A')) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('socketbox did not start listening');
-}
-
 async function main(): Promise<void> {
   enterPrivateNetns();
   const receivers: Receiver[] = ['fast', 'slow', 'flaky'].map((name) => ({ name, rate: name === 'slow' ? 1500 : 0, counted: 0, deaths: 0 }));
@@ -107,7 +92,7 @@ async function main(): Promise<void> {
   });
   let log = '';
   server.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  await waitListening();
+  await waitForListening(port);
   const pid = server.pid as number;
 
   const deadline = Date.now() + durationS * 1000;

@@ -10,6 +10,7 @@
 
 extern "C" {
 #include "clients/datagram_bind.h"
+#include "common/datagram_bind.h"
 #include "clients/exec_with_fd.h"
 #include "clients/fd_receive.h"
 #include "clients/fd_send.h"
@@ -73,7 +74,7 @@ struct ArgvHolder {
 Napi::Value BindDatagramSocket(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info.Env(), info[0], "path");
   int mode = info[1].IsUndefined() ? 0660 : IntArg(info, 1, "mode");
-  int fd = skc_bind_datagram_socket(path.c_str(), static_cast<mode_t>(mode));
+  int fd = skbox_bind_datagram_socket(path.c_str(), static_cast<mode_t>(mode));
   if (fd < 0) throw ErrnoError(info.Env(), errno, "bind");
   return Napi::Number::New(info.Env(), fd);
 }

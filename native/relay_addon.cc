@@ -12,6 +12,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/napi_args.h"
+
 extern "C" {
 #include "relay/backend_connect.h"
 #include "relay/relay.h"
@@ -20,21 +22,9 @@ extern "C" {
 
 namespace {
 
-Napi::Error ErrnoError(Napi::Env env, const std::string &what, int err) {
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  return e;
-}
-
-std::string StringArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
-  return info[i].As<Napi::String>().Utf8Value();
-}
-
-int IntArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
-  return info[i].As<Napi::Number>().Int32Value();
-}
+using skbox_napi::ErrnoError;
+using skbox_napi::IntArg;
+using skbox_napi::StringArg;
 
 int IntProp(const Napi::Object &o, const char *name, int fallback) {
   Napi::Value v = o.Get(name);

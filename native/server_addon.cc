@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "common/napi_args.h"
+
 extern "C" {
 #include "server/accept_loop.h"
 #include "server/listener.h"
@@ -28,21 +30,9 @@ extern "C" {
 
 namespace {
 
-Napi::Error ErrnoError(Napi::Env env, const std::string &what, int err) {
-  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
-  e.Set("errno", Napi::Number::New(env, err));
-  return e;
-}
-
-int IntArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
-  return info[i].As<Napi::Number>().Int32Value();
-}
-
-std::string StringArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
-  return info[i].As<Napi::String>().Utf8Value();
-}
+using skbox_napi::ErrnoError;
+using skbox_napi::IntArg;
+using skbox_napi::StringArg;
 
 Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo &info, size_t i) {
   if (info.Length() <= i || !info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer argument");

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startFdTool, startSocketbox, stopAll } from './helpers/processes';
+import { Child, SOCKETBOX, startDrainReceiver, startSocketbox, stopAll, stopDrainReceiver } from './helpers/processes';
 import { runLoad } from '../load-tests/load-generator';
 import { fdCount, waitFor, waitForListening } from './helpers/wait-for';
 
@@ -21,18 +21,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-delivery-'));
 const HOSTS = Array.from({ length: 16 }, (_, i) => `2001:db8::${(i + 1).toString(16)}`);
 let nextPort = 8700;
 
-async function startDrain(name: string, rate = 0, hold = false): Promise<Child> {
-  const c = startFdTool(['drain', path.join(dir, `${name}.sock`), name, String(rate), ...(hold ? ['hold'] : [])]);
-  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name}`);
-  return c;
-}
-
-async function drainReport(c: Child): Promise<{ count: number; ordered: boolean }> {
-  await c.stop();
-  const r = c.events.find((e) => 'count' in e) as { count: number; ordered: boolean } | undefined;
-  if (!r) throw new Error(`no report from receiver; stderr ${c.stderr}`);
-  return r;
-}
+const startDrain = (name: string, rate = 0, hold = false): Promise<Child> =>
+  startDrainReceiver(path.join(dir, `${name}.sock`), name, { rate, hold });
+const drainReport = stopDrainReceiver;
 
 function cpuTicks(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');

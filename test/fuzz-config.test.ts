@@ -17,6 +17,7 @@ import { ConfigError } from '../src/config/config-error';
 import { ClassicConfig } from '../src/config/model';
 import { compileTable } from '../src/table/compile';
 import { serverAddon } from '../src/native/server-addon';
+import { Rng } from './helpers/rng';
 
 const FC_SEED = 0x5eed_c0f1;
 const PRNG_SEED = 0x0b5e55ed;
@@ -195,26 +196,6 @@ const structuredConfig = fc
   );
 
 // ---- seeded PRNG mutations ----
-
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  u32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let x = this.state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return (x ^ (x >>> 14)) >>> 0;
-  }
-  int(n: number): number {
-    return Math.floor((this.u32() / 0x100000000) * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
 
 /** Text split into tokens (even indexes) and the separators between them (odd), so it can be rejoined. */
 const pieces = (text: string) => text.split(/([ \t\r\n]+)/);

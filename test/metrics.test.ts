@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startFdTool, stopAll } from './helpers/processes';
+import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
 import { runLoad } from '../load-tests/load-generator';
 import { waitFor, waitForListening } from './helpers/wait-for';
 
@@ -50,16 +50,8 @@ function sum(families: Family[], name: string): number {
   return (families.find((f) => f.name === name)?.metrics ?? []).reduce((n, m) => n + Number(m.value), 0);
 }
 
-async function startDrain(name: string, hold = false): Promise<Child> {
-  const c = startFdTool(['drain', path.join(dir, `${name}.sock`), name, '0', ...(hold ? ['hold'] : [])]);
-  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name}`);
-  return c;
-}
-
-async function drainCount(c: Child): Promise<number> {
-  await c.stop();
-  return (c.events.find((e) => 'count' in e) as { count: number }).count;
-}
+const startDrain = (name: string, hold = false): Promise<Child> => startDrainReceiver(path.join(dir, `${name}.sock`), name, { hold });
+const drainCount = async (c: Child): Promise<number> => (await stopDrainReceiver(c)).count;
 
 function startServer(args: string[]): Child {
   return new Child(spawn(SOCKETBOX, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SOCKETBOX_TEST_CONTROL: '1' } }));

@@ -15,7 +15,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Child, startFdTool, startSocketbox, stopAll } from './helpers/processes';
+import { Child, startDrainReceiver, startSocketbox, stopAll } from './helpers/processes';
 import { runLoad, LoadResult } from '../load-tests/load-generator';
 import { fdCount, waitFor, waitForListening } from './helpers/wait-for';
 import { fdTargets } from './helpers/proc';
@@ -36,11 +36,7 @@ const CONFIG = [
   'default fail',
 ].join('\n');
 
-async function startDrain(name: Name, hold = false): Promise<Child> {
-  const c = startFdTool(['drain', socketPath(name), name, '0', ...(hold ? ['hold'] : [])]);
-  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name}`);
-  return c;
-}
+const startDrain = (name: Name, hold = false): Promise<Child> => startDrainReceiver(socketPath(name), name, { hold });
 
 /** `connections` to one target, each bounded by timeoutMs. */
 const load = (name: Name, connections: number, inFlight: number, timeoutMs = 10_000): Promise<LoadResult> =>

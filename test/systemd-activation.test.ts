@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
-import { Child, startFdTool, stopAll } from './helpers/processes';
+import { Child, startDrainReceiver, stopAll } from './helpers/processes';
 import { runLoad } from '../load-tests/load-generator';
 import { startActivated } from './helpers/socket-activate';
 import { waitForListening } from './helpers/wait-for';
@@ -22,11 +22,7 @@ let nextPort = 8900;
 // A loaded CI machine may be slow to start socketbox while the first connections wait.
 const PATIENT = ['--dispatch-timeout', '10s'];
 
-async function startDrain(name: string): Promise<Child> {
-  const c = startFdTool(['drain', path.join(dir, `${name}.sock`), name]);
-  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name}`);
-  return c;
-}
+const startDrain = (name: string): Promise<Child> => startDrainReceiver(path.join(dir, `${name}.sock`), name);
 
 /** 2001:db8::1..f go to "low", the rest of the /64 to "high". */
 function splitConfig(): string {

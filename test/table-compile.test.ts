@@ -7,6 +7,7 @@ import { tupleFromAddresses } from '../src/net/address';
 import { compileSingleTarget, compileTable } from '../src/table/compile';
 import { LookupResult, referenceLookup, substitutePath } from '../src/table/reference-lookup';
 import { formatExplanation } from '../src/cli/explain';
+import { Rng } from './helpers/rng';
 
 const SEED = 424242;
 const parse = (...lines: string[]) => parseClassicConfig(lines.join('\n'), 'test.conf');
@@ -470,32 +471,17 @@ t.test('explain output', async (t) => {
 const ADDRESSES = ['::', '::1', '2001:db8::1', '2001:db8::2', '2001:db8:0:1::1', 'fd00::5', '::ffff:127.0.0.5'];
 const PORTS = [0, 22, 80, 8080];
 
-/** A small seeded PRNG (mulberry32): one generator drives a whole config and its tuples. */
-class SeededRandom {
-  constructor(private state: number) {}
-  nextDouble(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let x = this.state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  }
-  nextInt(min: number, max: number): number {
-    return min + Math.floor(this.nextDouble() * (max - min + 1));
-  }
-}
-
-function randomConfigText(random: SeededRandom): string {
-  const pick = <T>(list: readonly T[]): T => list[random.nextInt(0, list.length - 1)];
-  const chance = (p: number) => random.nextDouble() < p;
-  const maxRules = random.nextInt(1, 4);
-  const maxMaps = random.nextInt(0, 3);
+function randomConfigText(random: Rng): string {
+  const pick = <T>(list: readonly T[]): T => list[random.range(0, list.length - 1)];
+  const chance = (p: number) => random.u32() / 4294967296 < p;
+  const maxRules = random.range(1, 4);
+  const maxMaps = random.range(0, 3);
   const action = (): string =>
     pick([
-      () => `jump-unix:/run/${random.nextInt(0, 3)}.sock`,
-      () => `jump-fd:${random.nextInt(3, 5)}`,
-      () => `jump-rule:${random.nextInt(0, maxRules - 1)}`,
-      () => (maxMaps > 0 ? `jump-map:${random.nextInt(0, maxMaps - 1)}` : 'fail'),
+      () => `jump-unix:/run/${random.range(0, 3)}.sock`,
+      () => `jump-fd:${random.range(3, 5)}`,
+      () => `jump-rule:${random.range(0, maxRules - 1)}`,
+      () => (maxMaps > 0 ? `jump-map:${random.range(0, maxMaps - 1)}` : 'fail'),
       () => 'fail',
       () => '',
     ])();
@@ -504,7 +490,7 @@ function randomConfigText(random: SeededRandom): string {
   for (let id = 0; id < maxRules; id++) {
     if (!chance(0.85)) continue;
     lines.push(`rule-set:${id} size:10`);
-    for (let e = random.nextInt(0, 6); e > 0; e--) {
+    for (let e = random.range(0, 6); e > 0; e--) {
       const parts: string[] = [];
       if (chance(0.6)) parts.push(`ip:${pick(ADDRESSES)}${pick(['', '/64', '/120', '/0', '/ffff::ffff'])}`);
       if (chance(0.3)) parts.push(`rip:${pick(ADDRESSES)}${pick(['', '/16', '/128'])}`);
@@ -523,7 +509,7 @@ function randomConfigText(random: SeededRandom): string {
     if (chance(0.5)) header.push('match-lport');
     if (chance(0.2)) header.push('match-rport');
     lines.push(header.join(' '));
-    for (let e = random.nextInt(0, 6); e > 0; e--) {
+    for (let e = random.range(0, 6); e > 0; e--) {
       const parts = [`ip:${pick(ADDRESSES)}`, `port:${pick(PORTS)}`];
       if (chance(0.3)) parts.push(`rip:${pick(ADDRESSES)}`, `rport:${pick(PORTS)}`);
       parts.push(action());
@@ -542,7 +528,7 @@ t.test('compiled table and reference lookup agree (random configs and tuples)', 
     fc.property(
       fc.noShrink(fc.integer()),
       (seed) => {
-        const random = new SeededRandom(seed);
+        const random = new Rng(seed);
         const lines = randomConfigText(random).split('\n');
         let config: ClassicConfig | null = null;
         while (config === null) {
@@ -557,9 +543,9 @@ t.test('compiled table and reference lookup agree (random configs and tuples)', 
         configs++;
         const table = decodeTable(compileTable(config, { pathSubstitution: false }));
         for (let i = 0; i < 30; i++) {
-          const pick = <T>(list: readonly T[]): T => list[random.nextInt(0, list.length - 1)];
+          const pick = <T>(list: readonly T[]): T => list[random.range(0, list.length - 1)];
           const tupleBytes = tuple(pick(ADDRESSES), pick(PORTS), pick(ADDRESSES), pick(PORTS));
-          if (random.nextInt(0, 3) === 0) tupleBytes[random.nextInt(0, 35)] ^= 1 << random.nextInt(0, 7);
+          if (random.range(0, 3) === 0) tupleBytes[random.range(0, 35)] ^= 1 << random.range(0, 7);
           const expected = referenceLookup(config, tupleBytes).result;
           const actual = tableLookup(table, tupleBytes);
           if (JSON.stringify(actual) !== JSON.stringify(expected)) {

@@ -13,37 +13,10 @@ import t, { Test } from 'tap';
 import { parseClassicConfig } from '../src/config/classic-parser';
 import { serverAddon, NativeDecision } from '../src/native/server-addon';
 import { compileSingleTarget, compileTable, encodeAction } from '../src/table/compile';
+import { Rng } from './helpers/rng';
 
 const SEED = 0xc0ffee11;
 const addon = serverAddon();
-
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  u32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let x = this.state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return (x ^ (x >>> 14)) >>> 0;
-  }
-  int(n: number): number {
-    return Math.floor((this.u32() / 0x100000000) * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  bytes(n: number): Buffer {
-    const out = Buffer.alloc(n);
-    for (let i = 0; i < n; i += 4) {
-      const v = this.u32();
-      for (let k = 0; k < 4 && i + k < n; k++) out[i + k] = (v >>> (8 * k)) & 0xff;
-    }
-    return out;
-  }
-}
 
 /** Every reason skbox_table_load can give. */
 const REASONS = new Set([

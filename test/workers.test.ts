@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
-import { Child, startFdTool, startSocketbox, stopAll } from './helpers/processes';
+import { Child, startDrainReceiver, startSocketbox, stopAll, stopDrainReceiver } from './helpers/processes';
 import { runLoad } from '../load-tests/load-generator';
 import { waitFor, waitForListening } from './helpers/wait-for';
 
@@ -20,19 +20,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-workers-'));
 const HOSTS = Array.from({ length: 16 }, (_, i) => `2001:db8::${(i + 1).toString(16)}`);
 let nextPort = 8600;
 
-async function startDrain(name: string, rate = 0): Promise<Child> {
-  const c = startFdTool(['drain', path.join(dir, `${name}.sock`), name, ...(rate ? [String(rate)] : [])]);
-  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name}`);
-  return c;
-}
+const startDrain = (name: string, rate = 0): Promise<Child> => startDrainReceiver(path.join(dir, `${name}.sock`), name, { rate });
 
-/** Stops a drain receiver and returns its final report. */
-async function drainReport(c: Child): Promise<{ count: number; ordered: boolean }> {
-  await c.stop();
-  const r = c.events.find((e) => 'count' in e) as { count: number; ordered: boolean } | undefined;
-  if (!r) throw new Error(`no report from receiver; stderr ${c.stderr}`);
-  return r;
-}
+const drainReport = stopDrainReceiver;
 
 function perWorker(stderr: string): number[] {
   const m = /accepted per worker: ([\d, ]+)/.exec(stderr);

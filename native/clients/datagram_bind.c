@@ -1,5 +1,4 @@
 #include "datagram_bind.h"
-#include "common/unix_address.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -9,64 +8,4 @@
 
 int skc_open_datagram_socket(void) {
   return socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-}
-
-/* 1 when a socket file at ADDR has no process behind it, 0 when one is live, -1 on error. */
-static int socket_file_is_stale(const struct sockaddr_un *addr, socklen_t len) {
-  int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (probe < 0) return -1;
-  int rc = connect(probe, (const struct sockaddr *)addr, len);
-  int err = errno;
-  close(probe);
-  if (rc == 0) return 0;
-  if (err == ECONNREFUSED) return 1;
-  if (err == EPROTOTYPE) return 0; /* a live socket of another type */
-  errno = err;
-  return -1;
-}
-
-/* Clears the way for bind(): removes a stale socket file, refuses everything else. */
-static int prepare_socket_path(const char *path, const struct sockaddr_un *addr, socklen_t len) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
-  if (!S_ISSOCK(st.st_mode)) {
-    errno = ENOTSOCK;
-    return -1;
-  }
-  int stale = socket_file_is_stale(addr, len);
-  if (stale < 0) return -1;
-  if (!stale) {
-    errno = EADDRINUSE;
-    return -1;
-  }
-  if (unlink(path) != 0 && errno != ENOENT) return -1;
-  return 0;
-}
-
-int skc_bind_datagram_socket(const char *path, mode_t mode) {
-  struct sockaddr_un addr;
-  int len = skbox_unix_address(path, &addr);
-  if (len < 0) return -1;
-  int abstract = path[0] == '@';
-  if (!abstract && prepare_socket_path(path, &addr, (socklen_t)len) != 0) return -1;
-
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
-  /* Create the file owner-only, then widen to MODE: it is never more open than asked for,
-   * whatever the umask. */
-  mode_t old_mask = abstract ? 0 : umask(0177);
-  int rc = bind(fd, (const struct sockaddr *)&addr, (socklen_t)len);
-  int err = errno;
-  if (!abstract) umask(old_mask);
-  if (rc == 0 && !abstract && chmod(path, mode) != 0) {
-    err = errno;
-    unlink(path);
-    rc = -1;
-  }
-  if (rc != 0) {
-    close(fd);
-    errno = err;
-    return -1;
-  }
-  return fd;
 }

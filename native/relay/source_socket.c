@@ -7,63 +7,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/unix_address.h"
+#include "common/datagram_bind.h"
 
-/* 1 when nobody receives on the socket file any more, 0 when someone does, -1 on error. */
-static int socket_file_is_stale(const struct sockaddr_un *addr, socklen_t len) {
-  int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (probe < 0) return -1;
-  int rc = connect(probe, (const struct sockaddr *)addr, len);
-  int err = errno;
-  close(probe);
-  if (rc == 0) return 0;
-  if (err == ECONNREFUSED) return 1;
-  if (err == EPROTOTYPE) return 0; /* live, of another socket type */
-  errno = err;
-  return -1;
-}
-
-static int clear_socket_path(const char *path, const struct sockaddr_un *addr, socklen_t len) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
-  if (!S_ISSOCK(st.st_mode)) {
-    errno = ENOTSOCK;
-    return -1;
-  }
-  int stale = socket_file_is_stale(addr, len);
-  if (stale < 0) return -1;
-  if (!stale) {
-    errno = EADDRINUSE;
-    return -1;
-  }
-  return unlink(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-int rly_bind_receive_socket(const char *path) {
-  struct sockaddr_un addr;
-  int len = skbox_unix_address(path, &addr);
-  if (len < 0) return -1;
-  int abstract = path[0] == '@';
-  if (!abstract && clear_socket_path(path, &addr, (socklen_t)len) != 0) return -1;
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  /* Owner-only while binding, then widened: never more open than 0660 whatever the umask. */
-  mode_t old_mask = abstract ? 0 : umask(0177);
-  int rc = bind(fd, (const struct sockaddr *)&addr, (socklen_t)len);
-  int err = errno;
-  if (!abstract) umask(old_mask);
-  if (rc == 0 && !abstract && chmod(path, 0660) != 0) {
-    err = errno;
-    unlink(path);
-    rc = -1;
-  }
-  if (rc != 0) {
-    close(fd);
-    errno = err;
-    return -1;
-  }
-  return fd;
-}
+int rly_bind_receive_socket(const char *path) { return skbox_bind_datagram_socket(path, 0660); }
 
 static int int_option(int fd, int option, int *value) {
   socklen_t len = sizeof(*value);

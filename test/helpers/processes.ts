@@ -86,3 +86,21 @@ export function startFdTool(args: string[]): Child {
 export async function stopAll(children: Child[]): Promise<void> {
   await Promise.all(children.map((c) => c.stop('SIGKILL').catch(() => undefined)));
 }
+
+/**
+ * fd_tool.py drain PATH NAME: a receiver that answers each connection "ok NAME"
+ * (rate per second, 0 = unlimited; hold = read nothing until SIGUSR1). Resolves once bound.
+ */
+export async function startDrainReceiver(socketPath: string, name: string, opts: { rate?: number; hold?: boolean } = {}): Promise<Child> {
+  const c = startFdTool(['drain', socketPath, name, String(opts.rate ?? 0), ...(opts.hold ? ['hold'] : [])]);
+  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name}`);
+  return c;
+}
+
+/** Stops a drain receiver and returns its final report: how many it answered, and whether in order. */
+export async function stopDrainReceiver(c: Child): Promise<{ count: number; ordered: boolean }> {
+  await c.stop();
+  const r = c.events.find((e) => 'count' in e) as { count: number; ordered: boolean } | undefined;
+  if (!r) throw new Error(`no report from receiver; stderr ${c.stderr}`);
+  return r;
+}

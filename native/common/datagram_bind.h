@@ -1,0 +1,15 @@
+/* Binding the datagram socket a receiver gets connections on (inetd, relay -s). */
+#ifndef SKBOX_COMMON_DATAGRAM_BIND_H
+#define SKBOX_COMMON_DATAGRAM_BIND_H
+
+#include <sys/types.h>
+
+/* Binds a new AF_UNIX SOCK_DGRAM socket (close-on-exec, non-blocking) at PATH and gives the
+ * socket file MODE. '@name' binds an abstract name (no file, MODE unused).
+ * A socket file left behind by a receiver that is gone (nobody bound: ECONNREFUSED) is removed
+ * first; a live socket there fails with EADDRINUSE, and anything that is not a socket with
+ * ENOTSOCK, so a typo never deletes a user's file.
+ * Returns the descriptor, or -1 with errno set. */
+int skbox_bind_datagram_socket(const char *path, mode_t mode);
+
+#endif
