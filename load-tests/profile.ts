@@ -17,7 +17,7 @@ const root = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
 const tool = args[0] === 'flame' ? 'flame' : 'doctor';
 const seconds = numberArg('--seconds', 15);
-const port = 18_311;
+const port = 18_311; // with --metrics on 18312
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-profile-'));

@@ -284,11 +284,18 @@ Napi::Value PublishTable(const Napi::CallbackInfo &info) {
 Napi::Value RunLoop(const Napi::CallbackInfo &info) {
   skbox_loop *loop = FindLoop(info.Env(), IntArg(info, 0));
   int status = skbox_loop_run(loop);
-  Napi::Object r = Napi::Object::New(info.Env());
-  r.Set("status", status);
-  r.Set("errno", skbox_loop_fatal_errno(loop));
-  if (skbox_loop_fatal_errno(loop)) r.Set("error", strerror(skbox_loop_fatal_errno(loop)));
-  return r;
+  // The loop may return while this worker's environment is being torn down
+  // (process exit): build the result with plain N-API calls whose failure is
+  // ignored, because a C++ exception here could not reach JavaScript.
+  napi_env env = info.Env();
+  napi_value r = nullptr, v = nullptr;
+  int err = skbox_loop_fatal_errno(loop);
+  if (napi_create_object(env, &r) != napi_ok) return Napi::Value();
+  if (napi_create_int32(env, status, &v) == napi_ok) napi_set_named_property(env, r, "status", v);
+  if (napi_create_int32(env, err, &v) == napi_ok) napi_set_named_property(env, r, "errno", v);
+  if (err && napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &v) == napi_ok)
+    napi_set_named_property(env, r, "error", v);
+  return Napi::Value(env, r);
 }
 
 Napi::Value StopLoop(const Napi::CallbackInfo &info) {

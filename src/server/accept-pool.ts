@@ -54,6 +54,10 @@ export class AcceptPool {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
     });
+    // A worker blocked in its native loop cannot be interrupted, so an exit
+    // that did not go through stop() (an uncaught error, a profiler's exit)
+    // would wait for it forever: ask every loop to stop first.
+    process.on('exit', this.stopLoopsOnExit);
     this.loaded = new Promise((resolve, reject) => {
       let count = 0;
       const timer = setTimeout(() => reject(new Error('the worker threads did not start within 30 s')), 30_000);
@@ -148,8 +152,13 @@ export class AcceptPool {
     return this.loops.length;
   }
 
+  private readonly stopLoopsOnExit = (): void => {
+    for (const loop of this.loops) this.addon.stopLoop(loop.id);
+  };
+
   /** Stop accepting, let every loop deliver what waits, then release everything. */
   async stop(): Promise<LoopExit[]> {
+    process.off('exit', this.stopLoopsOnExit);
     for (const loop of this.loops) this.addon.stopLoop(loop.id);
     const exits = this.running ? await this.running : [];
     await this.pool.destroy();

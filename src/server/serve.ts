@@ -79,10 +79,11 @@ export async function serve(o: ServerOptions): Promise<void> {
   const reloads = { succeeded: 0, failed: 0 };
   let serving = false;
   let stopping = false;
+  let metricsServer: { close(): void } | undefined;
   if (o.metrics !== undefined) {
     // Bound after the privilege drop: an unprivileged port, or pass -s for the main listener only.
     const where = parseMetricsAddress(o.metrics);
-    await serveMetrics(buildRegistry({ pool, reloads }), () => serving && !stopping, where);
+    metricsServer = await serveMetrics(buildRegistry({ pool, reloads }), () => serving && !stopping, where);
     logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
   }
   // 8. listen
@@ -97,6 +98,10 @@ export async function serve(o: ServerOptions): Promise<void> {
     await pool.stop();
     listenFds.forEach((fd) => addon.closeFd(fd));
     logInfo(`stopped; ${summarizeCounters(pool.totals())}; accepted per worker: ${pool.perLoop(STAT.accepted).join(', ')}`);
+    // Nothing is left to keep the process alive even where process.exit is
+    // intercepted (profilers): the metrics endpoint is the last open handle.
+    metricsServer?.close();
+    process.exitCode = status;
     process.exit(status);
   };
   pool.start({
