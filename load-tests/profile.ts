@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     clinic,
     [tool, '--dest', path.join(root, '.clinic'), '--', process.execPath, path.join(root, 'dist', 'src', 'main.js'), '--metrics', '127.0.0.1:18312', '-S', sock, '-l', '::1', '-p', String(port)],
     // NO_INSIGHT: clinic would otherwise ask (and, without a terminal, quietly quit) about usage statistics.
-    { stdio: 'inherit', cwd: root, env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1' } },
+    { stdio: 'inherit', cwd: root, detached: true, env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1' } },
   );
   await waitForListening(port);
   const deadline = Date.now() + seconds * 1000;
@@ -41,8 +41,9 @@ async function main(): Promise<void> {
   }
   clearInterval(scraper);
   process.stdout.write(`profile: ${total} connections in ${seconds} s; stopping socketbox, clinic writes its report\n`);
-  // clinic passes SIGINT on to socketbox, which stops gracefully, then analyses.
-  profiled.kill('SIGINT');
+  // Ctrl+C as a terminal sends it: SIGINT to clinic's whole process group, so
+  // socketbox stops gracefully and clinic (or 0x, for flame) then analyses.
+  process.kill(-(profiled.pid as number), 'SIGINT');
   await new Promise((r) => profiled.once('exit', r));
   receiver.kill('SIGTERM');
 }
