@@ -53,6 +53,10 @@ export class AcceptPool {
       maxThreads: this.loops.length,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      // The workers run native code only: they need none of the main
+      // process's Node flags (nor a profiler's preloads, which would write
+      // into the main thread's trace).
+      execArgv: [],
     });
     // A worker blocked in its native loop cannot be interrupted, so an exit
     // that did not go through stop() (an uncaught error, a profiler's exit)

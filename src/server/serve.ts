@@ -98,11 +98,12 @@ export async function serve(o: ServerOptions): Promise<void> {
     await pool.stop();
     listenFds.forEach((fd) => addon.closeFd(fd));
     logInfo(`stopped; ${summarizeCounters(pool.totals())}; accepted per worker: ${pool.perLoop(STAT.accepted).join(', ')}`);
-    // Nothing is left to keep the process alive even where process.exit is
-    // intercepted (profilers): the metrics endpoint is the last open handle.
+    // End by running out of work, so that instrumentation (profilers) can flush
+    // what it buffered; the metrics endpoint is the last handle we hold. Should
+    // anything else linger, the timer ends the process a second later anyway.
     metricsServer?.close();
     process.exitCode = status;
-    process.exit(status);
+    setTimeout(() => process.exit(status), 1000).unref();
   };
   pool.start({
     onFatal: (exit) =>
