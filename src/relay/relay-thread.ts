@@ -12,7 +12,12 @@ export function runRelayThread(addon: RelayAddon, relayId: number, fail: (messag
     workerData: { relayId },
   });
   let exit: RelayExit | undefined;
-  const stop = (): void => addon.stopRelay(relayId);
+  let destroyed = false;
+  // Stays installed until the process ends: a second SIGTERM during shutdown is a no-op,
+  // not the default action that would kill the process mid-cleanup.
+  const stop = (): void => {
+    if (!destroyed) addon.stopRelay(relayId);
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   worker.on('message', (result: RelayExit) => (exit = result));
@@ -21,9 +26,8 @@ export function runRelayThread(addon: RelayAddon, relayId: number, fail: (messag
     stop();
   });
   worker.on('exit', () => {
+    destroyed = true;
     addon.destroyRelay(relayId);
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
     if (exit && exit.status !== 0) fail(exit.error ?? `relay loop ended with status ${exit.status}`);
     else if (!exit && process.exitCode === undefined) process.exitCode = EXIT_FAILURE;
   });
