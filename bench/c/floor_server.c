@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "termination_signals.h"
+
 struct counts {
   long accepted, written, write_failed;
 };
@@ -49,18 +51,6 @@ static int open_listener(const char *addr, int port, int backlog) {
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as socketbox does by default */
   if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("bind");
   if (listen(fd, backlog) != 0) die("listen");
-  return fd;
-}
-
-/* Signals arrive as a readable descriptor, so the epoll loop never races with a handler. */
-static int termination_signals(void) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) die("sigprocmask");
-  int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (fd < 0) die("signalfd");
   return fd;
 }
 
@@ -119,6 +109,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int signal_fd = termination_signals();
+  if (signal_fd < 0) die("signalfd");
   int listen_fd = open_listener(addr, port, backlog);
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) die("epoll_create1");

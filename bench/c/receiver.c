@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "termination_signals.h"
+
 /* Room for a few descriptors, so extra ones can be seen and closed. */
 #define MAX_FDS_PER_MESSAGE 8
 
@@ -41,17 +43,6 @@ static int bind_datagram(const char *path) {
   if (fd < 0) die("socket");
   unlink(path); /* a stale socket file from an earlier run */
   if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) die("bind");
-  return fd;
-}
-
-static int termination_signals(void) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) die("sigprocmask");
-  int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (fd < 0) die("signalfd");
   return fd;
 }
 
@@ -105,8 +96,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: receiver PATH\n");
     return 2;
   }
-  struct pollfd fds[2] = {{.fd = bind_datagram(argv[1]), .events = POLLIN},
-                          {.fd = termination_signals(), .events = POLLIN}};
+  int signal_fd = termination_signals();
+  if (signal_fd < 0) die("signalfd");
+  struct pollfd fds[2] = {{.fd = bind_datagram(argv[1]), .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
   struct counts c = {0};
   for (;;) {
     if (poll(fds, 2, -1) < 0 && errno != EINTR) die("poll");
