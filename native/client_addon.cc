@@ -12,7 +12,8 @@ extern "C" {
 #include "clients/datagram_bind.h"
 #include "common/datagram_bind.h"
 #include "clients/exec_with_fd.h"
-#include "clients/fd_receive.h"
+#include "common/fd_receive.h"
+#include "common/registration_client.h"
 #include "clients/fd_send.h"
 #include "clients/session_spawn.h"
 #include "clients/socket_endpoint.h"
@@ -76,6 +77,18 @@ Napi::Value BindDatagramSocket(const Napi::CallbackInfo& info) {
   int mode = info[1].IsUndefined() ? 0660 : IntArg(info, 1, "mode");
   int fd = skbox_bind_datagram_socket(path.c_str(), static_cast<mode_t>(mode));
   if (fd < 0) throw ErrnoError(info.Env(), errno, "bind");
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// registerAt(path, group, timeoutMs) -> the registered seqpacket descriptor (SPEC §3)
+Napi::Value RegisterAt(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info.Env(), info[0], "path");
+  double group = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  if (group < 0 || group > 4294967295.0 || group != static_cast<double>(static_cast<uint32_t>(group)))
+    throw Napi::TypeError::New(info.Env(), "group must be an integer 0..4294967295");
+  const char* why = "";
+  int fd = skbox_register(path.c_str(), static_cast<uint32_t>(group), IntArg(info, 2, "timeoutMs"), &why);
+  if (fd < 0) throw ErrnoError(info.Env(), errno, why);
   return Napi::Number::New(info.Env(), fd);
 }
 
@@ -228,6 +241,7 @@ Napi::Value SocketEndpoint(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindDatagramSocket", Napi::Function::New(env, BindDatagramSocket, "bindDatagramSocket"));
+  exports.Set("registerAt", Napi::Function::New(env, RegisterAt, "registerAt"));
   exports.Set("openDatagramSocket", Napi::Function::New(env, OpenDatagramSocket, "openDatagramSocket"));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd, "receiveFd"));
   exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));

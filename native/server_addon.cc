@@ -28,6 +28,8 @@ extern "C" {
 #include "server/table.h"
 }
 
+void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
+
 namespace {
 
 using skbox_napi::ErrnoError;
@@ -195,7 +197,8 @@ Napi::Value TableLookup(const Napi::CallbackInfo &info) {
   if (!t) throw Napi::Error::New(env, std::string("invalid table: ") + why);
   skbox_tuple tuple;
   memcpy(tuple.bytes, tb.Data(), SKBOX_TUPLE_SIZE);
-  skbox_decision d = skbox_lookup(t, &tuple);
+  uint32_t listener = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+  skbox_decision d = skbox_lookup(t, listener, &tuple);
   skbox_table_free(t);
   static const char *const kinds[] = {"target", "fail", "no_match", "loop"};
   Napi::Object r = Napi::Object::New(env);
@@ -253,6 +256,7 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
   opt.drain_backlog_on_stop = BoolProp(o, "drainBacklogOnStop");
   opt.access_log = (int)UintProp(o, "accessLog", 0);  // 0 off, 1 text, 2 JSON
+  opt.upstream = BoolProp(o, "upstream");  // -P: descriptors arrive over registrations
   uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
   uint64_t *target_stats = SharedCounters(env, info[3], 2 * SKBOX_TARGET_SLOTS, "targetStats");
   const char *why = "";
@@ -390,6 +394,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("targetSlots", Napi::Number::New(env, SKBOX_TARGET_SLOTS));
   exports.Set("notifySocketOpen", Napi::Function::New(env, NotifySocketOpen));
   exports.Set("notifySocketSend", Napi::Function::New(env, NotifySocketSend));
+  InitRegistrationBindings(env, exports);
   return exports;
 }
 

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { configErrorOf } from './helpers/config-error';
 import fc from 'fast-check';
 import { isIPv6 } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -18,15 +19,7 @@ const parse = (text: string) => parseClassicConfig(text, 'test.conf');
 const lines = (...list: string[]) => list.join('\n');
 
 /** Runs the parser and returns its ConfigError (failing the test if there is none). */
-function configError(text: string): ConfigError {
-  try {
-    parse(text);
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error(`expected a ConfigError for:\n${text}`);
-}
+const configError = (text: string) => configErrorOf(parse, text);
 
 t.test('tokenizer', async (t) => {
   const tokenLines = tokenizeConfig('# comment\n\n  \t\nmax-rules:1\t rule-set:0\r\n ip:::1  fail\n');

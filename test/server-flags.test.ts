@@ -270,7 +270,15 @@ t.test('unknown options and missing values', async (t) => {
   for (const letter of ['f', 'l', 'u', 'g', 'G', 'x', 'S']) {
     usageError(t, () => flags(`-${letter}`, ''), `-${letter}: the value must not be empty`);
   }
-  usageError(t, () => flags('-P', '1:/run/reg'), '-P (registration chaining) is not available in this version of socketbox');
+  t.same(flags('-P', '1:/run/reg').registration, { group: 1, path: '/run/reg' });
+  t.same(flags('-P', '0x10:@reg').registration, { group: 16, path: '@reg' }, 'hex group, abstract socket');
+  t.same(flags('-P', '010:/a:b').registration, { group: 8, path: '/a:b' }, 'octal group; the path may hold colons');
+  for (const bad of ['1', ':/run/reg', '1:', 'x:/run/reg', '1x:/run/reg', '4294967296:/r', '-1:/r'])
+    usageError(t, () => flags('-P', bad), `-P: expected NR:PATH (a group number and a registration socket), got '${bad}'`);
+  usageError(t, () => flags('-P', `1:/${'a'.repeat(107)}`), '-P: the path is 108 bytes; the limit is 107');
+  usageError(t, () => flags('-P', '1:/r', '-l', '::1', '-p', '81'), '-P takes connections from a registration, not a listener: -l -p cannot be used with it');
+  usageError(t, () => flags('-P', '1:/r', '-s', '3'), '-P takes connections from a registration, not a listener: -s cannot be used with it');
+  usageError(t, () => flags('-P', '1:/r', '-e', 'prog'), '-P and -e cannot be combined: -e hands a listening socket to another program');
 });
 
 t.test('modes', async (t) => {
@@ -286,11 +294,12 @@ t.test('modes', async (t) => {
   t.match(explain, { mode: 'explain', pathSubstitution: true, configFile: 'x.conf' });
   t.same(explain.operands, ['::1', '80', '2001:db8::7', '40000']);
   t.same(flags('--explain', '--', '::1', '80', '::2', '9').operands, ['::1', '80', '::2', '9']);
-  const need = '--explain needs LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT';
+  const need = '--explain needs LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT [LISTENER]';
   usageError(t, () => flags('--explain'), need, 'no operands');
   usageError(t, () => flags('--explain', '::1', '80', '::2'), need, 'three operands');
-  usageError(t, () => flags('--explain', '::1', '80', '::2', '9', 'x'), need, 'five operands');
-  usageError(t, () => flags('--explain', '::1', '80', '::2', '9', '-U'), need, 'options after the operands are operands');
+  t.same(flags('--explain', '::1', '80', '::2', '9', '1').operands, ['::1', '80', '::2', '9', '1'], 'five: the listener of a JSON config');
+  usageError(t, () => flags('--explain', '::1', '80', '::2', '9', '1', 'x'), need, 'six operands');
+  usageError(t, () => flags('--explain', '::1', '80', '::2', '9', '0', '-U'), need, 'options after the operands are operands');
 });
 
 t.test('every error is a UsageError', async (t) => {

@@ -29,6 +29,8 @@ const REASONS = new Set([
   'table counts out of range',
   'table section out of bounds',
   'start set out of range',
+  'listener start set out of range',
+  'target slot out of range',
   'target has unknown flags',
   'target descriptor out of range',
   'target path length out of range',
@@ -69,7 +71,7 @@ function docValid(buf: Buffer): boolean {
   if (buf.length < 64) return false;
   const u = (at: number) => buf.readUInt32LE(at);
   if (u(H.magic) !== 0x54424b53 || u(H.version) !== 1 || u(H.totalSize) !== buf.length || u(H.flags) !== 0) return false;
-  for (let i = 52; i < 64; i++) if (buf[i] !== 0) return false;
+  for (let i = 60; i < 64; i++) if (buf[i] !== 0) return false;
   const nSets = u(H.nSets);
   const nEntries = u(H.nEntries);
   const nTargets = u(H.nTargets);
@@ -79,6 +81,13 @@ function docValid(buf: Buffer): boolean {
   if (!fits(u(H.targetsOff), nTargets, 16) || !fits(u(H.stringsOff), u(H.stringsSize), 1)) return false;
   const start = u(H.startSet);
   if (start !== 0xffffffff && start >= nSets) return false;
+  // Listener start sets (JSON configs): n at 52, their offset at 56.
+  const nStarts = u(52);
+  if (nStarts > 4096 || !fits(u(56), nStarts, 4)) return false;
+  for (let i = 0; i < nStarts; i++) {
+    const s = u(u(56) + 4 * i);
+    if (s !== 0xffffffff && s >= nSets) return false;
+  }
   const actionOk = (a: number) => {
     const kind = a >>> 24;
     const arg = a & 0xffffff;
@@ -93,7 +102,9 @@ function docValid(buf: Buffer): boolean {
     const at = u(H.targetsOff) + 16 * i;
     const [kind, flags, a, b] = [u(at), u(at + 4), u(at + 8), u(at + 12)];
     if ((flags & ~3) !== 0) return false;
-    if (kind === 2) {
+    if (kind === 3) {
+      if (a >= 65536 || b !== 0 || flags !== 0) return false;
+    } else if (kind === 2) {
       if (a > 0x7fffffff || b !== 0) return false;
     } else if (kind === 1) {
       if (b < 1 || b > 107 || a + b > stringsSize) return false;
@@ -509,7 +520,13 @@ t.test('targeted corruptions give their specific reason', async (t) => {
   expect('buffer 4 bytes longer than its size', 'table size does not match its header', (b) => Buffer.concat([b, Buffer.alloc(4)]));
   expect('flags 1', 'unknown table flags', w32(H.flags, 1));
   expect('flags top bit', 'unknown table flags', w32(H.flags, 0x80000000));
-  for (let i = 52; i < 64; i++) expect(`reserved byte ${i}`, 'reserved header bytes are not zero', (b) => void (b[i] = 1));
+  for (let i = 60; i < 64; i++) expect(`reserved byte ${i}`, 'reserved header bytes are not zero', (b) => void (b[i] = 1));
+  // Listener start sets (JSON configs): the region must fit and name existing sets.
+  expect('4097 listener starts', 'table section out of bounds', w32(52, 4097));
+  expect('listener starts unaligned', 'table section out of bounds', (b) => void (b.writeUInt32LE(1, 52), b.writeUInt32LE(2, 56)));
+  expect('listener starts past the end', 'table section out of bounds', (b) => void (b.writeUInt32LE(2, 52), b.writeUInt32LE(b.length - 4, 56)));
+  expect('listener start = magic word', 'listener start set out of range', (b) => void (b.writeUInt32LE(1, 52), b.writeUInt32LE(0, 56)));
+  expect('listener start = start set', null, (b) => void (b.writeUInt32LE(1, 52), b.writeUInt32LE(48, 56)));
   expect('2001 sets', 'table counts out of range', w32(H.nSets, 2001));
   expect('0xffffffff sets', 'table counts out of range', w32(H.nSets, 0xffffffff));
   expect('2000001 entries', 'table counts out of range', w32(H.nEntries, 2_000_001));
@@ -578,7 +595,12 @@ t.test('targeted corruptions give their specific reason', async (t) => {
   expect('descriptor with b != 0', 'target descriptor out of range', w32(target(1, 12), 1));
   expect('descriptor 0x7fffffff', null, w32(target(1, 8), 0x7fffffff));
   expect('target kind 0', 'unknown target kind', w32(target(1, 0), 0));
-  expect('target kind 3', 'unknown target kind', w32(target(0, 0), 3));
+  expect('target kind 4', 'unknown target kind', w32(target(0, 0), 4));
+  // Kind 3, a registration slot: a < 65536, b = 0, no flags.
+  expect('slot target over a path record', 'target slot out of range', w32(target(0, 0), 3));
+  expect('slot 65535', null, (b) => void (b.writeUInt32LE(3, target(1, 0)), b.writeUInt32LE(65535, target(1, 8))));
+  expect('slot 65536', 'target slot out of range', (b) => void (b.writeUInt32LE(3, target(1, 0)), b.writeUInt32LE(65536, target(1, 8))));
+  expect('slot with flags', 'target slot out of range', (b) => void (b.writeUInt32LE(3, target(1, 0)), b.writeUInt32LE(0, target(1, 8)), b.writeUInt32LE(2, target(1, 4))));
   expect('target flags 4', 'target has unknown flags', w32(target(0, 4), 4));
   expect('target flags 0x80000000', 'target has unknown flags', w32(target(1, 4), 0x80000000));
   expect('target flags 3', null, w32(target(1, 4), 3));

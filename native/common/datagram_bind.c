@@ -41,13 +41,17 @@ static int prepare_socket_path(const char *path, const struct sockaddr_un *addr,
 }
 
 int skbox_bind_datagram_socket(const char *path, mode_t mode) {
+  return skbox_bind_unix_socket(path, SOCK_DGRAM, mode);
+}
+
+int skbox_bind_unix_socket(const char *path, int type, mode_t mode) {
   struct sockaddr_un addr;
   int len = skbox_unix_address(path, &addr);
   if (len < 0) return -1;
   int abstract = path[0] == '@';
   if (!abstract && prepare_socket_path(path, &addr, (socklen_t)len) != 0) return -1;
 
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
   /* Create the file owner-only, then widen to MODE: it is never more open than asked for,
    * whatever the umask. */

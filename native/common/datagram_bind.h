@@ -1,4 +1,5 @@
-/* Binding the datagram socket a receiver gets connections on (inetd, relay -s). */
+/* Binding the UNIX sockets a receiver gets connections on (inetd, relay -s) and
+ * the registration sockets of the JSON server. */
 #ifndef SKBOX_COMMON_DATAGRAM_BIND_H
 #define SKBOX_COMMON_DATAGRAM_BIND_H
 
@@ -11,5 +12,8 @@
  * ENOTSOCK, so a typo never deletes a user's file.
  * Returns the descriptor, or -1 with errno set. */
 int skbox_bind_datagram_socket(const char *path, mode_t mode);
+
+/* The same for another socket type (SOCK_SEQPACKET for registration sockets). */
+int skbox_bind_unix_socket(const char *path, int type, mode_t mode);
 
 #endif

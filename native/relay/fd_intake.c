@@ -1,21 +1,12 @@
 #include "fd_intake.h"
 
-#include "common/received_fds.h"
+#include "common/fd_receive.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define MAX_FDS_PER_MESSAGE 16
-
-static int int_option(int fd, int option) {
-  int value = -1;
-  socklen_t len = sizeof(value);
-  if (getsockopt(fd, SOL_SOCKET, option, &value, &len) != 0) return -1;
-  return value;
-}
 
 static enum rly_intake_result accept_one(int source, int *fd) {
   for (;;) {
@@ -53,45 +44,29 @@ static enum rly_intake_result accept_one(int source, int *fd) {
 }
 
 static enum rly_intake_result receive_one(int source, int level, int *fd, struct rly_intake_counts *counts) {
-  char payload[64];
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_MESSAGE)];
-  } control;
-  struct msghdr m;
-  ssize_t n;
-  for (;;) {
-    struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
-    memset(&m, 0, sizeof(m));
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control.buf;
-    m.msg_controllen = sizeof(control.buf);
-    n = recvmsg(source, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (n >= 0) break;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return RLY_INTAKE_AGAIN;
-    if (errno == ECONNRESET || errno == ENOTCONN) return RLY_INTAKE_END;
-    if (errno == ENOBUFS || errno == ENOMEM) return RLY_INTAKE_NO_FDS;
-    return RLY_INTAKE_ERROR;
+  struct skc_received got;
+  enum skc_receive_status st = skc_receive_fd(source, level, 0, &got);
+  counts->truncated += got.truncated;
+  counts->extra_closed += got.extra_closed;
+  counts->rejected += got.rejected;
+  switch (st) {
+    case SKC_RECEIVE_AGAIN: return RLY_INTAKE_AGAIN;
+    case SKC_RECEIVE_END: return RLY_INTAKE_END;
+    case SKC_RECEIVE_NO_FD: return RLY_INTAKE_SKIPPED;
+    case SKC_RECEIVE_ERROR:
+      if (errno == ECONNRESET || errno == ENOTCONN) return RLY_INTAKE_END;
+      if (errno == ENOBUFS || errno == ENOMEM) return RLY_INTAKE_NO_FDS;
+      return RLY_INTAKE_ERROR;
+    case SKC_RECEIVE_FD: break;
   }
-  if (m.msg_flags & MSG_CTRUNC) counts->truncated++;
-  unsigned extra_closed = 0;
-  int got = skbox_keep_first_descriptor(&m, &extra_closed);
-  counts->extra_closed += extra_closed;
-  if (got < 0) {
-    /* Zero bytes and no descriptor: the end of a connected stream or seqpacket socket;
-     * on a datagram socket just an empty message. */
-    if (n == 0 && int_option(source, SO_TYPE) != SOCK_DGRAM) return RLY_INTAKE_END;
-    return RLY_INTAKE_SKIPPED;
-  }
-  int fl = fcntl(got, F_GETFL);
-  if (!skbox_descriptor_acceptable(got, level) || fl < 0 || fcntl(got, F_SETFL, fl | O_NONBLOCK) != 0) {
-    close(got);
+  /* The relay's loop is non-blocking throughout. */
+  int fl = fcntl(got.fd, F_GETFL);
+  if (fl < 0 || fcntl(got.fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+    close(got.fd);
     counts->rejected++;
     return RLY_INTAKE_SKIPPED;
   }
-  *fd = got;
+  *fd = got.fd;
   return RLY_INTAKE_FD;
 }
 

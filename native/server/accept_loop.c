@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd_receive.h"
 #include "server/access_log.h"
 #include "server/dest.h"
 #include "server/fdpass.h"
@@ -26,6 +27,7 @@
 typedef struct {
   int tag;
   int fd;
+  uint32_t index; /* position among the loop's listeners: the JSON incoming_socket */
 } listener;
 
 struct skbox_loop {
@@ -73,7 +75,7 @@ skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_l
   }
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &L->ctl_tag};
   epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->ctl_fd, &ev);
-  for (int i = 0; i < n_listen; i++) L->listeners[i] = (listener){TAG_LISTENER, listen_fds[i]};
+  for (int i = 0; i < n_listen; i++) L->listeners[i] = (listener){TAG_LISTENER, listen_fds[i], (uint32_t)i};
   L->n_listeners = n_listen;
   return L;
 }
@@ -153,6 +155,7 @@ static const char *outcome_name(enum skbox_stat s) {
     case SKBOX_STAT_REFUSED_QUEUE_FULL: return "queue_full";
     case SKBOX_STAT_REFUSED_DRAINING: return "draining";
     case SKBOX_STAT_REFUSED_OUTSIDE_ROOT: return "outside_root";
+    case SKBOX_STAT_REFUSED_NO_RECEIVER: return "no_receiver";
     default: return "send_error";
   }
 }
@@ -173,7 +176,7 @@ static void refuse(skbox_loop *L, const skbox_pending *c, const char *target, en
 
 /* Settle a connection after a send attempt that did not ask it to wait. */
 static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_result r) {
-  const char *target = d->kind == SKBOX_TARGET_UNIX ? d->path : "fd";
+  const char *target = d->kind == SKBOX_TARGET_FD ? "fd" : d->path;
   switch (r) {
     case SKBOX_SEND_OK:
       close(p.fd);
@@ -189,6 +192,7 @@ static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_res
       return;
     case SKBOX_SEND_MISSING: refuse(L, &p, target, SKBOX_STAT_REFUSED_TARGET_MISSING, 1); return;
     case SKBOX_SEND_FORBIDDEN: refuse(L, &p, target, SKBOX_STAT_REFUSED_OUTSIDE_ROOT, 1); return;
+    case SKBOX_SEND_NO_RECEIVER: refuse(L, &p, target, SKBOX_STAT_REFUSED_NO_RECEIVER, 1); return;
     default: refuse(L, &p, target, SKBOX_STAT_REFUSED_SEND_ERROR, 1); return;
   }
 }
@@ -271,7 +275,7 @@ static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple 
   }
 }
 
-static void dispatch(skbox_loop *L, int fd, const struct sockaddr_storage *peer) {
+static void dispatch(skbox_loop *L, const listener *from, int fd, const struct sockaddr_storage *peer) {
   skbox_pending c = {.fd = fd, .slot = 0, .accepted_us = now_us()};
   read_tuple(fd, peer, &c.tuple);
   if (L->opt.clear_transparent) {
@@ -285,7 +289,7 @@ static void dispatch(skbox_loop *L, int fd, const struct sockaddr_storage *peer)
     refuse(L, &c, NULL, SKBOX_STAT_REFUSED_NO_MATCH, 0);
     return;
   }
-  skbox_decision dec = skbox_lookup(L->table, &c.tuple);
+  skbox_decision dec = skbox_lookup(L->table, from->index, &c.tuple);
   switch (dec.kind) {
     case SKBOX_DECIDE_FAIL: refuse(L, &c, NULL, SKBOX_STAT_REFUSED_FAIL, 0); return;
     case SKBOX_DECIDE_NO_MATCH: refuse(L, &c, NULL, SKBOX_STAT_REFUSED_NO_MATCH, 0); return;
@@ -322,6 +326,15 @@ static int accept_error_is_transient(int e) {
   }
 }
 
+/* Out of descriptors or memory: stop polling the listeners (the backlog keeps
+ * the clients) until something is freed or a short back-off has passed. */
+static void pause_intake(skbox_loop *L, uint64_t now) {
+  set_listening(L, 0);
+  L->paused = 1;
+  L->resume_at_ms = now + NOFILE_BACKOFF_MS;
+  skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_PAUSES, 1);
+}
+
 /* Accepts up to ACCEPT_BATCH connections; returns how many it took. */
 static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
   int taken = 0;
@@ -338,12 +351,7 @@ static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
       skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRNO + (e < 128 ? e : 0), 1);
       if (accept_error_is_transient(e)) continue;
       if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
-        /* Out of descriptors or memory: stop polling the listeners (the
-         * backlog keeps the clients) until something is freed. */
-        set_listening(L, 0);
-        L->paused = 1;
-        L->resume_at_ms = now + NOFILE_BACKOFF_MS;
-        skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_PAUSES, 1);
+        pause_intake(L, now);
         return taken;
       }
       L->exit_status = SKBOX_LOOP_ACCEPT_FAILED;
@@ -353,10 +361,59 @@ static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
     if (peer.ss_family != AF_INET6 && peer.ss_family != AF_INET) peer.ss_family = AF_UNSPEC;
     skbox_stat_add(L->stats, SKBOX_STAT_ACCEPTED, 1);
     taken++;
-    dispatch(L, fd, &peer);
+    dispatch(L, l, fd, &peer);
     if (L->exit_status) return taken;
   }
   return taken;
+}
+
+/* -P: connections arrive as descriptors over our registration at another
+ * server. Takes up to ACCEPT_BATCH; returns how many messages it read. */
+static int receive_batch(skbox_loop *L, const listener *l, uint64_t now) {
+  int taken = 0;
+  for (int i = 0; i < ACCEPT_BATCH; i++) {
+    struct skc_received got;
+    enum skc_receive_status st = skc_receive_fd(l->fd, 2, 0, &got);
+    if (st == SKC_RECEIVE_AGAIN) return taken;
+    if (st == SKC_RECEIVE_END || (st == SKC_RECEIVE_ERROR && (errno == ECONNRESET || errno == ENOTCONN))) {
+      L->exit_status = SKBOX_LOOP_UPSTREAM_GONE;
+      return taken;
+    }
+    if (st == SKC_RECEIVE_ERROR) {
+      skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRORS, 1);
+      if (errno == ENOBUFS || errno == ENOMEM) pause_intake(L, now);
+      return taken;
+    }
+    taken++;
+    if (st == SKC_RECEIVE_NO_FD) {
+      skbox_stat_add(L->stats, SKBOX_STAT_UPSTREAM_INVALID, 1);
+      /* The kernel could not install the descriptor (our table is full): that
+       * one is lost upstream's side; take no more until descriptors are freed. */
+      if (got.truncated) {
+        pause_intake(L, now);
+        return taken;
+      }
+      continue;
+    }
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    if (getpeername(got.fd, (struct sockaddr *)&peer, &len) < 0 ||
+        (peer.ss_family != AF_INET6 && peer.ss_family != AF_INET)) {
+      /* Not a connected TCP socket: nothing to route by. */
+      close(got.fd);
+      skbox_stat_add(L->stats, SKBOX_STAT_UPSTREAM_INVALID, 1);
+      continue;
+    }
+    skbox_stat_add(L->stats, SKBOX_STAT_UPSTREAM_RECEIVED, 1);
+    skbox_stat_add(L->stats, SKBOX_STAT_ACCEPTED, 1);
+    dispatch(L, l, got.fd, &peer);
+    if (L->exit_status) return taken;
+  }
+  return taken;
+}
+
+static int take_connections(skbox_loop *L, const listener *l, uint64_t now) {
+  return L->opt.upstream ? receive_batch(L, l, now) : accept_batch(L, l, now);
 }
 
 /* On stop, connections the kernel completed but nobody accepted yet are
@@ -364,7 +421,7 @@ static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
  * inherited sockets: their backlog belongs to whoever runs next. */
 static void accept_backlog(skbox_loop *L, uint64_t now) {
   for (int i = 0; i < L->n_listeners && !L->exit_status && !L->paused; i++)
-    for (int round = 0; round < 64 && accept_batch(L, &L->listeners[i], now) == ACCEPT_BATCH; round++) {
+    for (int round = 0; round < 64 && take_connections(L, &L->listeners[i], now) == ACCEPT_BATCH; round++) {
     }
 }
 
@@ -412,7 +469,7 @@ int skbox_loop_run(skbox_loop *L) {
     for (int i = 0; i < n; i++) {
       int tag = *(int *)events[i].data.ptr;
       if (tag == TAG_LISTENER) {
-        if (L->listening) accept_batch(L, events[i].data.ptr, now);
+        if (L->listening) take_connections(L, events[i].data.ptr, now);
       } else if (tag == SKBOX_TAG_DEST) {
         flush_dest(L, events[i].data.ptr);
       } else {

@@ -16,19 +16,24 @@ typedef struct {
   uint32_t max_cached_targets;  /* distinct destinations kept connected */
   int drain_backlog_on_stop;    /* accept what the kernel already queued before stopping */
   int access_log;               /* SKBOX_ACCESS_LOG_OFF / _TEXT / _JSON, lines on stderr */
+  int upstream;                 /* -P: the "listeners" are registrations at another server;
+                                   connections arrive as descriptors, not by accept */
 } skbox_loop_options;
 
 /* Exit statuses of skbox_loop_run, as the process should exit with them. */
 #define SKBOX_LOOP_STOPPED 0
 #define SKBOX_LOOP_ACCEPT_FAILED 10
 #define SKBOX_LOOP_PEER_GONE 11
+#define SKBOX_LOOP_UPSTREAM_GONE 12 /* -P: the registration server closed our registration */
 /* The loop left on request as if its thread had died; run it again to resume
  * (its waiting connections and cached targets are kept). Test support. */
 #define SKBOX_LOOP_ABANDONED 99
 
 typedef struct skbox_loop skbox_loop;
 
-/* listen_fds stay owned by the caller and must outlive the loop. stats points
+/* listen_fds stay owned by the caller and must outlive the loop; a
+ * connection's listener index (JSON `incoming_socket`) is its listener's
+ * position in listen_fds. stats points
  * at SKBOX_STAT_COUNT counters and target_stats at 2 * SKBOX_TARGET_SLOTS,
  * both of which must also outlive it. */
 skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,

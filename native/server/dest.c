@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -15,6 +16,7 @@
 
 #include "common/unix_address.h"
 #include "server/fdpass.h"
+#include "server/slot_registry.h"
 
 static uint64_t hash_key(uint32_t kind, int fd, const char *path, uint32_t len) {
   uint64_t h = 1469598103934665603ull ^ kind ^ ((uint64_t)(uint32_t)fd << 8);
@@ -46,7 +48,9 @@ static void unlink_from_bucket(skbox_dest_cache *c, skbox_dest *d) {
 }
 
 static void free_dest(skbox_dest_cache *c, skbox_dest *d) {
-  if (d->watching && !d->owns_sock) epoll_ctl(c->epfd, EPOLL_CTL_DEL, d->sock, NULL);
+  /* Inherited descriptors and slot duplicates share their file with another
+   * descriptor, so closing ours would not take it out of the epoll set. */
+  if (d->watching && (!d->owns_sock || d->kind == SKBOX_TARGET_SLOT)) epoll_ctl(c->epfd, EPOLL_CTL_DEL, d->sock, NULL);
   disconnect(d);
   free(d->ring);
   free(d);
@@ -79,11 +83,11 @@ static int evict_one(skbox_dest_cache *c) {
 }
 
 skbox_dest *skbox_dest_get(skbox_dest_cache *c, const skbox_target *t, const char *path, uint32_t path_len) {
-  int fd = t->kind == SKBOX_TARGET_FD ? t->fd : -1;
+  int fd = t->kind == SKBOX_TARGET_FD ? t->fd : t->kind == SKBOX_TARGET_SLOT ? (int)t->slot : -1;
   uint64_t h = hash_key(t->kind, fd, path, path_len);
   for (skbox_dest *d = c->buckets[h & (c->n_buckets - 1)]; d; d = d->hash_next) {
     if (d->hash == h && d->kind == t->kind && d->path_len == path_len &&
-        (t->kind == SKBOX_TARGET_FD ? d->target_fd == fd : memcmp(d->path, path, path_len) == 0)) {
+        (t->kind != SKBOX_TARGET_UNIX ? d->target_fd == fd : memcmp(d->path, path, path_len) == 0)) {
       d->flags = t->flags;
       d->last_used = ++c->use_clock;
       return d;
@@ -101,6 +105,12 @@ skbox_dest *skbox_dest_get(skbox_dest_cache *c, const skbox_target *t, const cha
   if (t->kind == SKBOX_TARGET_FD) {
     d->sock = fd;
     d->owns_sock = 0;
+  } else if (t->kind == SKBOX_TARGET_SLOT) {
+    d->sock = -1; /* taken from the registry at the first send */
+    d->owns_sock = 1;
+    d->slot = t->slot;
+    d->slot_generation = 0;
+    snprintf(d->path, sizeof d->path, "o:%u", t->slot); /* how logs name it */
   } else {
     d->sock = -1;
     d->owns_sock = 1;
@@ -168,7 +178,31 @@ static int receiver_absent(int e) {
          e == ENOTCONN || e == EPIPE || e == ECONNRESET || e == EDESTADDRREQ;
 }
 
+/* A slot's receiver changed (registered, gone, replaced): drop our duplicate
+ * of the old one and take one of the new. */
+static void refresh_slot(skbox_dest_cache *c, skbox_dest *d) {
+  uint64_t generation = skbox_slot_generation(d->slot);
+  if (d->sock >= 0 && generation == d->slot_generation) return;
+  if (d->sock >= 0) {
+    if (d->watching) epoll_ctl(c->epfd, EPOLL_CTL_DEL, d->sock, NULL);
+    close(d->sock);
+  }
+  d->watching = 0;
+  d->sock = skbox_slot_dup(d->slot, &d->slot_generation);
+}
+
+static skbox_send_result send_to_slot(skbox_dest_cache *c, skbox_dest *d, int fd) {
+  static const unsigned char payload[4] = {3, 0, 0, 0}; /* SPEC §3: one connection */
+  refresh_slot(c, d);
+  if (d->sock < 0) return SKBOX_SEND_NO_RECEIVER;
+  if (skbox_send_fd_with(d->sock, fd, payload, sizeof payload) == 0) return SKBOX_SEND_OK;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return SKBOX_SEND_AGAIN;
+  /* The receiver is gone; the registration server will clear the slot when it sees it. */
+  return receiver_absent(errno) ? SKBOX_SEND_NO_RECEIVER : SKBOX_SEND_ERROR;
+}
+
 skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd) {
+  if (d->kind == SKBOX_TARGET_SLOT) return send_to_slot(c, d, fd);
   if (d->kind == SKBOX_TARGET_FD) {
     if (skbox_send_fd(d->sock, fd) == 0) return SKBOX_SEND_OK;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return SKBOX_SEND_AGAIN;

@@ -25,6 +25,7 @@ typedef enum {
   SKBOX_SEND_PEER_GONE, /* an inherited descriptor's peer has closed */
   SKBOX_SEND_ERROR,
   SKBOX_SEND_FORBIDDEN, /* the path leaves --target-root */
+  SKBOX_SEND_NO_RECEIVER, /* a registration slot nobody (or nobody alive) holds */
 } skbox_send_result;
 
 typedef struct skbox_dest {
@@ -33,6 +34,8 @@ typedef struct skbox_dest {
   int sock;          /* connected socket, the inherited fd, or -1 */
   int owns_sock;     /* 0 for inherited descriptors */
   int target_fd;     /* the inherited descriptor of a SKBOX_TARGET_FD, else -1 */
+  uint32_t slot;     /* SKBOX_TARGET_SLOT: the slot; sock is this loop's duplicate */
+  uint64_t slot_generation;
   int watching;      /* registered for EPOLLOUT */
   char path[SKBOX_UNIX_PATH_MAX + 1];
   uint32_t path_len;

@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 int skbox_send_fd(int via_socket, int fd_to_send) {
-  char payload = 0;
-  struct iovec iov = {.iov_base = &payload, .iov_len = 1};
+  static const char payload = 0;
+  return skbox_send_fd_with(via_socket, fd_to_send, &payload, 1);
+}
+
+int skbox_send_fd_with(int via_socket, int fd_to_send, const void *payload, size_t len) {
+  struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int))];
@@ -24,7 +28,7 @@ int skbox_send_fd(int via_socket, int fd_to_send) {
   memcpy(CMSG_DATA(c), &fd_to_send, sizeof(int));
   /* MSG_DONTWAIT rather than O_NONBLOCK: inherited descriptors (jump-fd, -i)
    * share their file status flags with other processes. */
-  return sendmsg(via_socket, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ? 0 : -1;
+  return sendmsg(via_socket, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
 void skbox_reset_close(int fd) {

@@ -3,9 +3,14 @@
 #ifndef SKBOX_FDPASS_H
 #define SKBOX_FDPASS_H
 
+#include <stddef.h>
+
 /* One non-blocking sendmsg carrying a 1-byte "\0" payload and fd_to_send.
  * Returns 0 or -1 with errno set (EAGAIN when the receiver's queue is full). */
 int skbox_send_fd(int via_socket, int fd_to_send);
+
+/* The same with another payload: registration slots get "03 00 00 00". */
+int skbox_send_fd_with(int via_socket, int fd_to_send, const void *payload, size_t len);
 
 /* Close a connection so that the client sees a reset, not an orderly end. */
 void skbox_reset_close(int fd);

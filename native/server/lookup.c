@@ -32,10 +32,10 @@ static uint32_t map_action(const skbox_table *t, const skbox_set *s, const skbox
   return s->default_action;
 }
 
-skbox_decision skbox_lookup(const skbox_table *t, const skbox_tuple *tuple) {
+skbox_decision skbox_lookup(const skbox_table *t, uint32_t listener, const skbox_tuple *tuple) {
   skbox_decision d = {SKBOX_DECIDE_NO_MATCH, 0};
-  if (t->start_set == 0xffffffffu) return d;
-  uint32_t set = t->start_set;
+  uint32_t set = listener < t->n_listener_starts ? t->listener_starts[listener] : t->start_set;
+  if (set == 0xffffffffu) return d;
   for (int step = 0; step < SKBOX_MAX_LOOKUP_STEPS; step++) {
     const skbox_set *s = &t->sets[set];
     uint32_t a = s->kind == SKBOX_SET_MAP ? map_action(t, s, tuple) : rule_set_action(t, s, tuple);

@@ -16,6 +16,8 @@ typedef struct {
   uint32_t target_index;
 } skbox_decision;
 
-skbox_decision skbox_lookup(const skbox_table *t, const skbox_tuple *tuple);
+/* listener: the index of the listening socket the connection arrived on
+ * (0 for classic configs, which have one start set for all). */
+skbox_decision skbox_lookup(const skbox_table *t, uint32_t listener, const skbox_tuple *tuple);
 
 #endif

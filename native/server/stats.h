@@ -27,6 +27,9 @@ enum skbox_stat {
   SKBOX_STAT_LATENCY_BUCKETS,  /* SKBOX_LATENCY_BUCKETS cumulative-free counts, see below */
   SKBOX_STAT_ACCEPT_ERRNO = SKBOX_STAT_LATENCY_BUCKETS + 17, /* one counter per errno < 128 */
   SKBOX_STAT_REFUSED_OUTSIDE_ROOT = SKBOX_STAT_ACCEPT_ERRNO + 128, /* --target-root refused the path */
+  SKBOX_STAT_REFUSED_NO_RECEIVER, /* a registration slot with nobody registered (JSON config) */
+  SKBOX_STAT_UPSTREAM_RECEIVED,   /* -P: TCP connections received from the upstream server */
+  SKBOX_STAT_UPSTREAM_INVALID,    /* -P: received descriptors refused as not a TCP socket */
   SKBOX_STAT_COUNT
 };
 

@@ -41,7 +41,14 @@ static const char *load_targets(skbox_table *t, const uint8_t *buf, size_t len, 
     uint32_t a = read_u32(r + 8), b = read_u32(r + 12);
     if (tg->flags & ~(SKBOX_TARGET_FLAG_TEMPLATE | SKBOX_TARGET_FLAG_EXIT_ON_PEER_GONE))
       return "target has unknown flags";
-    if (tg->kind == SKBOX_TARGET_FD) {
+    tg->slot = 0;
+    if (tg->kind == SKBOX_TARGET_SLOT) {
+      if (a >= SKBOX_MAX_SLOTS || b != 0 || tg->flags) return "target slot out of range";
+      tg->slot = a;
+      tg->fd = -1;
+      tg->path_len = 0;
+      tg->path[0] = 0;
+    } else if (tg->kind == SKBOX_TARGET_FD) {
       if (a > 0x7fffffffu || b != 0) return "target descriptor out of range";
       tg->fd = (int32_t)a;
       tg->path_len = 0;
@@ -106,7 +113,7 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
   if (read_u32(buf) != SKBOX_TABLE_MAGIC) { *why = "bad table magic"; return NULL; }
   if (read_u32(buf + 4) != SKBOX_TABLE_VERSION) { *why = "unsupported table version"; return NULL; }
   if (read_u32(buf + 8) != len) { *why = "table size does not match its header"; return NULL; }
-  for (unsigned i = 52; i < 64; i++)
+  for (unsigned i = 60; i < 64; i++)
     if (buf[i]) { *why = "reserved header bytes are not zero"; return NULL; }
   uint32_t flags = read_u32(buf + 12);
   uint32_t n_sets = read_u32(buf + 16), sets_off = read_u32(buf + 20);
@@ -114,6 +121,7 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
   uint32_t n_targets = read_u32(buf + 32), targets_off = read_u32(buf + 36);
   uint32_t str_off = read_u32(buf + 40), str_size = read_u32(buf + 44);
   uint32_t start = read_u32(buf + 48);
+  uint32_t n_starts = read_u32(buf + 52), starts_off = read_u32(buf + 56);
   if (flags != 0) { *why = "unknown table flags"; return NULL; }
   if (n_sets > SKBOX_MAX_SETS || n_entries > SKBOX_MAX_ENTRIES || n_targets > SKBOX_MAX_TARGETS) {
     *why = "table counts out of range";
@@ -122,7 +130,8 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
   if (!region_fits(len, sets_off, n_sets, SKBOX_SET_RECORD_SIZE) ||
       !region_fits(len, entries_off, n_entries, SKBOX_ENTRY_RECORD_SIZE) ||
       !region_fits(len, targets_off, n_targets, SKBOX_TARGET_RECORD_SIZE) ||
-      !region_fits(len, str_off, str_size, 1)) {
+      !region_fits(len, str_off, str_size, 1) ||
+      n_starts > SKBOX_MAX_LISTENER_STARTS || !region_fits(len, starts_off, n_starts, 4)) {
     *why = "table section out of bounds";
     return NULL;
   }
@@ -138,11 +147,17 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
   t->entries = calloc(n_entries ? n_entries : 1, sizeof *t->entries);
   t->targets = calloc(n_targets ? n_targets : 1, sizeof *t->targets);
   t->slots = calloc(n_targets ? n_targets : 1, sizeof *t->slots);
-  if (!t->sets || !t->entries || !t->targets || !t->slots) {
+  t->n_listener_starts = n_starts;
+  t->listener_starts = calloc(n_starts ? n_starts : 1, sizeof *t->listener_starts);
+  if (!t->sets || !t->entries || !t->targets || !t->slots || !t->listener_starts) {
     *why = "out of memory";
   } else {
     *why = load_targets(t, buf, len, targets_off, str_off, str_size);
     if (!*why) *why = load_sets_and_entries(t, buf, sets_off, entries_off);
+    for (uint32_t i = 0; !*why && i < n_starts; i++) {
+      t->listener_starts[i] = read_u32(buf + starts_off + (size_t)i * 4);
+      if (t->listener_starts[i] != 0xffffffffu && t->listener_starts[i] >= n_sets) *why = "listener start set out of range";
+    }
   }
   if (*why) {
     skbox_table_free(t);
@@ -157,5 +172,6 @@ void skbox_table_free(skbox_table *t) {
   free(t->entries);
   free(t->targets);
   free(t->slots);
+  free(t->listener_starts);
   free(t);
 }

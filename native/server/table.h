@@ -36,6 +36,9 @@
 /* Target kinds and flags. */
 #define SKBOX_TARGET_UNIX 1u
 #define SKBOX_TARGET_FD 2u
+#define SKBOX_TARGET_SLOT 3u /* a registration slot of the JSON config (SPEC §6) */
+#define SKBOX_MAX_SLOTS 65536u
+#define SKBOX_MAX_LISTENER_STARTS 4096u
 #define SKBOX_TARGET_FLAG_TEMPLATE 1u /* path holds #//N_ / #//P_ markers (-U) */
 #define SKBOX_TARGET_FLAG_EXIT_ON_PEER_GONE 2u /* -i: the server exits 11 when the peer is gone */
 
@@ -61,6 +64,7 @@ typedef struct {
   uint32_t kind;
   uint32_t flags;
   int32_t fd;           /* SKBOX_TARGET_FD */
+  uint32_t slot;        /* SKBOX_TARGET_SLOT */
   uint32_t path_len;    /* SKBOX_TARGET_UNIX, <= SKBOX_UNIX_PATH_MAX */
   char path[SKBOX_UNIX_PATH_MAX + 1]; /* NUL-terminated copy; '@' first = abstract */
 } skbox_target;
@@ -68,6 +72,8 @@ typedef struct {
 /* A validated, self-contained copy of a table. */
 typedef struct {
   uint32_t n_sets, n_entries, n_targets, start_set, flags;
+  uint32_t n_listener_starts;
+  uint32_t *listener_starts; /* start set per listener index (JSON incoming_socket), else start_set */
   skbox_set *sets;
   skbox_entry *entries;
   skbox_target *targets;

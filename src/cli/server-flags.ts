@@ -1,3 +1,4 @@
+import { parseGroupNumber } from '../clients/group-number';
 import * as os from 'node:os';
 import { getopt, OptionSpec } from './getopt';
 import { UsageError } from './usage-error';
@@ -27,7 +28,8 @@ export interface ServerOptions {
   forcedUnixPath?: string;
   forcedFd?: number;
   clearTransparent: boolean;
-  registration?: string;
+  /** -P NR:PATH: take connections from a registration at another socketbox instead of listening. */
+  registration?: { group: number; path: string };
   pathSubstitution: boolean;
   workers: number;
   maxPending: number;
@@ -84,13 +86,16 @@ const SPECS: OptionSpec[] = [
 export const SERVER_USAGE = `Usage: socketbox [OPTIONS]
        socketbox [OPTIONS] -e PROGRAM [ARGS...]
        socketbox --check [-U] [-f FILE]
-       socketbox --explain [-U] [-f FILE] LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT
+       socketbox --explain [-U] [-f FILE] LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT [LISTENER]
 
 Accepts TCP connections and hands each accepted socket to another process over a
 UNIX socket (SCM_RIGHTS), routed by the rules in the config file.
 
 Routing:
-  -f FILE        config file (default /etc/socketbox.conf)
+  -f FILE        config file (default /etc/socketbox.conf); a FILE ending in .json is the
+                 registration-server format (SPEC §6): listeners, registration sockets,
+                 slots and rules come from it, and -l -p -t -F -R -r -b -s -S -i -P -U -e
+                 do not apply. LISTENER (--explain) is its incoming socket index
   -S PATH        send every connection to the datagram socket PATH (no config; '@' = abstract)
   -i FD          send every connection over inherited socket FD (no config);
                  exits with status 11 when FD's peer is gone
@@ -121,7 +126,9 @@ Process:
   -k             keep the current supplementary groups
   -x DIR         chroot to DIR (config reloads and target paths resolve inside it)
   -d             daemonize (the parent exits once the server is serving)
-  -P NR:PATH     register as group NR at a registration socket (not available yet)
+  -P NR:PATH     take connections from another socketbox instead of listening: register
+                 as group (slot) NR at its registration socket PATH, route what arrives
+                 with this config; exits 0 when that server closes the registration
 Tuning:
   --workers N|auto       accept loops (worker threads), default 1
   --max-pending N        connections waiting for full receivers, per worker (default 4096)
@@ -203,7 +210,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'S': o.forcedUnixPath = nonEmpty(value, spelled); o.forcedFd = undefined; break;
       case 'i': o.forcedFd = parseInteger(value, spelled, 0, 1 << 30); o.forcedUnixPath = undefined; break;
       case 'z': o.clearTransparent = true; break;
-      case 'P': o.registration = nonEmpty(value, spelled); break;
+      case 'P': o.registration = parseRegistration(nonEmpty(value, spelled)); break;
       case 'U': o.pathSubstitution = true; break;
       case 'help': o.mode = 'help'; break;
       case 'version': o.mode = 'version'; break;
@@ -225,6 +232,16 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
   return o;
 }
 
+/** -P NR:PATH, NR as the original's strtoul(…, 0) reads it (decimal, 0x hex, 0 octal). */
+function parseRegistration(value: string): { group: number; path: string } {
+  const colon = value.indexOf(':');
+  const group = colon > 0 ? parseGroupNumber(value.slice(0, colon)) : null;
+  const where = colon > 0 ? value.slice(colon + 1) : '';
+  if (group === null || where === '') throw new UsageError(`-P: expected NR:PATH (a group number and a registration socket), got '${value}'`);
+  if (Buffer.byteLength(where) > 107) throw new UsageError(`-P: the path is ${Buffer.byteLength(where)} bytes; the limit is 107`);
+  return { group, path: where };
+}
+
 function oneOf<T extends string>(value: string | undefined, spelled: string, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) throw new UsageError(`${spelled}: expected one of ${allowed.join(', ')}, got '${value ?? ''}'`);
   return value as T;
@@ -237,11 +254,15 @@ function nonEmpty(value: string | undefined, spelled: string): string {
 
 function checkConsistency(o: ServerOptions): void {
   if (o.mode === 'help' || o.mode === 'version') return;
-  if (o.registration !== undefined)
-    throw new UsageError('-P (registration chaining) is not available in this version of socketbox');
+  if (o.registration !== undefined) {
+    const listening = o.bindingFlags.concat(o.inheritedListenFd !== undefined ? ['-s'] : []);
+    if (listening.length > 0)
+      throw new UsageError(`-P takes connections from a registration, not a listener: ${listening.join(' ')} cannot be used with it`);
+    if (o.exec) throw new UsageError('-P and -e cannot be combined: -e hands a listening socket to another program');
+  }
   if (o.mode === 'explain') {
-    if (o.operands.length !== 4)
-      throw new UsageError('--explain needs LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT');
+    if (o.operands.length !== 4 && o.operands.length !== 5)
+      throw new UsageError('--explain needs LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT [LISTENER]');
     return;
   }
   if (o.exec && o.operands.length === 0) throw new UsageError('-e needs a PROGRAM to run');

@@ -3,11 +3,8 @@
 // as stdin and stdout.
 import { getopt } from './getopt';
 import { loadClientAddon } from './load-client-addon';
-import { EXIT_FAILURE, reportError, runProgram, UsageError } from './program-exit';
-import { rateLimitedReport } from './rate-limited-report';
-import { resolveProgram } from './resolve-program';
-import { validationLevelFromEnv } from './strict-stream-mode';
-import { startInetd } from './inetd-server';
+import { EXIT_FAILURE, runProgram, UsageError } from './program-exit';
+import { prepareProgram, serveConnections } from './inetd-program';
 import { warn, writeAllSync } from './write-fd';
 
 const NAME = 'socketbox-inetd';
@@ -27,12 +24,8 @@ runProgram(NAME, USAGE, (args) => {
   const [socketPath, program, ...programArgs] = operands;
   if (socketPath === '') throw new UsageError('SOCKET must not be empty');
 
-  const programFile = resolveProgram(program);
-  if (!programFile) {
-    warn(`${NAME}: ${program}: no such executable program`);
-    return EXIT_FAILURE;
-  }
-  const level = validationLevelFromEnv(process.env, (message) => warn(`${NAME}: ${message}`));
+  const prepared = prepareProgram(NAME, program, programArgs);
+  if (!prepared) return EXIT_FAILURE;
   const addon = loadClientAddon();
   let socket: number;
   try {
@@ -47,17 +40,6 @@ runProgram(NAME, USAGE, (args) => {
     return EXIT_FAILURE;
   }
 
-  startInetd({
-    addon,
-    socket,
-    level,
-    program: programFile,
-    argv: [program, ...programArgs],
-    report: rateLimitedReport((message) => warn(`${NAME}: ${message}`)),
-    fatal: (error) => {
-      reportError(NAME, `receiving on ${socketPath}`, error);
-      process.exit(EXIT_FAILURE);
-    },
-  });
+  serveConnections(NAME, addon, socket, socketPath, prepared);
   return undefined;
 });

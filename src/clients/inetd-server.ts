@@ -32,6 +32,8 @@ export interface InetdOptions {
   report: (message: string) => void;
   /** A receive error the loop cannot continue after (the socket is unusable). */
   fatal: (error: Error) => void;
+  /** A registered (seqpacket) socket's server has gone; the loop has stopped. */
+  ended?: () => void;
 }
 
 export interface RunningInetd {
@@ -47,7 +49,7 @@ function describeDiscards(r: Received): string[] {
 }
 
 export function startInetd(options: InetdOptions): RunningInetd {
-  const { addon, socket, level, program, argv, report, fatal } = options;
+  const { addon, socket, level, program, argv, report, fatal, ended } = options;
   addon.autoreapChildren();
 
   const serve = (connection: number): void => {
@@ -67,10 +69,18 @@ export function startInetd(options: InetdOptions): RunningInetd {
         received = addon.receiveFd(socket, level, false);
       } catch (error) {
         stop();
-        fatal(error as Error);
+        const code = (error as NodeJS.ErrnoException).code;
+        // A reset registration is the server going away, like the end of the stream.
+        if (ended && (code === 'ECONNRESET' || code === 'ENOTCONN')) ended();
+        else fatal(error as Error);
         return;
       }
       if (received.status === 'again') return;
+      if (received.status === 'end') {
+        stop();
+        ended?.();
+        return;
+      }
       for (const note of describeDiscards(received)) report(note);
       if (received.status === 'fd') serve(received.fd);
     }

@@ -31,6 +31,9 @@ export interface ClientAddon {
   /** Binds a close-on-exec, non-blocking datagram socket at path ('@name' = abstract), mode
    *  0660 unless given; removes a stale socket file, refuses a live socket or a non-socket. */
   bindDatagramSocket(path: string, mode?: number): number;
+  /** Registers as group at the registration socket path (SPEC §3); the registered
+   *  seqpacket descriptor over which connections then arrive. Throws when refused. */
+  registerAt(path: string, group: number, timeoutMs: number): number;
   /** An unbound, close-on-exec datagram socket for sending. */
   openDatagramSocket(): number;
   /** One message from sock; wait = block (in poll) until one arrives. Throws on errors. */

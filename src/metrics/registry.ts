@@ -3,11 +3,14 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AcceptPool } from '../server/accept-pool';
 import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, targetDelivered, targetPending } from '../server/stats-layout';
 import { NativeHistogram } from './native-histogram';
+import { registerRegistrarMetrics } from './registrar-metrics';
 
 /** What the metrics read at scrape time; nothing here is touched per connection. */
 export interface MetricsSources {
   pool: AcceptPool;
   reloads: { succeeded: number; failed: number };
+  /** The registrar's counters (JSON config), laid out as REGISTRAR_STAT. */
+  registrar?: BigUint64Array;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -21,6 +24,7 @@ export function buildRegistry(src: MetricsSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const { pool } = src;
+  if (src.registrar) registerRegistrarMetrics(registry, src.registrar);
 
   new Counter({
     name: 'socketbox_connections_accepted_total',
@@ -84,6 +88,18 @@ export function buildRegistry(src: MetricsSources): Registry {
     collect() {
       this.reset();
       setCounter(this, {}, pool.totals()[STAT.acceptPauses]);
+    },
+  });
+  new Counter({
+    name: 'socketbox_upstream_descriptors_total',
+    help: '-P: descriptors received from the registration server, by result (accepted: a TCP connection, routed; invalid: closed unused).',
+    labelNames: ['result'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const totals = pool.totals();
+      setCounter(this, { result: 'accepted' }, totals[STAT.upstreamReceived]);
+      setCounter(this, { result: 'invalid' }, totals[STAT.upstreamInvalid]);
     },
   });
   new Gauge({

@@ -21,6 +21,8 @@ export interface LoopOptions {
   drainBacklogOnStop: boolean;
   /** 0 off, 1 text, 2 JSON: one line per connection on stderr. */
   accessLog: number;
+  /** -P: the listen fds are registrations at another server; connections arrive as descriptors. */
+  upstream?: boolean;
 }
 
 export interface LoopExit {
@@ -56,7 +58,8 @@ export interface ServerAddon {
   noNewPrivs(): void;
   execWithFd(fd: number, argv: string[]): never;
   tableValidate(table: Buffer): string | null;
-  tableLookup(table: Buffer, tuple: Buffer): NativeDecision;
+  /** listener: the incoming socket's index (JSON configs); 0 by default. */
+  tableLookup(table: Buffer, tuple: Buffer, listener?: number): NativeDecision;
   createLoop(listenFds: number[], options: LoopOptions, stats: BigUint64Array, targetStats: BigUint64Array): number;
   /** slots: a counter slot per target of the table (see TargetSlots). */
   publishTable(loopId: number, table: Buffer, slots?: Uint32Array): void;
@@ -92,4 +95,27 @@ export interface ServerAddon {
   notifySocketOpen(address: string): number;
   /** One notification, e.g. "READY=1\nSTATUS=serving"; waits up to 1 s if the manager's queue is full. */
   notifySocketSend(fd: number, message: string): void;
+}
+
+/** Registration protocol (native/registration_bindings.cc); merged into ServerAddon. */
+export interface SlotRule {
+  uid: number;
+  /** Index of the API socket (JSON `paths`) the slot must be registered through. */
+  pathNr: number;
+}
+
+export interface ServerAddon {
+  /** A listening SOCK_SEQPACKET socket at path, owned by uid/gid (-1 = unchanged), with mode. */
+  openRegistrationSocket(path: string, mode: number, uid: number, gid: number, backlog: number): number;
+  /** -P: register as group at the registration socket path; the registered descriptor. */
+  registerAt(path: string, group: number, timeoutMs: number): number;
+  /** Serve registrations on apiFds in a native thread; stats holds registrarStatCount counters. */
+  startRegistrar(apiFds: number[], slots: SlotRule[], perUidLimit: number, stats: BigUint64Array): void;
+  configureRegistrar(slots: SlotRule[], perUidLimit: number): void;
+  /** Close every API connection (receivers see the end of the stream) and end the thread. */
+  stopRegistrar(): void;
+  registrarStatCount: number;
+  /** Move this thread into the network namespace at path; returns a descriptor of the old one. */
+  enterNetns(path: string): number;
+  leaveNetns(previous: number): void;
 }

@@ -54,9 +54,11 @@ export class AcceptPool {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
       // The workers run native code only: they need none of the main
-      // process's Node flags (nor a profiler's preloads, which would write
-      // into the main thread's trace).
+      // process's Node flags, nor a profiler's preloads (clinic passes them in
+      // NODE_OPTIONS, which workers read from their own env, not execArgv):
+      // each worker would write into the main thread's sample files.
       execArgv: [],
+      env: { ...process.env, NODE_OPTIONS: '' },
     });
     // A worker blocked in its native loop cannot be interrupted, so an exit
     // that did not go through stop() (an uncaught error, a profiler's exit)

@@ -11,7 +11,7 @@ export interface Identity {
 
 const NUMERIC = /^[0-9]+$/;
 
-function resolveGroup(addon: ServerAddon, name: string): number {
+export function resolveGroup(addon: ServerAddon, name: string): number {
   if (NUMERIC.test(name)) return Number(name);
   const gid = addon.lookupGroup(name);
   if (gid === null) throw new UsageError(`group '${name}' not found`);

@@ -3,6 +3,8 @@ export const LOOP_STATUS = {
   stopped: 0,
   acceptFailed: 10,
   peerGone: 11,
+  /** -P: the registration server closed our registration. */
+  upstreamGone: 12,
   /** The loop left as if its worker thread had died (test support); run it again to resume. */
   abandoned: 99,
 } as const;

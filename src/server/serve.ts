@@ -15,51 +15,103 @@ import { STAT } from './stats-layout';
 import { checkFlagsWithSystemdSockets, describeSystemdSockets, takeSystemdSockets } from './systemd-activation';
 import { SystemdLifecycle } from './systemd-lifecycle';
 import { compileConfigText, compileForcedTarget, CompiledRules, readConfigFile } from './rules';
+import { isJsonConfigFile } from '../config/json-parser';
+import type { JsonConfig } from '../config/json-model';
+import { newCounterBlock } from './stats-layout';
+import { REGISTRAR_STAT_COUNT } from './registrar-stats';
+import {
+  checkFlagsWithJsonConfig,
+  compileJsonRules,
+  openApiSockets,
+  openJsonListeners,
+  readJsonConfig,
+  reloadProblem,
+  slotRules,
+  startJsonListening,
+  withDaemonSettings,
+} from './json-mode';
 
 const EXIT_STARTUP = 1;
+const REGISTRATION_TIMEOUT_MS = 10_000;
 
-async function startAcceptPool(addon: ServerAddon, o: ServerOptions, listenFds: number[], fromSystemd: boolean): Promise<AcceptPool> {
-  const pool = new AcceptPool(addon, listenerGroups(listenFds, o.workers), {
+async function startAcceptPool(
+  addon: ServerAddon,
+  o: ServerOptions,
+  listenFds: number[],
+  fromSystemd: boolean,
+  json: JsonConfig | undefined,
+): Promise<AcceptPool> {
+  // A JSON config routes by listener index (incoming_socket): every worker polls every listener in order.
+  const groups = json ? Array.from({ length: o.workers }, () => listenFds) : listenerGroups(listenFds, o.workers);
+  const pool = new AcceptPool(addon, groups, {
     clearTransparent: o.clearTransparent,
     maxPending: o.maxPending,
     dispatchTimeoutMs: o.dispatchTimeoutMs,
     drainTimeoutMs: o.drainTimeoutMs,
     maxCachedTargets: o.maxCachedTargets,
     // Our own sockets' backlogs are served before stopping; an inherited one's belongs to the next owner.
-    drainBacklogOnStop: o.inheritedListenFd === undefined && !fromSystemd,
+    // -P: what the upstream server already sent us is ours to deliver, too.
+    drainBacklogOnStop: o.inheritedListenFd === undefined && !fromSystemd && !json?.incoming.some((l) => l.kind === 'fd'),
     accessLog: o.accessLog ? (o.logFormat === 'json' ? 2 : 1) : 0,
+    upstream: o.registration !== undefined,
   });
   await pool.whenLoaded();
   return pool;
 }
 
+/** -P: this server becomes a receiver of another one. */
+function registerUpstream(addon: ServerAddon, r: { group: number; path: string }): number {
+  try {
+    return addon.registerAt(r.path, r.group, REGISTRATION_TIMEOUT_MS);
+  } catch (err) {
+    throw new Error(`-P: cannot register as group ${r.group} at ${r.path}: ${(err as Error).message}`);
+  }
+}
+
 /** Runs the startup sequence of SPEC §4 in its order; each failing step exits before serving. */
-export async function serve(o: ServerOptions): Promise<void> {
+export async function serve(flags: ServerOptions): Promise<void> {
   const addon = serverAddon();
+  // A JSON config names its own listeners, so it is read before anything is bound.
+  let json: JsonConfig | undefined;
+  let o = flags;
+  if (isJsonConfigFile(flags.configFile)) {
+    checkFlagsWithJsonConfig(flags);
+    json = readJsonConfig(readConfigFile(flags.configFile), flags.configFile);
+    o = withDaemonSettings(flags, json);
+  }
   // systemd's sockets and NOTIFY_SOCKET are taken first: the flags are checked
   // against them, and a path notify socket must be connected before chroot.
   const systemdSockets = takeSystemdSockets();
-  if (systemdSockets) checkFlagsWithSystemdSockets(o, systemdSockets);
+  if (systemdSockets && !json) checkFlagsWithSystemdSockets(o, systemdSockets);
   const systemd = o.exec ? undefined : SystemdLifecycle.fromEnvironment(addon);
   const identity = resolveIdentity(addon, o);
   const daemonChild = daemonChildContext();
 
   // 1. create and bind the listeners (or take inherited ones)
   let listenFds: number[];
-  if (daemonChild) {
+  let apiFds: number[] = [];
+  let slots = json ? slotRules(addon, json) : [];
+  if (json) {
+    // Inherited sockets (systemd's too) are named by `fd` entries; -d re-execs with them all open.
+    listenFds = daemonChild ? daemonChild.listenFds : openJsonListeners(addon, json);
+  } else if (daemonChild) {
     daemonChild.listenFds.forEach((fd) => addon.adoptListener(fd));
     listenFds = daemonChild.listenFds;
+  } else if (o.registration) {
+    listenFds = [registerUpstream(addon, o.registration)];
   } else {
     listenFds = openListeners(addon, o, systemdSockets);
   }
   // 2. daemonize
   if (o.daemonize && !daemonChild) await becomeDaemon(listenFds);
+  // the registration sockets are bound by the process that serves them, before chroot
+  if (json) apiFds = openApiSockets(addon, json);
   // 3. open the config (read it now: after chroot the path may not resolve)
-  const forced = o.exec ? null : compileForcedTarget(addon, o);
-  const configText = o.exec || forced ? null : readConfigFile(o.configFile);
+  const forced = o.exec || json ? null : compileForcedTarget(addon, o);
+  const configText = o.exec || forced || json ? null : readConfigFile(o.configFile);
   // Worker threads start now, while their code can still be loaded from disk;
   // they take no connection until step 9.
-  const pool = o.exec ? undefined : await startAcceptPool(addon, o, listenFds, systemdSockets !== undefined);
+  const pool = o.exec ? undefined : await startAcceptPool(addon, o, listenFds, systemdSockets !== undefined, json);
   // 4. chroot, groups, gid, uid
   enterSandbox(addon, o.chrootDir, identity);
   // 5. -e: hand the bound socket to another program
@@ -75,7 +127,9 @@ export async function serve(o: ServerOptions): Promise<void> {
   }
   // 7. parse the config
   const compileRules = (text: string): CompiledRules => compileConfigText(addon, text, o.configFile, o);
-  const rules = forced ?? compileRules(configText as string);
+  const rules = forced ?? (json ? compileJsonRules(json) : compileRules(configText as string));
+  if (addon.registrarStatCount !== REGISTRAR_STAT_COUNT) throw new Error('native and JavaScript registrar counters disagree; rebuild socketbox');
+  const registrarStats = newCounterBlock(REGISTRAR_STAT_COUNT);
   const reloads = { succeeded: 0, failed: 0 };
   let serving = false;
   let stopping = false;
@@ -83,12 +137,14 @@ export async function serve(o: ServerOptions): Promise<void> {
   if (o.metrics !== undefined) {
     // Bound after the privilege drop: an unprivileged port, or pass -s for the main listener only.
     const where = parseMetricsAddress(o.metrics);
-    metricsServer = await serveMetrics(buildRegistry({ pool, reloads }), () => serving && !stopping, where);
+    metricsServer = await serveMetrics(buildRegistry({ pool, reloads, registrar: json ? registrarStats : undefined }), () => serving && !stopping, where);
     logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
   }
-  // 8. listen
-  startListening(addon, o, listenFds, systemdSockets !== undefined);
+  // 8. listen (a -P registration is already live)
+  if (json) startJsonListening(addon, json, listenFds);
+  else if (!o.registration) startListening(addon, o, listenFds, systemdSockets !== undefined);
   // 9. serve
+  if (json) addon.startRegistrar(apiFds, slots, json.daemon.apiConnectionsPerUid, registrarStats);
   pool.publish(rules.table);
   const shutdown = async (status: number, why: string): Promise<void> => {
     if (stopping) return;
@@ -96,7 +152,9 @@ export async function serve(o: ServerOptions): Promise<void> {
     systemd?.stopping();
     logInfo(`${why}: stopping (delivering connections already accepted)`);
     await pool.stop();
-    listenFds.forEach((fd) => addon.closeFd(fd));
+    // After the loops: what waited for a registered receiver has been delivered.
+    if (json) addon.stopRegistrar();
+    [...listenFds, ...apiFds].forEach((fd) => addon.closeFd(fd));
     logInfo(`stopped; ${summarizeCounters(pool.totals())}; accepted per worker: ${pool.perLoop(STAT.accepted).join(', ')}`);
     // End by running out of work, so that instrumentation (profilers) can flush
     // what it buffered; the metrics endpoint is the last handle we hold. Should
@@ -108,8 +166,13 @@ export async function serve(o: ServerOptions): Promise<void> {
   pool.start({
     onFatal: (exit) =>
       void shutdown(
-        exit.status,
-        exit.status === LOOP_STATUS.peerGone ? `the peer of -i ${o.forcedFd} is gone` : `accept failed: ${exit.error ?? 'unknown error'}`,
+        // -P: the upstream server going away is an orderly end, as for socketbox-inetd-p.
+        exit.status === LOOP_STATUS.upstreamGone ? 0 : exit.status,
+        exit.status === LOOP_STATUS.peerGone
+          ? `the peer of -i ${o.forcedFd} is gone`
+          : exit.status === LOOP_STATUS.upstreamGone
+            ? `the registration server at ${o.registration?.path} closed our registration`
+            : `accept failed: ${exit.error ?? 'unknown error'}`,
       ),
     onRestart: (index, reason, delayMs) => logError(`worker ${index}: ${reason}; restarting it in ${delayMs} ms (restart ${pool.restarts})`),
     onGiveUp: (index, reason) => {
@@ -133,7 +196,20 @@ export async function serve(o: ServerOptions): Promise<void> {
     }
     try {
       // Under -x the path resolves inside the chroot.
-      const next = compileRules(readConfigFile(o.configFile));
+      const text = readConfigFile(o.configFile);
+      let next: CompiledRules;
+      if (json) {
+        const nextJson = readJsonConfig(text, o.configFile);
+        const problem = reloadProblem(json, nextJson);
+        if (problem) throw new Error(`${o.configFile}: ${problem}`);
+        next = compileJsonRules(nextJson);
+        slots = slotRules(addon, nextJson);
+        // Slots first: a connection routed by the new table finds its receiver's slot as the table means it.
+        addon.configureRegistrar(slots, nextJson.daemon.apiConnectionsPerUid);
+        json = nextJson;
+      } else {
+        next = compileRules(text);
+      }
       pool.publish(next.table);
       collectGarbageSoon();
       reloads.succeeded++;
@@ -146,9 +222,13 @@ export async function serve(o: ServerOptions): Promise<void> {
     }
   });
   serving = true;
-  const listeningOn = systemdSockets
+  const listeningOn = json
+    ? `${json.incoming.length} listener${json.incoming.length === 1 ? '' : 's'} and ${apiFds.length} registration socket${apiFds.length === 1 ? '' : 's'} of ${o.configFile}`
+    : systemdSockets
     ? `${describeSystemdSockets(systemdSockets)} from systemd`
-    : o.inheritedListenFd !== undefined
+    : o.registration
+      ? `registration as group ${o.registration.group} at ${o.registration.path}`
+      : o.inheritedListenFd !== undefined
       ? `fd ${o.inheritedListenFd}`
       : `[${o.listenAddress}]:${o.port}`;
   logInfo(`listening on ${listeningOn} with ${o.workers} worker${o.workers === 1 ? '' : 's'}; ${rules.description}`);

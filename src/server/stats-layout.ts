@@ -19,13 +19,16 @@ export const STAT = {
   latencyBuckets: 16,
   acceptErrno: 33,
   refusedOutsideRoot: 161,
+  refusedNoReceiver: 162,
+  upstreamReceived: 163,
+  upstreamInvalid: 164,
 } as const;
 
 /** Upper bounds of the dispatch latency buckets in µs (skbox_latency_bounds_us); one more bucket is +Inf. */
 export const LATENCY_BOUNDS_US = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000];
 
 export const ERRNO_COUNTERS = 128;
-export const STAT_COUNT = STAT.refusedOutsideRoot + 1;
+export const STAT_COUNT = STAT.upstreamInvalid + 1;
 
 /** Per-target counters: two per slot (delivered, pending). */
 export const TARGET_SLOTS = 4096;
@@ -43,6 +46,7 @@ export const REFUSAL_REASONS: ReadonlyArray<[string, number]> = [
   ['send_error', STAT.refusedSendError],
   ['draining', STAT.refusedDraining],
   ['outside_root', STAT.refusedOutsideRoot],
+  ['no_receiver', STAT.refusedNoReceiver],
 ];
 
 /** A block of shared counters: native writes, the main thread reads. */

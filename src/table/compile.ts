@@ -24,6 +24,9 @@ export const ACT_NO_MATCH = 3;
 
 export const TARGET_KIND_UNIX = 1;
 export const TARGET_KIND_FD = 2;
+/** A registration slot of the JSON config (SPEC §6). */
+export const TARGET_KIND_SLOT = 3;
+export const MAX_SLOTS = 65536;
 export const TARGET_FLAG_TEMPLATE = 1;
 export const TARGET_FLAG_EXIT_ON_PEER_GONE = 2;
 
@@ -43,7 +46,7 @@ export function encodeAction(kind: number, arg: number): number {
   return ((kind << 24) | (arg & 0xffffff)) >>> 0;
 }
 
-interface SetRecord {
+export interface SetRecord {
   kind: number;
   firstEntry: number;
   nEntries: number;
@@ -51,7 +54,7 @@ interface SetRecord {
   mask: Uint8Array;
 }
 
-interface EntryRecord {
+export interface EntryRecord {
   pattern: Uint8Array;
   mask: Uint8Array;
   action: number;
@@ -65,7 +68,7 @@ interface TargetRecord {
 }
 
 /** Collects records, deduplicating targets, then lays them out in one buffer. */
-class TableBuilder {
+export class TableBuilder {
   readonly sets: SetRecord[] = [];
   readonly entries: EntryRecord[] = [];
   private readonly targets: TargetRecord[] = [];
@@ -98,6 +101,11 @@ class TableBuilder {
     return this.target(`fd:${fd}:${flags}`, () => ({ kind: TARGET_KIND_FD, flags, a: fd, b: 0 }));
   }
 
+  slotTarget(slot: number): number {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= MAX_SLOTS) throw new RangeError(`bad slot number ${slot}`);
+    return this.target(`slot:${slot}`, () => ({ kind: TARGET_KIND_SLOT, flags: 0, a: slot, b: 0 }));
+  }
+
   private target(key: string, make: () => TargetRecord): number {
     let index = this.targetIndex.get(key);
     if (index === undefined) {
@@ -108,14 +116,19 @@ class TableBuilder {
     return index;
   }
 
-  build(startSet: number): Buffer {
+  /**
+   * listenerStarts: the start set per listener index (JSON configs using
+   * incoming_socket); empty keeps the classic layout byte for byte.
+   */
+  build(startSet: number, listenerStarts: readonly number[] = []): Buffer {
     const setsOff = HEADER_SIZE;
     const entriesOff = setsOff + this.sets.length * SET_RECORD_SIZE;
     const targetsOff = entriesOff + this.entries.length * ENTRY_RECORD_SIZE;
     const stringsOff = targetsOff + this.targets.length * TARGET_RECORD_SIZE;
     // Pad the string area so the whole buffer stays a multiple of 4 bytes.
     const stringsSize = (this.stringsSize + 3) & ~3;
-    const total = stringsOff + stringsSize;
+    const startsOff = stringsOff + stringsSize;
+    const total = startsOff + 4 * listenerStarts.length;
     const buf = Buffer.alloc(total);
 
     buf.writeUInt32LE(TABLE_MAGIC, 0);
@@ -131,6 +144,9 @@ class TableBuilder {
     buf.writeUInt32LE(stringsOff, 40);
     buf.writeUInt32LE(stringsSize, 44);
     buf.writeUInt32LE(startSet >>> 0, 48);
+    buf.writeUInt32LE(listenerStarts.length, 52);
+    buf.writeUInt32LE(listenerStarts.length > 0 ? startsOff : 0, 56);
+    listenerStarts.forEach((set, i) => buf.writeUInt32LE(set >>> 0, startsOff + 4 * i));
 
     this.sets.forEach((set, i) => {
       const at = setsOff + i * SET_RECORD_SIZE;
@@ -187,7 +203,7 @@ function ruleEntryRecord(entry: Entry, action: number): EntryRecord {
   return { pattern, mask, action };
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
   return 0;
 }

@@ -180,7 +180,7 @@ static void exercise_accepted(const skbox_table *table, const uint8_t *buf, size
   for (int k = 0; k < 4; k++) {
     skbox_tuple tuple;
     random_tuple(&tuple, buf, len);
-    skbox_decision d = skbox_lookup(table, &tuple);
+    skbox_decision d = skbox_lookup(table, 0, &tuple);
     stats.lookups++;
     uint32_t want_target = UINT32_MAX;
     skbox_decision_kind want = reference_lookup(buf, tuple.bytes, &want_target);

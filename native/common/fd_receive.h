@@ -1,6 +1,6 @@
 /* Receiving one connection descriptor from a socketbox sender (SPEC §3). */
-#ifndef SKC_FD_RECEIVE_H
-#define SKC_FD_RECEIVE_H
+#ifndef SKBOX_COMMON_FD_RECEIVE_H
+#define SKBOX_COMMON_FD_RECEIVE_H
 
 /* Room for this many descriptors in one message: enough to see and close the extras a
  * misbehaving sender adds. Beyond it the kernel drops them itself and sets MSG_CTRUNC. */
@@ -25,7 +25,7 @@ struct skc_received {
 
 /* One recvmsg on SOCK (never blocks: MSG_DONTWAIT, so the socket's own flags, which may be
  * shared with other processes, are left alone). Keeps the first descriptor of the first
- * SCM_RIGHTS message if it passes LEVEL (see fd_validate.h), closes every other one.
+ * SCM_RIGHTS message if it passes LEVEL (see received_fds.h), closes every other one.
  * When WAIT is set, waits with poll() instead of returning SKC_RECEIVE_AGAIN. */
 enum skc_receive_status skc_receive_fd(int sock, int level, int wait, struct skc_received *out);
 

@@ -1,4 +1,4 @@
-#include "fd_receive.h"
+#include "common/fd_receive.h"
 #include "common/received_fds.h"
 
 #include <errno.h>

@@ -1,0 +1,155 @@
+// Bindings for the registration protocol (JSON config, -P): API sockets, the
+// registrar thread, registering at another server, network namespaces.
+// Argument checking and error conversion only; the logic is in native/server/.
+#include <napi.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <thread>
+#include <vector>
+
+#include "common/napi_args.h"
+
+extern "C" {
+#include "common/registration_client.h"
+#include "server/registrar.h"
+#include "server/registration_socket.h"
+}
+
+namespace {
+
+using skbox_napi::ErrnoError;
+using skbox_napi::IntArg;
+using skbox_napi::StringArg;
+
+// openRegistrationSocket(path, mode, uid, gid, backlog) -> fd
+Napi::Value OpenRegistrationSocket(const Napi::CallbackInfo &info) {
+  std::string path = StringArg(info, 0);
+  const char *why = "";
+  int fd = skbox_open_registration_socket(path.c_str(), (mode_t)IntArg(info, 1), IntArg(info, 2), IntArg(info, 3),
+                                          IntArg(info, 4), &why);
+  if (fd < 0) throw ErrnoError(info.Env(), std::string(why) + " " + path, errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// registerAt(path, group, timeoutMs) -> fd (-P: this server becomes a receiver)
+Napi::Value RegisterAt(const Napi::CallbackInfo &info) {
+  std::string path = StringArg(info, 0);
+  const char *why = "";
+  int fd = skbox_register(path.c_str(), (uint32_t)IntArg(info, 1), IntArg(info, 2), &why);
+  if (fd < 0) throw ErrnoError(info.Env(), std::string(why) + " (" + path + ")", errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+std::vector<skbox_slot_rule> SlotRules(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "slots must be an array");
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<skbox_slot_rule> rules;
+  for (uint32_t k = 0; k < a.Length(); k++) {
+    Napi::Object o = a.Get(k).As<Napi::Object>();
+    rules.push_back({o.Get("uid").As<Napi::Number>().Uint32Value(), o.Get("pathNr").As<Napi::Number>().Uint32Value()});
+  }
+  return rules;
+}
+
+// One registrar (a process has at most one JSON config), run by its own thread.
+// A plain pointer on purpose: at process exit no destructor may run (a
+// joinable std::thread would abort the process).
+struct Registrar {
+  skbox_registrar *r = nullptr;
+  std::thread thread;
+  Napi::ObjectReference stats;
+};
+Registrar *running = nullptr;
+
+// startRegistrar(apiFds, slots, perUidLimit, stats)
+Napi::Value StartRegistrar(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (running) throw Napi::Error::New(env, "the registrar is already running");
+  if (info.Length() < 4 || !info[0].IsArray()) throw Napi::TypeError::New(env, "startRegistrar(apiFds, slots, limit, stats)");
+  Napi::Array fdsArr = info[0].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < fdsArr.Length(); i++) fds.push_back(fdsArr.Get(i).As<Napi::Number>().Int32Value());
+  std::vector<skbox_slot_rule> slots = SlotRules(info, 1);
+  Napi::Value statsValue = info[3];
+  if (!statsValue.IsTypedArray() || statsValue.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      statsValue.As<Napi::TypedArray>().ElementLength() < SKBOX_REG_STAT_COUNT)
+    throw Napi::TypeError::New(env, "stats must be a BigUint64Array of the registrar's counters");
+  void *data = nullptr;
+  napi_get_typedarray_info(env, statsValue, nullptr, nullptr, &data, nullptr, nullptr);
+  const char *why = "";
+  skbox_registrar *r = skbox_registrar_create(fds.data(), (int)fds.size(), static_cast<uint64_t *>(data), &why);
+  if (!r) throw Napi::Error::New(env, why);
+  if (skbox_registrar_configure(r, slots.data(), (uint32_t)slots.size(), (uint32_t)IntArg(info, 2)) < 0) {
+    skbox_registrar_destroy(r);
+    throw Napi::Error::New(env, "out of memory");
+  }
+  running = new Registrar;
+  running->r = r;
+  running->stats = Napi::Persistent(statsValue.As<Napi::Object>());
+  running->thread = std::thread([r] { skbox_registrar_run(r); });
+  return env.Undefined();
+}
+
+// configureRegistrar(slots, perUidLimit): after a reload
+Napi::Value ConfigureRegistrar(const Napi::CallbackInfo &info) {
+  if (!running) throw Napi::Error::New(info.Env(), "the registrar is not running");
+  std::vector<skbox_slot_rule> slots = SlotRules(info, 0);
+  if (skbox_registrar_configure(running->r, slots.data(), (uint32_t)slots.size(), (uint32_t)IntArg(info, 1)) < 0)
+    throw Napi::Error::New(info.Env(), "out of memory");
+  return info.Env().Undefined();
+}
+
+// stopRegistrar(): closes every API connection (receivers see the end) and joins the thread.
+Napi::Value StopRegistrar(const Napi::CallbackInfo &info) {
+  if (running) {
+    skbox_registrar_stop(running->r);
+    running->thread.join();
+    skbox_registrar_destroy(running->r);
+    delete running;
+    running = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
+// enterNetns(path) -> fd of the network namespace this thread was in
+Napi::Value EnterNetns(const Napi::CallbackInfo &info) {
+  std::string path = StringArg(info, 0);
+  int previous = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (previous < 0) throw ErrnoError(info.Env(), "open /proc/thread-self/ns/net", errno);
+  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (target < 0 || setns(target, CLONE_NEWNET) < 0) {
+    int e = errno;
+    if (target >= 0) close(target);
+    close(previous);
+    throw ErrnoError(info.Env(), "network namespace " + path, e);
+  }
+  close(target);
+  return Napi::Number::New(info.Env(), previous);
+}
+
+// leaveNetns(fd): back to the namespace enterNetns returned
+Napi::Value LeaveNetns(const Napi::CallbackInfo &info) {
+  int fd = IntArg(info, 0);
+  int rc = setns(fd, CLONE_NEWNET);
+  int e = errno;
+  close(fd);
+  if (rc < 0) throw ErrnoError(info.Env(), "returning to the original network namespace", e);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitRegistrationBindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("openRegistrationSocket", Napi::Function::New(env, OpenRegistrationSocket));
+  exports.Set("registerAt", Napi::Function::New(env, RegisterAt));
+  exports.Set("startRegistrar", Napi::Function::New(env, StartRegistrar));
+  exports.Set("configureRegistrar", Napi::Function::New(env, ConfigureRegistrar));
+  exports.Set("stopRegistrar", Napi::Function::New(env, StopRegistrar));
+  exports.Set("registrarStatCount", Napi::Number::New(env, SKBOX_REG_STAT_COUNT));
+  exports.Set("enterNetns", Napi::Function::New(env, EnterNetns));
+  exports.Set("leaveNetns", Napi::Function::New(env, LeaveNetns));
+}

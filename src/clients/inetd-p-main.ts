@@ -1,0 +1,48 @@
+// socketbox-inetd-p SOCKET GROUP PROGRAM [ARGS...] (SPEC §5): register as GROUP at the
+// registration socket SOCKET of a socketbox running a JSON config, then start PROGRAM for
+// every connection that arrives, as socketbox-inetd does. Exits 0 when the server goes away.
+import { getopt } from './getopt';
+import { loadClientAddon } from './load-client-addon';
+import { EXIT_FAILURE, runProgram, UsageError } from './program-exit';
+import { prepareProgram, serveConnections } from './inetd-program';
+import { warn, writeAllSync } from './write-fd';
+import { parseGroupNumber } from './group-number';
+
+const NAME = 'socketbox-inetd-p';
+const REGISTRATION_TIMEOUT_MS = 10_000;
+const USAGE = `Usage: ${NAME} SOCKET GROUP PROGRAM [ARGS...]
+  Registers as GROUP (a slot number of the server's JSON config: decimal, 0x hex or 0 octal)
+  at the registration socket SOCKET ('@name' = abstract) and starts PROGRAM for each
+  connection that arrives, in a new session, with the connection as stdin and stdout.
+  Exits 0 when the server closes the registration, 1 when it refuses it.
+  SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which descriptors are accepted.`;
+
+runProgram(NAME, USAGE, (args) => {
+  if (args[0] === '-h' || args[0] === '--help') {
+    writeAllSync(1, USAGE + '\n');
+    return 0;
+  }
+  const { operands } = getopt(args, '');
+  if (operands.length < 3) throw new UsageError('SOCKET, GROUP and PROGRAM are required');
+  const [socketPath, groupText, program, ...programArgs] = operands;
+  if (socketPath === '') throw new UsageError('SOCKET must not be empty');
+  const group = parseGroupNumber(groupText);
+  if (group === null) throw new UsageError(`GROUP: '${groupText}' is not a number 0..4294967295`);
+
+  const prepared = prepareProgram(NAME, program, programArgs);
+  if (!prepared) return EXIT_FAILURE;
+  const addon = loadClientAddon();
+  let socket: number;
+  try {
+    socket = addon.registerAt(socketPath, group, REGISTRATION_TIMEOUT_MS);
+  } catch (error) {
+    warn(`${NAME}: registering as group ${group} at ${socketPath}: ${(error as Error).message}`);
+    return EXIT_FAILURE;
+  }
+
+  serveConnections(NAME, addon, socket, socketPath, prepared, () => {
+    warn(`${NAME}: the server at ${socketPath} closed the registration; exiting`);
+    process.exit(0);
+  });
+  return undefined;
+});

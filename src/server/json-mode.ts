@@ -1,0 +1,155 @@
+/**
+ * The JSON configuration (SPEC §6) at run time: its listeners, registration
+ * sockets, slots and daemon settings, turned into descriptors, options and a
+ * rule table. The startup order stays SPEC §4's; serve.ts calls these steps.
+ */
+import type { ServerOptions } from '../cli/server-flags';
+import { UsageError } from '../cli/usage-error';
+import { parseJsonConfig } from '../config/json-parser';
+import type { JsonConfig, JsonId } from '../config/json-model';
+import { ID_UNCHANGED } from '../config/json-model';
+import type { ServerAddon, SlotRule } from '../native/server-addon';
+import { compileJsonTable } from '../table/compile-json';
+import { resolveGroup } from './identity';
+import type { CompiledRules } from './rules';
+
+/** Backlog of the registration (API) sockets: receivers connect there rarely. */
+const API_BACKLOG = 128;
+
+/** Command-line flags that describe what a JSON config describes itself. */
+export function checkFlagsWithJsonConfig(o: ServerOptions): void {
+  const clash = [
+    ...o.bindingFlags,
+    ...(o.inheritedListenFd !== undefined ? ['-s'] : []),
+    ...(o.forcedUnixPath !== undefined ? ['-S'] : []),
+    ...(o.forcedFd !== undefined ? ['-i'] : []),
+    ...(o.registration !== undefined ? ['-P'] : []),
+    ...(o.pathSubstitution ? ['-U'] : []),
+    ...(o.exec ? ['-e'] : []),
+  ];
+  if (clash.length > 0)
+    throw new UsageError(`${o.configFile} is a JSON config, which names its own listeners and targets: ${clash.join(' ')} cannot be used with it`);
+}
+
+/** The daemon section fills in what -u -g -G -x did not say: flags win over the file. */
+export function withDaemonSettings(o: ServerOptions, config: JsonConfig): ServerOptions {
+  const d = config.daemon;
+  return {
+    ...o,
+    user: o.user ?? (d.uid === null ? undefined : String(d.uid)),
+    group: o.group ?? (d.gid === null ? undefined : String(d.gid)),
+    supplementaryGroups: o.supplementaryGroups ?? d.groups?.map(String),
+    chrootDir: o.chrootDir ?? d.chroot ?? undefined,
+  };
+}
+
+function uidOf(addon: ServerAddon, id: JsonId, where: string): number {
+  if (typeof id === 'number') return id;
+  const pw = addon.lookupUser(id);
+  if (!pw) throw new Error(`${where}: user '${id}' not found`);
+  return pw.uid;
+}
+
+function gidOf(addon: ServerAddon, id: JsonId, where: string): number {
+  if (typeof id === 'number') return id;
+  try {
+    return resolveGroup(addon, id);
+  } catch {
+    throw new Error(`${where}: group '${id}' not found`);
+  }
+}
+
+/** Who may take each slot, with user names resolved (before chroot: /etc/passwd is outside). */
+export function slotRules(addon: ServerAddon, config: JsonConfig): SlotRule[] {
+  return config.outgoing.map((s) => ({
+    uid: uidOf(addon, s.uid, `${config.file}:${s.at.line}:${s.at.column}: outgoing[${s.slot}]`),
+    pathNr: s.pathNr,
+  }));
+}
+
+/** Binds (or adopts) every `incoming` listener, in order: index = incoming_socket. */
+export function openJsonListeners(addon: ServerAddon, config: JsonConfig): number[] {
+  const fds: number[] = [];
+  try {
+    for (const l of config.incoming) {
+      const where = `${config.file}:${l.at.line}:${l.at.column}: incoming[${l.index}]`;
+      try {
+        if (l.kind === 'fd') {
+          addon.adoptListener(l.fd);
+          fds.push(l.fd);
+          continue;
+        }
+        const previousNetns = l.netns === null ? null : addon.enterNetns(l.netns);
+        try {
+          fds.push(
+            addon.bindListener({
+              addr: Buffer.from(l.address),
+              scopeId: 0,
+              port: l.port,
+              transparent: l.transparent,
+              freebind: l.freebind,
+              reuseaddr: l.reuseaddr,
+              reuseport: l.reuseport,
+            }),
+          );
+        } finally {
+          if (previousNetns !== null) addon.leaveNetns(previousNetns);
+        }
+      } catch (err) {
+        throw new Error(`${where}: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    fds.forEach((fd, i) => config.incoming[i].kind === 'bind' && addon.closeFd(fd));
+    throw err;
+  }
+  return fds;
+}
+
+/** listen() on the listeners that need it: bound ones, and inherited ones marked "listen". */
+export function startJsonListening(addon: ServerAddon, config: JsonConfig, fds: number[]): void {
+  config.incoming.forEach((l, i) => {
+    if (l.kind === 'bind' || l.listen) addon.listen(fds[i], l.backlog);
+  });
+}
+
+/** The registration sockets of `paths`, in order: index = path_nr. */
+export function openApiSockets(addon: ServerAddon, config: JsonConfig): number[] {
+  if (config.finalNetns !== null) addon.closeFd(addon.enterNetns(config.finalNetns)); // stays there
+  const fds: number[] = [];
+  for (const p of config.paths) {
+    const where = `${config.file}:${p.at.line}:${p.at.column}: paths[${p.index}]`;
+    try {
+      const uid = p.uid === ID_UNCHANGED ? -1 : uidOf(addon, p.uid, where);
+      const gid = p.gid === ID_UNCHANGED ? -1 : gidOf(addon, p.gid, where);
+      fds.push(addon.openRegistrationSocket(p.socket, p.mode, uid, gid, API_BACKLOG));
+    } catch (err) {
+      fds.forEach((fd) => addon.closeFd(fd));
+      throw new Error(`${where}: ${(err as Error).message}`);
+    }
+  }
+  return fds;
+}
+
+export function readJsonConfig(text: string, file: string): JsonConfig {
+  return parseJsonConfig(text, file);
+}
+
+export function compileJsonRules(config: JsonConfig): CompiledRules {
+  const entries = [...config.sets.values()].reduce((n, s) => n + s.entries.length, 0);
+  return {
+    table: compileJsonTable(config),
+    description: `${config.file}: ${config.sets.size} sets, ${entries} entries, ${config.outgoing.length} slots`,
+  };
+}
+
+/** What a reload cannot change without a restart (sockets are bound, privileges dropped). */
+export function reloadProblem(running: JsonConfig, next: JsonConfig): string | null {
+  const listeners = (c: JsonConfig) => JSON.stringify(c.incoming.map(({ at: _at, ...rest }) => ({ ...rest, address: 'address' in rest ? Array.from(rest.address) : null })));
+  const apis = (c: JsonConfig) => JSON.stringify(c.paths.map(({ at: _at, ...rest }) => rest));
+  const daemon = (c: JsonConfig) => JSON.stringify({ ...c.daemon, at: null, apiConnectionsPerUid: 0, netns: c.finalNetns });
+  if (listeners(running) !== listeners(next)) return '`incoming` changed; restart socketbox to apply it';
+  if (apis(running) !== apis(next)) return '`paths` changed; restart socketbox to apply it';
+  if (daemon(running) !== daemon(next)) return '`daemon` or `final_netns` changed; restart socketbox to apply it';
+  return null;
+}

@@ -1,0 +1,98 @@
+/**
+ * Running the registration side of socketbox in tests: a JSON-config server,
+ * socketbox-inetd-p receivers (as root or as another uid), the raw protocol
+ * tool, and a scrape of the server's metrics.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Child, ROOT, SOCKETBOX } from './processes';
+
+export const NOBODY = 65534;
+const TOOL = path.join(__dirname, 'registration_tool.py');
+
+/** Writes config as JSON and starts `socketbox -f FILE --metrics PORT`. */
+export function startJsonServer(file: string, config: unknown, metricsPort: number, extra: string[] = []): Child {
+  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+  return new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(metricsPort), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Whether uid can read (and so run) the project's own files where they are. */
+function readableBy(uid: number, file: string): boolean {
+  return spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', 'test', '-r', file]).status === 0;
+}
+
+let installedFor: string | undefined;
+
+/**
+ * The socketbox-inetd-p program, runnable by another uid. A checkout under a
+ * private home directory is not readable by nobody: then the compiled program
+ * and its addon are copied to a world-readable temporary directory.
+ */
+function inetdPFor(uid: number): string {
+  const inPlace = path.join(ROOT, 'bin', 'socketbox-inetd-p');
+  if (uid === 0 || readableBy(uid, path.join(ROOT, 'dist', 'src', 'clients', 'inetd-p-main.js'))) return inPlace;
+  if (!installedFor) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-inetd-p-'));
+    for (const sub of ['bin', 'dist', 'build/Release']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    fs.cpSync(path.join(ROOT, 'dist', 'src'), path.join(dir, 'dist', 'src'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'socketbox_client.node'), path.join(dir, 'build', 'Release', 'socketbox_client.node'));
+    fs.copyFileSync(path.join(ROOT, 'binding.gyp'), path.join(dir, 'binding.gyp'));
+    fs.copyFileSync(inPlace, path.join(dir, 'bin', 'socketbox-inetd-p'));
+    execFileSync('chmod', ['-R', 'a+rX', dir]);
+    installedFor = dir;
+  }
+  return path.join(installedFor, 'bin', 'socketbox-inetd-p');
+}
+
+/**
+ * socketbox-inetd-p SOCKET SLOT sh -c '…' as uid: each connection gets the
+ * line "NAME uid=UID", then the first line it sends echoed back.
+ */
+export function startInetdP(socketPath: string, slot: number, name: string, uid = 0): Child {
+  const program = ['sh', '-c', 'echo "$0 uid=$(id -u)"; head -n 1', name];
+  const args = [inetdPFor(uid), socketPath, String(slot), ...program];
+  const cmd = uid === 0 ? args : ['setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', ...args];
+  return new Child(spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: process.env.PATH } }));
+}
+
+/** registration_tool.py MODE ARGS… → its JSON report. */
+export async function registrationTool(args: string[]): Promise<Record<string, number>> {
+  const c = new Child(spawn('python3', [TOOL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const status = await c.wait(60_000);
+  if (status !== 0 || c.events.length === 0) throw new Error(`registration_tool ${args.join(' ')}: status ${status}, ${c.stderr}`);
+  return c.events[0] as Record<string, number>;
+}
+
+/** GET /metrics → value of each sample line, keyed by `name{labels}`. */
+export function scrape(port: number): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => {
+          const samples = new Map<string, number>();
+          for (const line of body.split('\n')) {
+            const m = /^(socketbox_[^ ]+) ([0-9.e+-]+)$/.exec(line);
+            if (m) samples.set(m[1], Number(m[2]));
+          }
+          resolve(samples);
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+/** Waits until the server reports n slots with a registered receiver. */
+export async function waitForRegistered(metricsPort: number, n: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = await scrape(metricsPort).catch(() => new Map<string, number>());
+    if (m.get('socketbox_registered_slots') === n) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} registered slots (now ${m.get('socketbox_registered_slots')})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

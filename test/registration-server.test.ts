@@ -1,0 +1,146 @@
+/**
+ * The registration server (JSON config, SPEC §3 and §6) end to end, in a
+ * private network namespace: socketbox-inetd-p receivers register for slots
+ * over SOCK_SEQPACKET, one of them as another uid; the server checks who they
+ * are (SO_PEERCRED), routes by address, port and listener, refuses what it
+ * must, keeps registrations across a reload, and ends them when it stops.
+ */
+import t, { type Test } from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { enterTestNetns } from './helpers/netns';
+import { Child, stopAll } from './helpers/processes';
+import { talk } from './helpers/client';
+import { waitForListening } from './helpers/wait-for';
+import { NOBODY, registrationTool, scrape, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
+
+enterTestNetns([5]);
+
+const PORT = 8501;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-registration-'));
+fs.chmodSync(dir, 0o755); // the receiver running as nobody must reach the API socket
+const api = path.join(dir, 'api.sock');
+
+function config(overrides: { slot1Uid?: number; rules?: Record<string, unknown>; port?: number; limit?: number } = {}) {
+  return {
+    'socketbox-version': 1,
+    incoming: [
+      { address: '::', port: overrides.port ?? PORT },
+      { address: '::', port: PORT + 1 },
+    ],
+    paths: [{ socket: api, mode: '0666' }],
+    outgoing: [
+      { uid: 0, path_nr: 0 },
+      { uid: overrides.slot1Uid ?? NOBODY, path_nr: 0 },
+      { uid: NOBODY, path_nr: 0 },
+    ],
+    daemon: { api_connections_per_uid: overrides.limit ?? 5 },
+    rules: overrides.rules ?? {
+      _start: {
+        type: 'rule',
+        rules: [
+          { incoming_socket: 1, jump: 'o:1' },
+          { l_ip: '2001:db8::/64', jump: 'r:sites' },
+        ],
+      },
+      sites: {
+        type: 'map',
+        rules: [
+          { l_ip: '2001:db8::1', l_port: PORT, jump: 'o:0' },
+          { l_ip: '2001:db8::2', l_port: PORT, jump: 'o:1' },
+          { l_ip: '2001:db8::3', l_port: PORT, jump: 'o:2' },
+        ],
+      },
+    },
+  };
+}
+
+async function expectServed(t: Test, host: string, port: number, name: string, uid: number): Promise<void> {
+  const r = await talk(host, port, { localAddress: 'fd00:1::5', line: `to-${name}` });
+  t.equal(r.greeting, `${name} uid=${uid}`, `[${host}]:${port} reaches ${name}, which runs as uid ${uid}`);
+  t.equal(r.echo, `to-${name}`, 'data flows both ways through the passed socket');
+}
+
+async function expectRefusedRegistration(t: Test, slot: number, uid: number, why: string): Promise<void> {
+  const c = startInetdP(api, slot, 'intruder', uid);
+  t.equal(await c.wait(), 1, `${why}: socketbox-inetd-p exits 1`);
+  t.match(c.stderr, /refused the registration/, `${why}: it says the server refused`);
+}
+
+/** The server on config(), slot 0 taken by root ("zero"), slot 1 by nobody ("one"). */
+async function serverWithTwoReceivers(t: Test, file: string): Promise<{ server: Child; zero: Child; one: Child }> {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const server = startJsonServer(file, config(), PORT + 100);
+  children.push(server);
+  await waitForListening(PORT);
+  const zero = startInetdP(api, 0, 'zero', 0);
+  const one = startInetdP(api, 1, 'one', NOBODY);
+  children.push(zero, one);
+  await waitForRegistered(PORT + 100, 2);
+  return { server, zero, one };
+}
+
+t.test('slots are served to their owners only; the server going away ends them with status 0', async (t) => {
+  const { server, zero, one } = await serverWithTwoReceivers(t, path.join(dir, 'a.json'));
+
+  await expectServed(t, '2001:db8::1', PORT, 'zero', 0);
+  await expectServed(t, '2001:db8::2', PORT, 'one', NOBODY);
+  await expectServed(t, '2001:db8::1', PORT + 1, 'one', NOBODY); // incoming_socket 1
+  const unclaimed = await talk('2001:db8::3', PORT);
+  t.equal(unclaimed.greeting, null, 'a slot nobody registered: the connection is refused');
+  const nowhere = await talk('2001:db8::4', PORT);
+  t.equal(nowhere.greeting, null, 'no entry matches: refused');
+
+  await expectRefusedRegistration(t, 0, NOBODY, 'a uid that does not own the slot');
+  await expectRefusedRegistration(t, 1, 0, 'root, for a slot owned by nobody');
+  await expectRefusedRegistration(t, 0, 0, 'a slot already taken');
+  await expectRefusedRegistration(t, 7, 0, 'a slot that does not exist');
+  await expectServed(t, '2001:db8::1', PORT, 'zero', 0); // the refusals disturbed nothing
+
+  const m = await scrape(PORT + 100);
+  t.equal(m.get('socketbox_registrations_total{result="granted"}'), 2, 'two registrations granted');
+  t.equal(m.get('socketbox_registrations_total{result="slot"}'), 3, 'three for slots the peer may not take');
+  t.equal(m.get('socketbox_registrations_total{result="taken"}'), 1, 'one for a taken slot');
+  t.equal(m.get('socketbox_connections_refused_total{reason="no_receiver"}'), 1, 'the unclaimed slot counted as no_receiver');
+  t.equal(m.get('socketbox_connections_refused_total{reason="no_match"}'), 1, 'the unmatched connection counted as no_match');
+  t.equal(m.get('socketbox_connections_delivered_total{target="o:1"}'), 2, 'slot 1 got two');
+
+  t.equal(await server.stop(), 0, 'the server stops with status 0');
+  t.equal(await zero.wait(), 0, 'the root receiver exits 0 when the server goes away');
+  t.equal(await one.wait(), 0, 'the receiver running as nobody exits 0 too');
+  t.match(one.stderr, /closed the registration/);
+});
+
+t.test('a reload keeps registrations whose slot still exists, and refuses listener changes', async (t) => {
+  const file = path.join(dir, 'b.json');
+  const { server, zero, one } = await serverWithTwoReceivers(t, file);
+
+  // Slot 1 changes owner and every address now goes to slot 0.
+  fs.writeFileSync(file, JSON.stringify(config({ slot1Uid: 0, rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } } })));
+  server.proc.kill('SIGHUP');
+  t.equal(await one.wait(), 0, 'the receiver of the changed slot is let go (end of stream, exit 0)');
+  await expectServed(t, '2001:db8::2', PORT, 'zero', 0);
+  t.equal(zero.exitCode, null, 'slot 0 kept its receiver: no new registration needed');
+
+  fs.writeFileSync(file, JSON.stringify(config({ port: PORT + 2 })));
+  server.proc.kill('SIGHUP');
+  const deadline = Date.now() + 10_000;
+  while (!/reload failed/.test(server.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.match(server.stderr, /reload failed, keeping the previous rules: .*`incoming` changed; restart socketbox to apply it/);
+  await expectServed(t, '2001:db8::3', PORT, 'zero', 0);
+  const m = await scrape(PORT + 100);
+  t.equal(m.get('socketbox_registrations_ended_total{cause="reload"}'), 1, 'one registration dropped by the reload');
+});
+
+t.test('the per-uid limit of open API connections', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const server = startJsonServer(path.join(dir, 'c.json'), config({ limit: 3 }), PORT + 100);
+  children.push(server);
+  await waitForListening(PORT);
+  t.same(await registrationTool(['limit', api, '5']), { opened: 5, closed: 2 }, 'the 4th and 5th connection of one uid are closed at once');
+  const m = await scrape(PORT + 100);
+  t.equal(m.get('socketbox_registrations_total{result="uid_limit"}'), 2);
+});
