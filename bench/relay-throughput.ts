@@ -5,9 +5,9 @@
 //   node dist/bench/relay-throughput.js [--bytes N] [--connections N] [--concurrency N] [--rounds N]
 //
 // The relay runs as installed (logging on, to /dev/null). "relay" accepts on a listening
-// socket handed to it (-l) and leaves TCP congestion control to the system; "relay -C reno"
-// picks a non-pacing one for its backend connections (pacing, as bbr does, reorders
-// loopback traffic); "socketbox+relay -C reno" adds socketbox's handover (-S / -s) in front.
+// socket handed to it (-l), with its defaults (reno for a loopback backend); "relay -C SYSTEM"
+// forces the system's congestion control (when it paces, as bbr does, loopback transfers
+// suffer); "socketbox+relay" adds socketbox's handover (-S / -s) in front.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -50,20 +50,21 @@ async function main(): Promise<void> {
   const peer = peerBinary(root);
   const backendPort = await freePort();
   const relayPort = await freePort();
-  const renoPort = await freePort();
+  const systemPort = await freePort();
+  const systemCongestion = fs.readFileSync('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8').trim();
   const chainPort = await freePort();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-relay-bench-'));
   const children = [await startPeerServer(peer, backendPort, 8)];
   try {
     const backend = ['-p', String(backendPort)];
     children.push(await startRelayOnListener(relayBin, relayPort, backend));
-    children.push(await startRelayOnListener(relayBin, renoPort, [...backend, '-C', 'reno']));
-    children.push(...(await startSocketboxAndRelay(socketboxBin, relayBin, path.join(tmp, 'relay.sock'), chainPort, [...backend, '-C', 'reno'])));
+    children.push(await startRelayOnListener(relayBin, systemPort, [...backend, '-C', systemCongestion]));
+    children.push(...(await startSocketboxAndRelay(socketboxBin, relayBin, path.join(tmp, 'relay.sock'), chainPort, backend)));
     const paths: Path[] = [
       { name: 'direct', port: backendPort },
       { name: 'relay', port: relayPort },
-      { name: 'relay -C reno', port: renoPort },
-      { name: 'socketbox+relay -C reno', port: chainPort },
+      { name: `relay -C ${systemCongestion}`, port: systemPort },
+      { name: 'socketbox+relay', port: chainPort },
     ];
     const throughput = new Map<string, number[]>();
     const rate = new Map<string, number[]>();

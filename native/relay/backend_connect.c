@@ -42,6 +42,10 @@ static enum rly_backend_result connect_unix(const struct rly_config *cfg, const 
   return finish(fd, connect(fd, (struct sockaddr *)&addr, (socklen_t)len), out);
 }
 
+static int is_loopback(const struct in6_addr *a) {
+  return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 static enum rly_backend_result connect_tcp(const struct rly_config *cfg, const struct rly_endpoint *local, int *out) {
   struct sockaddr_in6 target = cfg->tcp_target;
   if (cfg->nat64 && (!local->is_ip || rly_nat64_tcp_target(&cfg->tcp_target, cfg->nat64_prefix, cfg->nat64_wide,
@@ -53,7 +57,14 @@ static enum rly_backend_result connect_tcp(const struct rly_config *cfg, const s
   /* IPv4 backends are reached as ::ffff:a.b.c.d whatever net.ipv6.bindv6only says. */
   if (IN6_IS_ADDR_V4MAPPED(&target.sin6_addr)) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-  if (cfg->congestion[0]) setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cfg->congestion, strlen(cfg->congestion));
+  if (cfg->congestion[0]) {
+    setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cfg->congestion, strlen(cfg->congestion));
+  } else if (is_loopback(&target.sin6_addr)) {
+    /* Pacing congestion controls (bbr) only delay packets that never leave the host, and
+     * cost a relayed transfer about two thirds of its throughput; reno is always allowed.
+     * Best effort: the system's choice stays if this fails. */
+    setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4);
+  }
   return finish(fd, connect(fd, (struct sockaddr *)&target, sizeof(target)), out);
 }
 

@@ -25,7 +25,9 @@ PROXY protocol (the backend learns the client's address):
   -i               send a version 1 header: PROXY TCP6 SRC DST SPORT DPORT
   -2, --proxy-v2   send a version 2 (binary) header
 Other:
-  -C NAME          TCP congestion control of backend connections (default: the system's).
+  -C NAME          TCP congestion control of backend connections (default: the system's,
+                   but reno for loopback backends, where pacing as bbr does only delays
+                   packets that never leave the host).
                    For a backend on the same host, a non-pacing one (reno, cubic) avoids
                    the reordering that pacing (bbr) causes on loopback
   -T MS            give up connecting to the backend after MS milliseconds (default 10000)
