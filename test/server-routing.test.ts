@@ -113,3 +113,19 @@ t.test('a config error is reported with file, line and column, and nothing is se
   t.match(server.stderr, `${bad}:3:1: `, 'the message names file:line:column');
   t.match(server.stderr, /size/, 'and the reason (entry before size:)');
 });
+
+t.test('rules on the remote end only: routed without reading the local end, receivers still see it', async (t) => {
+  // Such a table needs no getsockname() per connection; the decision must not change.
+  const configFile = path.join(dir, 'remote-only.conf');
+  fs.writeFileSync(configFile, ['max-rules:1', 'rule-set:0', 'size:2', `rip:fd00:1::5 jump-unix:${sock('r5')}`, `default jump-unix:${sock('rx')}`, ''].join('\n'));
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  for (const name of ['r5', 'rx']) children.push(await startReceiver(sock(name), name));
+  const server = startSocketbox(['-f', configFile, '-l', '::', '-p', String(PORT + 3)]);
+  children.push(server);
+  await waitForListening(PORT + 3);
+  const five = await talk('2001:db8::7', PORT + 3, { localAddress: 'fd00:1::5' });
+  t.match(five.greeting, new RegExp(`^r5 local=\\[2001:db8::7\\]:${PORT + 3} remote=\\[fd00:1::5\\]:`), 'by the remote address, to r5');
+  const six = await talk('2001:db8::8', PORT + 3, { localAddress: 'fd00:1::6' });
+  t.match(six.greeting, new RegExp(`^rx local=\\[2001:db8::8\\]:${PORT + 3} remote=\\[fd00:1::6\\]:`), 'anything else to the default');
+});

@@ -252,11 +252,12 @@ static int64_t next_waiter_deadline(const skbox_loop *L) {
   return best;
 }
 
-static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple *t) {
+/* want_local: read the local end too (getsockname); otherwise it stays zero. */
+static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple *t, int want_local) {
   memset(t, 0, sizeof *t);
   struct sockaddr_storage local;
   socklen_t len = sizeof local;
-  if (getsockname(fd, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
+  if (!want_local || getsockname(fd, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
   const struct sockaddr_storage *ends[2] = {&local, peer};
   for (int i = 0; i < 2; i++) {
     uint8_t *addr = &t->bytes[i * 16];
@@ -277,7 +278,8 @@ static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple 
 
 static void dispatch(skbox_loop *L, const listener *from, int fd, const struct sockaddr_storage *peer) {
   skbox_pending c = {.fd = fd, .slot = 0, .accepted_us = now_us()};
-  read_tuple(fd, peer, &c.tuple);
+  /* The access log prints the local end; otherwise only a table that decides by it needs it. */
+  read_tuple(fd, peer, &c.tuple, L->opt.access_log != SKBOX_ACCESS_LOG_OFF || (L->table && L->table->reads_local_end));
   if (L->opt.clear_transparent) {
     int off = 0;
     if (peer->ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &off, sizeof off) < 0) {

@@ -107,6 +107,25 @@ static const char *load_sets_and_entries(skbox_table *t, const uint8_t *buf, uin
   return NULL;
 }
 
+/* Local address [0,16) and local port [32,34) of the tuple. */
+static int mask_reads_local_end(const skbox_tuple *mask) {
+  for (unsigned i = 0; i < SKBOX_TUPLE_SIZE; i++)
+    if (mask->bytes[i] && (i < 16 || (i >= 32 && i < 34))) return 1;
+  return 0;
+}
+
+/* Whether any decision needs getsockname() on the accepted socket: when none
+ * does (-S, -i, rules on the remote end only), the loop saves that syscall. */
+static int table_reads_local_end(const skbox_table *t) {
+  for (uint32_t i = 0; i < t->n_targets; i++)
+    if (t->targets[i].flags & SKBOX_TARGET_FLAG_TEMPLATE) return 1;
+  for (uint32_t i = 0; i < t->n_sets; i++)
+    if (t->sets[i].kind == SKBOX_SET_MAP && mask_reads_local_end(&t->sets[i].mask)) return 1;
+  for (uint32_t i = 0; i < t->n_entries; i++)
+    if (mask_reads_local_end(&t->entries[i].mask)) return 1;
+  return 0;
+}
+
 skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) {
   *why = NULL;
   if (len < SKBOX_TABLE_HEADER_SIZE) { *why = "table shorter than its header"; return NULL; }
@@ -163,6 +182,7 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
     skbox_table_free(t);
     return NULL;
   }
+  t->reads_local_end = table_reads_local_end(t);
   return t;
 }
 

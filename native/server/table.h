@@ -73,6 +73,7 @@ typedef struct {
 typedef struct {
   uint32_t n_sets, n_entries, n_targets, start_set, flags;
   uint32_t n_listener_starts;
+  int reads_local_end; /* some mask or -U template uses the local address or port */
   uint32_t *listener_starts; /* start set per listener index (JSON incoming_socket), else start_set */
   skbox_set *sets;
   skbox_entry *entries;
