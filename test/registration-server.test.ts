@@ -10,10 +10,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
-import { Child, stopAll } from './helpers/processes';
+import { Child, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
+import { runLoad } from '../load-tests/load-generator';
 import { talk } from './helpers/client';
 import { waitForListening } from './helpers/wait-for';
-import { NOBODY, registrationTool, scrape, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
+import { NOBODY, registrationTool, scrape, waitForSample, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
 
 enterTestNetns([5]);
 
@@ -143,4 +144,51 @@ t.test('the per-uid limit of open API connections', async (t) => {
   t.same(await registrationTool(['limit', api, '5']), { opened: 5, closed: 2 }, 'the 4th and 5th connection of one uid are closed at once');
   const m = await scrape(PORT + 100);
   t.equal(m.get('socketbox_registrations_total{result="uid_limit"}'), 2);
+});
+
+t.test('a slot whose receiver is full: connections wait in order, then are delivered', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const server = startJsonServer(path.join(dir, 'd.json'), config(), PORT + 100);
+  children.push(server);
+  await waitForListening(PORT);
+  const held = await startDrainReceiver(`reg:${api}:0`, 'held', { hold: true });
+  children.push(held);
+  await waitForRegistered(PORT + 100, 1);
+  // More in flight than a seqpacket send buffer holds (~270 small packets with the default
+  // wmem): the later ones must wait for EPOLLOUT.
+  const load = runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 1500, inFlight: 500, timeoutMs: 20_000 });
+  await waitForSample(PORT + 100, 'socketbox_connections_pending{target="o:0"}', (v) => v > 0);
+  held.proc.kill('SIGUSR1');
+  const result = await load;
+  t.equal(result.delivered, 1500, 'every connection delivered once the receiver reads again');
+  const report = await stopDrainReceiver(held);
+  t.match(report, { count: 1500, ordered: true }, 'all of them, in order');
+  const m = await scrape(PORT + 100);
+  t.equal(m.get('socketbox_connections_delivered_total{target="o:0"}'), 1500);
+  t.equal(m.get('socketbox_connections_pending{target="o:0"}'), 0, 'nothing left waiting');
+});
+
+t.test('a registered receiver that dies while connections wait: they are refused and counted', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const server = startJsonServer(path.join(dir, 'e.json'), config(), PORT + 100);
+  children.push(server);
+  await waitForListening(PORT);
+  const held = await startDrainReceiver(`reg:${api}:0`, 'doomed', { hold: true });
+  children.push(held);
+  await waitForRegistered(PORT + 100, 1);
+  const load = runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 800, inFlight: 500, timeoutMs: 20_000 });
+  await waitForSample(PORT + 100, 'socketbox_connections_pending{target="o:0"}', (v) => v > 0);
+  held.proc.kill('SIGKILL');
+  const result = await load;
+  t.equal(result.delivered, 0, 'nobody answered');
+  t.equal(result.refused, 800, 'every connection ended (closed or reset), none hangs');
+  await waitForRegistered(PORT + 100, 0);
+  const m = await scrape(PORT + 100);
+  const refused = (reason: string) => m.get(`socketbox_connections_refused_total{reason="${reason}"}`) ?? 0;
+  const delivered = m.get('socketbox_connections_delivered_total{target="o:0"}') ?? 0;
+  t.equal(delivered + refused('no_receiver') + refused('timeout'), 800, 'accepted = delivered (to the dead queue) + no_receiver + timeout');
+  t.ok(refused('no_receiver') > 0, 'connections after its death were refused as no_receiver');
+  t.equal(m.get('socketbox_connections_pending{target="o:0"}'), 0, 'nothing left waiting');
 });

@@ -9,6 +9,8 @@
       what arrives on the other end; after N connections close our end.
       Prints {"exit": STATUS} when CMD ends.
   fd_tool.py drain PATH NAME [RATE [hold]]
+      (PATH "reg:SOCKET:SLOT": register for SLOT at a registration socket instead of
+      binding; the end of that registration ends the tool as SIGTERM does)
       Bind a datagram socket at PATH and handle each connection inline, at
       most RATE per second (default unlimited): read the client's line (its
       sequence number), answer "ok NAME\\n", close. On SIGTERM print
@@ -29,6 +31,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -89,7 +92,7 @@ def receive_loop(sock, name, close_after=None):
 
 
 def drain(path, name, rate, hold):
-    sock = bind_datagram(path)
+    sock = open_receiving_socket(path)
     released = threading.Event()
     signal.signal(signal.SIGUSR1, lambda *_: released.set())
     state = {"count": 0, "ordered": True, "first": None, "last": None}
@@ -106,7 +109,9 @@ def drain(path, name, rate, hold):
     interval = 1.0 / rate if rate else 0
     next_at = time.monotonic()
     while True:
-        _, anc, _, _ = sock.recvmsg(16, socket.CMSG_SPACE(16 * 4))
+        data, anc, _, _ = sock.recvmsg(16, socket.CMSG_SPACE(16 * 4))
+        if not data and not anc and sock.type == socket.SOCK_SEQPACKET:
+            report()  # the registration server has gone
         fds = array.array("i")
         for level, kind, data in anc:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -136,6 +141,19 @@ def drain(path, name, rate, hold):
                 time.sleep(delay)
             else:
                 next_at = time.monotonic()
+
+
+def open_receiving_socket(path):
+    """A datagram socket bound at PATH, or with "reg:SOCKET:SLOT" a registration (SPEC §3)."""
+    if not path.startswith("reg:"):
+        return bind_datagram(path)
+    api, slot = path[len("reg:"):].rsplit(":", 1)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.connect(api)
+    sock.send(struct.pack(">BBHI", 1, 0, 0, int(slot)))
+    if sock.recv(16) != b"\x80\x00\x00\x00":
+        sys.exit("registration refused")
+    return sock
 
 
 def bind_datagram(path):

@@ -96,3 +96,14 @@ export async function waitForRegistered(metricsPort: number, n: number, timeoutM
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Waits until the sample `key` (e.g. `socketbox_connections_pending{target="o:0"}`) satisfies ok. */
+export async function waitForSample(metricsPort: number, key: string, ok: (v: number) => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = (await scrape(metricsPort).catch(() => new Map<string, number>())).get(key) ?? 0;
+    if (ok(v)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${key} (now ${v})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
