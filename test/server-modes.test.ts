@@ -227,3 +227,26 @@ t.test('usage errors exit 2 with a hint; --help lists every flag', async (t) => 
     t.match(bad.stderr, /Try 'socketbox --help'/);
   }
 });
+
+t.test('-R leaves SO_REUSEADDR off: a port with connections in TIME_WAIT cannot be bound again', async (t) => {
+  const port = 8497;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-reuseaddr-'));
+  const target = path.join(dir, 'r.sock');
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  children.push(await startReceiver(target, 'r'));
+  const first = startSocketbox(['-S', target, '-l', '::', '-p', String(port)]);
+  children.push(first);
+  await waitForListening(port);
+  // The receiver closes first, so the server end of this connection stays in TIME_WAIT.
+  t.match((await talk('2001:db8::1', port)).greeting, /^r local=/);
+  t.equal(await first.stop(), 0);
+  const withoutReuse = startSocketbox(['-R', '-S', target, '-l', '::', '-p', String(port)]);
+  children.push(withoutReuse);
+  t.equal(await withoutReuse.wait(), 1, 'with -R the bind fails');
+  t.match(withoutReuse.stderr, /Address already in use/);
+  const withReuse = startSocketbox(['-S', target, '-l', '::', '-p', String(port)]);
+  children.push(withReuse);
+  await waitForListening(port);
+  t.match((await talk('2001:db8::1', port)).greeting, /^r local=/, 'without -R (SO_REUSEADDR, the default) it binds and serves');
+});
