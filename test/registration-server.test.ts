@@ -118,6 +118,7 @@ t.test('a reload keeps registrations whose slot still exists, and refuses listen
   const file = path.join(dir, 'b.json');
   const { server, zero, one } = await serverWithTwoReceivers(t, file);
 
+  await expectServed(t, '2001:db8::2', PORT, 'one', NOBODY); // the accept loop now holds slot 1's descriptor
   // Slot 1 changes owner and every address now goes to slot 0.
   fs.writeFileSync(file, JSON.stringify(config({ slot1Uid: 0, rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } } })));
   server.proc.kill('SIGHUP');

@@ -7,18 +7,16 @@
  * {"received":N,"written":N,"write_failed":N,"without_fd":N} on stdout and exits 0. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "termination_signals.h"
 
 /* Room for a few descriptors, so extra ones can be seen and closed. */
 #define MAX_FDS_PER_MESSAGE 8
@@ -56,8 +54,8 @@ static void answer(int conn, struct counts *c) {
   close(conn);
 }
 
-/* Handles one message; false when the queue is empty. */
-static bool receive_one(int sock, struct counts *c) {
+/* Handles one message; false when none came (queue empty, timeout or a signal). */
+static bool receive_one(int sock, int flags, struct counts *c) {
   char payload[16];
   union {
     struct cmsghdr align;
@@ -66,9 +64,9 @@ static bool receive_one(int sock, struct counts *c) {
   struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                        .msg_controllen = sizeof(control.buf)};
-  ssize_t n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  ssize_t n = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return false;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return false;
     die("recvmsg");
   }
   int conn = -1;
@@ -91,23 +89,30 @@ static bool receive_one(int sock, struct counts *c) {
   return true;
 }
 
+static volatile sig_atomic_t stopping;
+
+static void on_termination(int sig) {
+  (void)sig;
+  stopping = 1;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: receiver PATH\n");
     return 2;
   }
-  int signal_fd = termination_signals();
-  if (signal_fd < 0) die("signalfd");
-  struct pollfd fds[2] = {{.fd = bind_datagram(argv[1]), .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
+  /* One blocking recvmsg per connection, as the original's receivers do: no poll before it
+   * and no EAGAIN after it. Without SA_RESTART a signal ends the wait at once; the receive
+   * timeout bounds the one race (a signal just before recvmsg blocks) to 100 ms. */
+  struct sigaction sa = {.sa_handler = on_termination};
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0) die("sigaction");
+  int sock = bind_datagram(argv[1]);
+  struct timeval wake = {.tv_sec = 0, .tv_usec = 100000};
+  if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof wake) != 0) die("SO_RCVTIMEO");
   struct counts c = {0};
-  for (;;) {
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) die("poll");
-    if (fds[0].revents & POLLIN)
-      while (receive_one(fds[0].fd, &c)) {
-      }
-    if (fds[1].revents & POLLIN) break;
-  }
-  while (receive_one(fds[0].fd, &c)) {
+  while (!stopping) receive_one(sock, 0, &c);
+  while (receive_one(sock, MSG_DONTWAIT, &c)) {
   }
   unlink(argv[1]);
   printf("{\"received\":%ld,\"written\":%ld,\"write_failed\":%ld,\"without_fd\":%ld}\n", c.received, c.written,

@@ -136,6 +136,10 @@ static void close_conn(skbox_registrar *r, api_conn *c, int why) {
   }
   if (why >= 0) stat_add(r, why, 1);
   epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  /* Accept loops may still hold duplicates of a registered descriptor: shutdown ends the
+   * connection itself, so the receiver sees the end of the stream now, not when the last
+   * duplicate goes. */
+  shutdown(c->fd, SHUT_RDWR);
   close(c->fd);
   uid_count *u = uid_entry(r, c->uid, 0);
   if (u && u->count) u->count--;
