@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <thread>
@@ -141,6 +142,14 @@ Napi::Value LeaveNetns(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// isListeningSocket(fd): SO_ACCEPTCONN, for inherited JSON listeners without "listen": true
+Napi::Value IsListeningSocket(const Napi::CallbackInfo &info) {
+  int on = 0;
+  socklen_t len = sizeof on;
+  bool listening = getsockopt(IntArg(info, 0), SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on;
+  return Napi::Boolean::New(info.Env(), listening);
+}
+
 }  // namespace
 
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports) {
@@ -150,6 +159,7 @@ void InitRegistrationBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("configureRegistrar", Napi::Function::New(env, ConfigureRegistrar));
   exports.Set("stopRegistrar", Napi::Function::New(env, StopRegistrar));
   exports.Set("registrarStatCount", Napi::Number::New(env, SKBOX_REG_STAT_COUNT));
+  exports.Set("isListeningSocket", Napi::Function::New(env, IsListeningSocket));
   exports.Set("enterNetns", Napi::Function::New(env, EnterNetns));
   exports.Set("leaveNetns", Napi::Function::New(env, LeaveNetns));
 }

@@ -6,14 +6,16 @@
  * must, keeps registrations across a reload, and ends them when it stops.
  */
 import t, { type Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
-import { Child, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
+import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
 import { runLoad } from '../load-tests/load-generator';
 import { talk } from './helpers/client';
-import { waitForListening } from './helpers/wait-for';
+import { waitFor, waitForListening } from './helpers/wait-for';
 import { NOBODY, registrationTool, scrape, waitForSample, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
 
 enterTestNetns([5]);
@@ -192,4 +194,36 @@ t.test('a registered receiver that dies while connections wait: they are refused
   t.equal(delivered + refused('no_receiver') + refused('timeout'), 800, 'accepted = delivered (to the dead queue) + no_receiver + timeout');
   t.ok(refused('no_receiver') > 0, 'connections after its death were refused as no_receiver');
   t.equal(m.get('socketbox_connections_pending{target="o:0"}'), 0, 'nothing left waiting');
+});
+
+t.test('an inherited listener (`fd`), and one that does not listen', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen({ host: '::', port: PORT + 5, backlog: 64 }, resolve));
+  const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+  const file = path.join(dir, 'f.json');
+  const inherited = {
+    ...config(),
+    incoming: [{ fd: 3 }],
+    rules: { _start: { type: 'rule', rules: [{ incoming_socket: 0, jump: 'o:0' }] } },
+  };
+  fs.writeFileSync(file, JSON.stringify(inherited));
+  const server = new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(PORT + 100)], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
+  children.push(server);
+  listener.close(); // ours would accept too; the server has its own copy now
+  await waitFor(() => server.stderr.includes('listening on'), 15_000, `socketbox to start; stderr: ${server.stderr}`);
+  const zero = startInetdP(api, 0, 'zero', 0);
+  children.push(zero);
+  await waitForRegistered(PORT + 100, 1);
+  await expectServed(t, '2001:db8::1', PORT + 5, 'zero', 0);
+  t.equal(await server.stop(), 0);
+
+  const bound = spawnSync('python3', ['-c', 'import socket,os,sys; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0)); s.fileno() != 3 and os.dup2(s.fileno(), 3); os.set_inheritable(3, True); os.execv(sys.argv[1], sys.argv[1:])', SOCKETBOX, '-f', file], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  t.equal(bound.status, 1, 'refused at start-up');
+  t.match(bound.stderr, `${file}:1:`);
+  t.match(bound.stderr, 'incoming[0]: descriptor 3 is not listening; add "listen": true to listen on it');
 });

@@ -115,6 +115,8 @@ export interface ServerAddon {
   /** Close every API connection (receivers see the end of the stream) and end the thread. */
   stopRegistrar(): void;
   registrarStatCount: number;
+  /** SO_ACCEPTCONN: whether fd is a listening socket. */
+  isListeningSocket(fd: number): boolean;
   /** Move this thread into the network namespace at path; returns a descriptor of the old one. */
   enterNetns(path: string): number;
   leaveNetns(previous: number): void;

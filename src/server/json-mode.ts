@@ -110,6 +110,8 @@ export function openJsonListeners(addon: ServerAddon, config: JsonConfig): numbe
 export function startJsonListening(addon: ServerAddon, config: JsonConfig, fds: number[]): void {
   config.incoming.forEach((l, i) => {
     if (l.kind === 'bind' || l.listen) addon.listen(fds[i], l.backlog);
+    else if (!addon.isListeningSocket(fds[i]))
+      throw new Error(`${config.file}:${l.at.line}:${l.at.column}: incoming[${i}]: descriptor ${l.fd} is not listening; add "listen": true to listen on it`);
   });
 }
 
