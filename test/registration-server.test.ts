@@ -227,3 +227,21 @@ t.test('an inherited listener (`fd`), and one that does not listen', async (t) =
   t.match(bound.stderr, `${file}:1:`);
   t.match(bound.stderr, 'incoming[0]: descriptor 3 is not listening; add "listen": true to listen on it');
 });
+
+t.test('the daemon section drops privileges after the sockets are made', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const file = path.join(dir, 'g.json');
+  const server = startJsonServer(file, { ...config(), daemon: { uid: NOBODY, gid: NOBODY, groups: [] } }, PORT + 100);
+  children.push(server);
+  await waitForListening(PORT);
+  const status = fs.readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  t.match(status, new RegExp(`\\nUid:\\s+${NOBODY}\\s+${NOBODY}\\s+${NOBODY}\\s+${NOBODY}\\n`), 'runs as nobody');
+  t.match(status, new RegExp(`\\nGid:\\s+${NOBODY}\\s+${NOBODY}\\s+${NOBODY}\\s+${NOBODY}\\n`), 'in group nobody');
+  t.match(status, /\nGroups:\s*\n/, 'with no supplementary groups');
+  t.match(status, /\nNoNewPrivs:\s+1\n/, 'and no_new_privs');
+  const zero = startInetdP(api, 0, 'zero', 0);
+  children.push(zero);
+  await waitForRegistered(PORT + 100, 1);
+  await expectServed(t, '2001:db8::1', PORT, 'zero', 0);
+});
