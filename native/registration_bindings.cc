@@ -24,6 +24,8 @@ namespace {
 
 using skbox_napi::ErrnoError;
 using skbox_napi::IntArg;
+using skbox_napi::IntArrayArg;
+using skbox_napi::SharedCounters;
 using skbox_napi::StringArg;
 
 // openRegistrationSocket(path, mode, uid, gid, backlog) -> fd
@@ -71,18 +73,11 @@ Napi::Value StartRegistrar(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (running) throw Napi::Error::New(env, "the registrar is already running");
   if (info.Length() < 4 || !info[0].IsArray()) throw Napi::TypeError::New(env, "startRegistrar(apiFds, slots, limit, stats)");
-  Napi::Array fdsArr = info[0].As<Napi::Array>();
-  std::vector<int> fds;
-  for (uint32_t i = 0; i < fdsArr.Length(); i++) fds.push_back(fdsArr.Get(i).As<Napi::Number>().Int32Value());
+  std::vector<int> fds = IntArrayArg(info, 0);
   std::vector<skbox_slot_rule> slots = SlotRules(info, 1);
-  Napi::Value statsValue = info[3];
-  if (!statsValue.IsTypedArray() || statsValue.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
-      statsValue.As<Napi::TypedArray>().ElementLength() < SKBOX_REG_STAT_COUNT)
-    throw Napi::TypeError::New(env, "stats must be a BigUint64Array of the registrar's counters");
-  void *data = nullptr;
-  napi_get_typedarray_info(env, statsValue, nullptr, nullptr, &data, nullptr, nullptr);
+  uint64_t *stats = SharedCounters(env, info[3], SKBOX_REG_STAT_COUNT, "stats");
   const char *why = "";
-  skbox_registrar *r = skbox_registrar_create(fds.data(), (int)fds.size(), static_cast<uint64_t *>(data), &why);
+  skbox_registrar *r = skbox_registrar_create(fds.data(), (int)fds.size(), stats, &why);
   if (!r) throw Napi::Error::New(env, why);
   if (skbox_registrar_configure(r, slots.data(), (uint32_t)slots.size(), (uint32_t)IntArg(info, 2)) < 0) {
     skbox_registrar_destroy(r);
@@ -90,7 +85,7 @@ Napi::Value StartRegistrar(const Napi::CallbackInfo &info) {
   }
   running = new Registrar;
   running->r = r;
-  running->stats = Napi::Persistent(statsValue.As<Napi::Object>());
+  running->stats = Napi::Persistent(info[3].As<Napi::Object>());
   running->thread = std::thread([r] { skbox_registrar_run(r); });
   return env.Undefined();
 }

@@ -34,6 +34,8 @@ namespace {
 
 using skbox_napi::ErrnoError;
 using skbox_napi::IntArg;
+using skbox_napi::IntArrayArg;
+using skbox_napi::SharedCounters;
 using skbox_napi::StringArg;
 
 Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo &info, size_t i) {
@@ -217,18 +219,6 @@ struct LoopSlot {
   Napi::ObjectReference target_stats;
 };
 
-// The memory behind a BigUint64Array over a SharedArrayBuffer of at least n
-// counters. napi_get_typedarray_info works on shared views, where
-// ArrayBuffer::Data() would refuse them.
-uint64_t *SharedCounters(Napi::Env env, Napi::Value v, size_t n, const char *what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
-      v.As<Napi::TypedArray>().ElementLength() < n)
-    throw Napi::TypeError::New(env, std::string(what) + " must be a BigUint64Array of at least " + std::to_string(n));
-  void *data = nullptr;
-  if (napi_get_typedarray_info(env, v, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok || !data)
-    throw Napi::TypeError::New(env, std::string("cannot reach the memory of ") + what);
-  return static_cast<uint64_t *>(data);
-}
 std::mutex registry_mutex;
 std::map<int, LoopSlot *> registry;
 int next_loop_id = 1;
@@ -244,9 +234,7 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsObject())
     throw Napi::TypeError::New(env, "createLoop(listenFds, options, stats, targetStats)");
-  Napi::Array fdsArr = info[0].As<Napi::Array>();
-  std::vector<int> fds;
-  for (uint32_t i = 0; i < fdsArr.Length(); i++) fds.push_back(fdsArr.Get(i).As<Napi::Number>().Int32Value());
+  std::vector<int> fds = IntArrayArg(info, 0);
   Napi::Object o = info[1].As<Napi::Object>();
   skbox_loop_options opt;
   opt.clear_transparent = BoolProp(o, "clearTransparent");

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
 import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
+import { LoadResult, runLoad } from '../load-tests/load-generator';
 import { talk } from './helpers/client';
 import { waitFor, waitForListening } from './helpers/wait-for';
 import { NOBODY, registrationTool, scrape, waitForSample, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
@@ -149,19 +149,28 @@ t.test('the per-uid limit of open API connections', async (t) => {
   t.equal(m.get('socketbox_registrations_total{result="uid_limit"}'), 2);
 });
 
-t.test('a slot whose receiver is full: connections wait in order, then are delivered', async (t) => {
+/**
+ * The server with slot 0 taken by a receiver that reads nothing yet, and `connections` on
+ * their way to it; resolves once some of them wait in socketbox. 500 in flight are more than
+ * a seqpacket send buffer holds (~270 small packets with the default wmem), so the later ones
+ * must wait for EPOLLOUT.
+ */
+async function loadIntoHeldReceiver(t: Test, file: string, name: string, connections: number): Promise<{ held: Child; load: Promise<LoadResult> }> {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
-  const server = startJsonServer(path.join(dir, 'd.json'), config(), PORT + 100);
+  const server = startJsonServer(file, config(), PORT + 100);
   children.push(server);
   await waitForListening(PORT);
-  const held = await startDrainReceiver(`reg:${api}:0`, 'held', { hold: true });
+  const held = await startDrainReceiver(`reg:${api}:0`, name, { hold: true });
   children.push(held);
   await waitForRegistered(PORT + 100, 1);
-  // More in flight than a seqpacket send buffer holds (~270 small packets with the default
-  // wmem): the later ones must wait for EPOLLOUT.
-  const load = runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 1500, inFlight: 500, timeoutMs: 20_000 });
-  await waitForSample(PORT + 100, 'socketbox_connections_pending{target="o:0"}', (v) => v > 0);
+  const load = runLoad({ hosts: ['2001:db8::1'], port: PORT, connections, inFlight: 500, timeoutMs: 20_000 });
+  await waitForSample(PORT + 100, 'socketbox_connections_pending{target="o:0"}', (v) => (v ?? 0) > 0);
+  return { held, load };
+}
+
+t.test('a slot whose receiver is full: connections wait in order, then are delivered', async (t) => {
+  const { held, load } = await loadIntoHeldReceiver(t, path.join(dir, 'd.json'), 'held', 1500);
   held.proc.kill('SIGUSR1');
   const result = await load;
   t.equal(result.delivered, 1500, 'every connection delivered once the receiver reads again');
@@ -173,16 +182,7 @@ t.test('a slot whose receiver is full: connections wait in order, then are deliv
 });
 
 t.test('a registered receiver that dies while connections wait: they are refused and counted', async (t) => {
-  const children: Child[] = [];
-  t.teardown(() => stopAll(children));
-  const server = startJsonServer(path.join(dir, 'e.json'), config(), PORT + 100);
-  children.push(server);
-  await waitForListening(PORT);
-  const held = await startDrainReceiver(`reg:${api}:0`, 'doomed', { hold: true });
-  children.push(held);
-  await waitForRegistered(PORT + 100, 1);
-  const load = runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 800, inFlight: 500, timeoutMs: 20_000 });
-  await waitForSample(PORT + 100, 'socketbox_connections_pending{target="o:0"}', (v) => v > 0);
+  const { held, load } = await loadIntoHeldReceiver(t, path.join(dir, 'e.json'), 'doomed', 800);
   held.proc.kill('SIGKILL');
   const result = await load;
   t.equal(result.delivered, 0, 'nobody answered');

@@ -5,7 +5,10 @@
 #include <napi.h>
 #include <string.h>
 
+#include <stdint.h>
+
 #include <string>
+#include <vector>
 
 namespace skbox_napi {
 
@@ -24,6 +27,28 @@ inline int IntArg(const Napi::CallbackInfo &info, size_t i) {
 inline std::string StringArg(const Napi::CallbackInfo &info, size_t i) {
   if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
   return info[i].As<Napi::String>().Utf8Value();
+}
+
+// A JavaScript array of numbers as ints (descriptor lists).
+inline std::vector<int> IntArrayArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "expected an array of numbers");
+  Napi::Array a = info[i].As<Napi::Array>();
+  std::vector<int> out;
+  for (uint32_t k = 0; k < a.Length(); k++) out.push_back(a.Get(k).As<Napi::Number>().Int32Value());
+  return out;
+}
+
+// The memory behind a BigUint64Array over a SharedArrayBuffer of at least n
+// counters. napi_get_typedarray_info works on shared views, where
+// ArrayBuffer::Data() would refuse them.
+inline uint64_t *SharedCounters(Napi::Env env, Napi::Value v, size_t n, const char *what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      v.As<Napi::TypedArray>().ElementLength() < n)
+    throw Napi::TypeError::New(env, std::string(what) + " must be a BigUint64Array of at least " + std::to_string(n));
+  void *data = nullptr;
+  if (napi_get_typedarray_info(env, v, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok || !data)
+    throw Napi::TypeError::New(env, std::string("cannot reach the memory of ") + what);
+  return static_cast<uint64_t *>(data);
 }
 
 }  // namespace skbox_napi

@@ -35,8 +35,12 @@ int skbox_dest_cache_init(skbox_dest_cache *c, int epfd, uint32_t max) {
   return c->buckets ? 0 : -1;
 }
 
-static void disconnect(skbox_dest *d) {
-  if (d->sock >= 0 && d->owns_sock) close(d->sock); /* also leaves the epoll set */
+/* Drops the destination's socket. It leaves the epoll set explicitly: an
+ * inherited descriptor or a slot's duplicate shares its file with another
+ * descriptor, so closing ours alone would not take it out. */
+static void disconnect(skbox_dest_cache *c, skbox_dest *d) {
+  if (d->sock >= 0 && d->watching) epoll_ctl(c->epfd, EPOLL_CTL_DEL, d->sock, NULL);
+  if (d->sock >= 0 && d->owns_sock) close(d->sock);
   d->sock = -1;
   d->watching = 0;
 }
@@ -48,10 +52,7 @@ static void unlink_from_bucket(skbox_dest_cache *c, skbox_dest *d) {
 }
 
 static void free_dest(skbox_dest_cache *c, skbox_dest *d) {
-  /* Inherited descriptors and slot duplicates share their file with another
-   * descriptor, so closing ours would not take it out of the epoll set. */
-  if (d->watching && (!d->owns_sock || d->kind == SKBOX_TARGET_SLOT)) epoll_ctl(c->epfd, EPOLL_CTL_DEL, d->sock, NULL);
-  disconnect(d);
+  disconnect(c, d);
   free(d->ring);
   free(d);
   c->count--;
@@ -183,11 +184,7 @@ static int receiver_absent(int e) {
 static void refresh_slot(skbox_dest_cache *c, skbox_dest *d) {
   uint64_t generation = skbox_slot_generation(d->slot);
   if (d->sock >= 0 && generation == d->slot_generation) return;
-  if (d->sock >= 0) {
-    if (d->watching) epoll_ctl(c->epfd, EPOLL_CTL_DEL, d->sock, NULL);
-    close(d->sock);
-  }
-  d->watching = 0;
+  disconnect(c, d);
   d->sock = skbox_slot_dup(d->slot, &d->slot_generation);
 }
 
@@ -220,7 +217,7 @@ skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd) {
     if (skbox_send_fd(d->sock, fd) == 0) return SKBOX_SEND_OK;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return SKBOX_SEND_AGAIN;
     int e = errno;
-    disconnect(d);
+    disconnect(c, d);
     if (!receiver_absent(e)) return SKBOX_SEND_ERROR;
   }
   return SKBOX_SEND_MISSING;

@@ -33,11 +33,3 @@ void skbox_slot_assign(uint32_t slot, int fd) {
   __atomic_add_fetch(&generations[slot], 1, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&lock);
 }
-
-int skbox_slot_registered_fd(uint32_t slot) {
-  if (slot >= SKBOX_MAX_SLOTS) return -1;
-  pthread_mutex_lock(&lock);
-  int fd = registered_plus_one[slot] - 1;
-  pthread_mutex_unlock(&lock);
-  return fd;
-}

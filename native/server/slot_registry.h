@@ -20,7 +20,4 @@ int skbox_slot_dup(uint32_t slot, uint64_t *generation);
  * not own fd; the caller closes it only after clearing the slot. */
 void skbox_slot_assign(uint32_t slot, int fd);
 
-/* The descriptor registered for slot, or -1. */
-int skbox_slot_registered_fd(uint32_t slot);
-
 #endif

@@ -109,9 +109,9 @@ static const char *load_sets_and_entries(skbox_table *t, const uint8_t *buf, uin
 
 /* Local address [0,16) and local port [32,34) of the tuple. */
 static int mask_reads_local_end(const skbox_tuple *mask) {
-  for (unsigned i = 0; i < SKBOX_TUPLE_SIZE; i++)
-    if (mask->bytes[i] && (i < 16 || (i >= 32 && i < 34))) return 1;
-  return 0;
+  for (unsigned i = 0; i < 16; i++)
+    if (mask->bytes[i]) return 1;
+  return mask->bytes[32] || mask->bytes[33];
 }
 
 /* Whether any decision needs getsockname() on the accepted socket: when none

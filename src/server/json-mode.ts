@@ -5,7 +5,6 @@
  */
 import type { ServerOptions } from '../cli/server-flags';
 import { UsageError } from '../cli/usage-error';
-import { parseJsonConfig } from '../config/json-parser';
 import type { JsonConfig, JsonId } from '../config/json-model';
 import { ID_UNCHANGED } from '../config/json-model';
 import type { ServerAddon, SlotRule } from '../native/server-addon';
@@ -131,10 +130,6 @@ export function openApiSockets(addon: ServerAddon, config: JsonConfig): number[]
     }
   }
   return fds;
-}
-
-export function readJsonConfig(text: string, file: string): JsonConfig {
-  return parseJsonConfig(text, file);
 }
 
 export function compileJsonRules(config: JsonConfig): CompiledRules {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { ServerOptions } from '../cli/server-flags';
-import { ServerAddon, serverAddon } from '../native/server-addon';
+import { LoopExit, ServerAddon, serverAddon } from '../native/server-addon';
 import { AcceptPool } from './accept-pool';
 import { summarizeCounters } from './counters-summary';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
@@ -12,10 +12,10 @@ import { buildRegistry } from '../metrics/registry';
 import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
 import { LOOP_STATUS } from './loop-status';
 import { STAT } from './stats-layout';
-import { checkFlagsWithSystemdSockets, describeSystemdSockets, takeSystemdSockets } from './systemd-activation';
+import { checkFlagsWithSystemdSockets, describeSystemdSockets, SystemdSockets, takeSystemdSockets } from './systemd-activation';
 import { SystemdLifecycle } from './systemd-lifecycle';
 import { compileConfigText, compileForcedTarget, CompiledRules, readConfigFile } from './rules';
-import { isJsonConfigFile } from '../config/json-parser';
+import { isJsonConfigFile, parseJsonConfig } from '../config/json-parser';
 import type { JsonConfig } from '../config/json-model';
 import { newCounterBlock } from './stats-layout';
 import { REGISTRAR_STAT_COUNT } from './registrar-stats';
@@ -24,7 +24,6 @@ import {
   compileJsonRules,
   openApiSockets,
   openJsonListeners,
-  readJsonConfig,
   reloadProblem,
   slotRules,
   startJsonListening,
@@ -68,6 +67,24 @@ function registerUpstream(addon: ServerAddon, r: { group: number; path: string }
   }
 }
 
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** Where connections come from, for the start-up log line. */
+function describeIntake(o: ServerOptions, json: JsonConfig | undefined, apiSockets: number, systemdSockets: SystemdSockets | undefined): string {
+  if (json) return `${plural(json.incoming.length, 'listener')} and ${plural(apiSockets, 'registration socket')} of ${o.configFile}`;
+  if (systemdSockets) return `${describeSystemdSockets(systemdSockets)} from systemd`;
+  if (o.registration) return `registration as group ${o.registration.group} at ${o.registration.path}`;
+  if (o.inheritedListenFd !== undefined) return `fd ${o.inheritedListenFd}`;
+  return `[${o.listenAddress}]:${o.port}`;
+}
+
+/** Why a loop ended on its own, for the stop log line. */
+function whyLoopEnded(o: ServerOptions, exit: LoopExit): string {
+  if (exit.status === LOOP_STATUS.peerGone) return `the peer of -i ${o.forcedFd} is gone`;
+  if (exit.status === LOOP_STATUS.upstreamGone) return `the registration server at ${o.registration?.path} closed our registration`;
+  return `accept failed: ${exit.error ?? 'unknown error'}`;
+}
+
 /** Runs the startup sequence of SPEC §4 in its order; each failing step exits before serving. */
 export async function serve(flags: ServerOptions): Promise<void> {
   const addon = serverAddon();
@@ -76,7 +93,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   let o = flags;
   if (isJsonConfigFile(flags.configFile)) {
     checkFlagsWithJsonConfig(flags);
-    json = readJsonConfig(readConfigFile(flags.configFile), flags.configFile);
+    json = parseJsonConfig(readConfigFile(flags.configFile), flags.configFile);
     o = withDaemonSettings(flags, json);
   }
   // systemd's sockets and NOTIFY_SOCKET are taken first: the flags are checked
@@ -90,7 +107,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // 1. create and bind the listeners (or take inherited ones)
   let listenFds: number[];
   let apiFds: number[] = [];
-  let slots = json ? slotRules(addon, json) : [];
+  const slots = json ? slotRules(addon, json) : [];
   if (json) {
     // Inherited sockets (systemd's too) are named by `fd` entries; -d re-execs with them all open.
     listenFds = daemonChild ? daemonChild.listenFds : openJsonListeners(addon, json);
@@ -168,11 +185,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
       void shutdown(
         // -P: the upstream server going away is an orderly end, as for socketbox-inetd-p.
         exit.status === LOOP_STATUS.upstreamGone ? 0 : exit.status,
-        exit.status === LOOP_STATUS.peerGone
-          ? `the peer of -i ${o.forcedFd} is gone`
-          : exit.status === LOOP_STATUS.upstreamGone
-            ? `the registration server at ${o.registration?.path} closed our registration`
-            : `accept failed: ${exit.error ?? 'unknown error'}`,
+        whyLoopEnded(o, exit),
       ),
     onRestart: (index, reason, delayMs) => logError(`worker ${index}: ${reason}; restarting it in ${delayMs} ms (restart ${pool.restarts})`),
     onGiveUp: (index, reason) => {
@@ -199,13 +212,12 @@ export async function serve(flags: ServerOptions): Promise<void> {
       const text = readConfigFile(o.configFile);
       let next: CompiledRules;
       if (json) {
-        const nextJson = readJsonConfig(text, o.configFile);
+        const nextJson = parseJsonConfig(text, o.configFile);
         const problem = reloadProblem(json, nextJson);
         if (problem) throw new Error(`${o.configFile}: ${problem}`);
         next = compileJsonRules(nextJson);
-        slots = slotRules(addon, nextJson);
         // Slots first: a connection routed by the new table finds its receiver's slot as the table means it.
-        addon.configureRegistrar(slots, nextJson.daemon.apiConnectionsPerUid);
+        addon.configureRegistrar(slotRules(addon, nextJson), nextJson.daemon.apiConnectionsPerUid);
         json = nextJson;
       } else {
         next = compileRules(text);
@@ -222,16 +234,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
     }
   });
   serving = true;
-  const listeningOn = json
-    ? `${json.incoming.length} listener${json.incoming.length === 1 ? '' : 's'} and ${apiFds.length} registration socket${apiFds.length === 1 ? '' : 's'} of ${o.configFile}`
-    : systemdSockets
-    ? `${describeSystemdSockets(systemdSockets)} from systemd`
-    : o.registration
-      ? `registration as group ${o.registration.group} at ${o.registration.path}`
-      : o.inheritedListenFd !== undefined
-      ? `fd ${o.inheritedListenFd}`
-      : `[${o.listenAddress}]:${o.port}`;
-  logInfo(`listening on ${listeningOn} with ${o.workers} worker${o.workers === 1 ? '' : 's'}; ${rules.description}`);
+  const listeningOn = describeIntake(o, json, apiFds.length, systemdSockets);
+  logInfo(`listening on ${listeningOn} with ${plural(o.workers, 'worker')}; ${rules.description}`);
   // READY=1 once every worker's loop answers: listeners, table and workers are all live.
   await systemd?.serving(pool);
   reportDaemonReady(daemonChild);

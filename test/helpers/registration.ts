@@ -87,21 +87,15 @@ export function scrape(port: number): Promise<Map<string, number>> {
 }
 
 /** Waits until the server reports n slots with a registered receiver. */
-export async function waitForRegistered(metricsPort: number, n: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await scrape(metricsPort).catch(() => new Map<string, number>());
-    if (m.get('socketbox_registered_slots') === n) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} registered slots (now ${m.get('socketbox_registered_slots')})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function waitForRegistered(metricsPort: number, n: number, timeoutMs = 15_000): Promise<void> {
+  return waitForSample(metricsPort, 'socketbox_registered_slots', (v) => v === n, timeoutMs);
 }
 
-/** Waits until the sample `key` (e.g. `socketbox_connections_pending{target="o:0"}`) satisfies ok. */
-export async function waitForSample(metricsPort: number, key: string, ok: (v: number) => boolean, timeoutMs = 10_000): Promise<void> {
+/** Waits until the sample `key` (e.g. `socketbox_connections_pending{target="o:0"}`) satisfies ok; undefined while absent. */
+export async function waitForSample(metricsPort: number, key: string, ok: (v: number | undefined) => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = (await scrape(metricsPort).catch(() => new Map<string, number>())).get(key) ?? 0;
+    const v = (await scrape(metricsPort).catch(() => new Map<string, number>())).get(key);
     if (ok(v)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting on ${key} (now ${v})`);
     await new Promise((r) => setTimeout(r, 20));
