@@ -6,27 +6,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/ip_endpoint.h"
+
 void rly_endpoint_of(int fd, int remote, struct rly_endpoint *out) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
-  memset(out, 0, sizeof(*out));
-  memset(&ss, 0, sizeof(ss));
-  int rc = remote ? getpeername(fd, (struct sockaddr *)&ss, &len) : getsockname(fd, (struct sockaddr *)&ss, &len);
-  if (rc != 0) return;
-  if (ss.ss_family == AF_INET6) {
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
-    memcpy(out->addr, &s6->sin6_addr, 16);
-    out->port = ntohs(s6->sin6_port);
-    out->is_ip = 1;
-  } else if (ss.ss_family == AF_INET) {
-    /* Shown the way a dual-stack IPv6 socket would show it. */
-    const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
-    out->addr[10] = 0xff;
-    out->addr[11] = 0xff;
-    memcpy(out->addr + 12, &s4->sin_addr, 4);
-    out->port = ntohs(s4->sin_port);
-    out->is_ip = 1;
-  }
+  struct skbox_ip_endpoint ep;
+  out->is_ip = skbox_ip_endpoint_of(fd, remote, &ep) == 0;
+  memcpy(out->addr, ep.addr, 16);
+  out->port = ep.port;
 }
 
 void rly_address_format(const uint8_t addr[16], char *out, size_t size) {

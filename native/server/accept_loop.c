@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/fd_receive.h"
+#include "common/ip_endpoint.h"
 #include "server/access_log.h"
 #include "server/dest.h"
 #include "server/fdpass.h"
@@ -254,25 +255,13 @@ static int64_t next_waiter_deadline(const skbox_loop *L) {
 
 /* want_local: read the local end too (getsockname); otherwise it stays zero. */
 static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple *t, int want_local) {
-  memset(t, 0, sizeof *t);
-  struct sockaddr_storage local;
-  socklen_t len = sizeof local;
-  if (!want_local || getsockname(fd, (struct sockaddr *)&local, &len) < 0) local.ss_family = AF_UNSPEC;
-  const struct sockaddr_storage *ends[2] = {&local, peer};
+  struct skbox_ip_endpoint ends[2];
+  if (!want_local || skbox_ip_endpoint_of(fd, 0, &ends[0]) != 0) memset(&ends[0], 0, sizeof ends[0]);
+  skbox_ip_endpoint_from(peer, &ends[1]);
   for (int i = 0; i < 2; i++) {
-    uint8_t *addr = &t->bytes[i * 16];
-    uint8_t *port = &t->bytes[32 + i * 2];
-    if (ends[i]->ss_family == AF_INET6) {
-      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ends[i];
-      memcpy(addr, &s6->sin6_addr, 16);
-      memcpy(port, &s6->sin6_port, 2);
-    } else if (ends[i]->ss_family == AF_INET) {
-      /* an IPv4-only listener: present its addresses as IPv4-mapped */
-      const struct sockaddr_in *s4 = (const struct sockaddr_in *)ends[i];
-      addr[10] = addr[11] = 0xff;
-      memcpy(addr + 12, &s4->sin_addr, 4);
-      memcpy(port, &s4->sin_port, 2);
-    }
+    memcpy(&t->bytes[i * 16], ends[i].addr, 16);
+    t->bytes[32 + i * 2] = (uint8_t)(ends[i].port >> 8); /* big-endian, as the table's tuple */
+    t->bytes[33 + i * 2] = (uint8_t)ends[i].port;
   }
 }
 
