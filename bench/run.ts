@@ -39,6 +39,7 @@ async function main(): Promise<number> {
     warmupConnections: options.warmupConnections,
     durationLimitS: options.durationLimitS,
     connectionTimeoutMs: options.connectionTimeoutMs,
+    placement: options.placement,
   });
   const files = writeResults(report, options.outDir);
   process.stdout.write('\n' + renderMarkdown(report) + '\n');

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildBenchPrograms } from './build';
+import type { Placement } from './harness/cpu-placement';
 import { projectRoot } from './harness/project-root';
 import type { BenchReport } from './harness/report';
 import { runBenchmark } from './harness/run-benchmark';
@@ -16,6 +17,7 @@ export interface SmokeOptions {
   outDir: string;
   connections?: number;
   inflight?: number[];
+  placement?: Placement;
   log?: (line: string) => void;
 }
 
@@ -35,6 +37,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
     warmupConnections: 200,
     durationLimitS: 60,
     connectionTimeoutMs: 5000,
+    placement: options.placement ?? 'split',
     log: options.log ?? (() => undefined),
   });
   return { report, files: writeResults(report, options.outDir) };

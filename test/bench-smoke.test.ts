@@ -5,6 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { allowedCpus, cpuSetsFor, parseCpuList } from '../bench/harness/cpu-placement';
 import { markdownProblems, runSmoke, svgProblems } from '../bench/smoke';
 
 const CONNECTIONS = 2000;
@@ -13,6 +14,22 @@ t.test('bench smoke run', async (t) => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-bench-smoke-'));
   t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
   const { report, files } = await runSmoke({ outDir, connections: CONNECTIONS, inflight: [8, 64] });
+
+  t.test('the load generator and the servers ran on the CPUs of the split placement', async (t) => {
+    const expected = cpuSetsFor('split', allowedCpus());
+    t.same(report.options.cpus, expected, 'the report says where everything ran');
+    for (const row of report.rows) {
+      const where = `${row.server}@${row.inflight}`;
+      if (expected.placement === 'split') {
+        t.same(row.cpus.loadgen, parseCpuList(expected.loadgen!), `${where}: load generator`);
+        t.same(row.cpus.server, parseCpuList(expected.servers!), `${where}: server`);
+        if (row.server !== 'floor') t.same(row.cpus.receiver, parseCpuList(expected.servers!), `${where}: receiver`);
+        t.notOk(row.cpus.server.includes(row.cpus.loadgen[0]), `${where}: no CPU shared with the load generator`);
+      } else {
+        t.same(row.cpus.loadgen, allowedCpus(), `${where}: one CPU only, nothing to split`);
+      }
+    }
+  });
 
   t.test('one row per server and level', async (t) => {
     t.same(
@@ -63,4 +80,17 @@ t.test('bench smoke run', async (t) => {
     t.not(svgProblems('<svg><text>a & b</text></svg>').length, 0);
     t.same(svgProblems('<svg><g><rect/></g><text>a &amp; b</text></svg>'), []);
   });
+});
+
+t.test('bench smoke run with --placement shared', async (t) => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-bench-shared-'));
+  t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const { report } = await runSmoke({ outDir, connections: 500, inflight: [8], placement: 'shared' });
+  t.same(report.options.cpus, { placement: 'shared', loadgen: null, servers: null });
+  for (const row of report.rows) {
+    t.equal(row.lost + row.warmup_lost, 0, `${row.server}: nothing lost`);
+    t.same(row.accounting.mismatches, [], `${row.server}: counts agree`);
+    t.same(row.cpus.loadgen, allowedCpus(), `${row.server}: the load generator may use every CPU`);
+    t.same(row.cpus.server, allowedCpus(), `${row.server}: the server may use every CPU`);
+  }
 });

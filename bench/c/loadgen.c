@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -203,6 +204,21 @@ static double cpu_seconds_used(void) {
          (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* The CPUs this process may run on, as a JSON array: the harness checks its CPU placement. */
+static void print_allowed_cpus(void) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) die("sched_getaffinity");
+  const char *sep = "";
+  printf("[");
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    printf("%s%d", sep, cpu);
+    sep = ",";
+  }
+  printf("]");
+}
+
 static void print_report(struct run *r, bool time_limited) {
   qsort(r->latency_us, (size_t)r->completed, sizeof(uint32_t), compare_u32);
   double elapsed = r->started ? (double)(r->last_end_ns - r->first_start_ns) / 1e9 : 0.0;
@@ -212,13 +228,15 @@ static void print_report(struct run *r, bool time_limited) {
          "\"failed\":{\"refused\":%ld,\"reset\":%ld,\"eof\":%ld,\"timeout\":%ld,\"other\":%ld},"
          "\"elapsed_s\":%.6f,\"rate_per_s\":%.1f,\"p50_us\":%" PRIu32 ",\"p99_us\":%" PRIu32
          ",\"p999_us\":%" PRIu32 ",\"max_us\":%" PRIu32 ",\"time_limited\":%s,"
-         "\"loadgen_cpu_us_per_conn\":%.2f}\n",
+         "\"loadgen_cpu_us_per_conn\":%.2f,\"cpus\":",
          r->opt.connections, r->started, r->completed, lost, l->refused, l->reset, l->eof, l->timeout,
          l->other, elapsed, elapsed > 0 ? (double)r->completed / elapsed : 0.0,
          percentile(r->latency_us, r->completed, 0.50), percentile(r->latency_us, r->completed, 0.99),
          percentile(r->latency_us, r->completed, 0.999),
          r->completed ? r->latency_us[r->completed - 1] : 0, time_limited ? "true" : "false",
          r->started ? cpu_seconds_used() * 1e6 / (double)r->started : 0.0);
+  print_allowed_cpus();
+  printf("}\n");
 }
 
 int main(int argc, char **argv) {

@@ -1,5 +1,6 @@
 // Driving bench/c/loadgen.c and reading its JSON report.
 import { runToCompletion } from './child-process';
+import { onCpus } from './cpu-placement';
 
 export interface LoadgenRequest {
   port: number;
@@ -34,9 +35,12 @@ export interface LoadgenReport {
   max_us: number;
   time_limited: boolean;
   loadgen_cpu_us_per_conn: number;
+  /** The CPUs the load generator was allowed to run on. */
+  cpus: number[];
 }
 
-export async function runLoadgen(program: string, request: LoadgenRequest): Promise<LoadgenReport> {
+/** Runs the load generator, on the given CPUs when cpus is not null. */
+export async function runLoadgen(program: string, request: LoadgenRequest, cpus: string | null = null): Promise<LoadgenReport> {
   const args = [
     '-a', '::1',
     '-p', String(request.port),
@@ -47,6 +51,7 @@ export async function runLoadgen(program: string, request: LoadgenRequest): Prom
   ];
   // Bounded by the duration limit plus the slowest connection's timeout, with room to spare.
   const timeoutMs = (request.durationLimitMs || 600_000) + request.connectionTimeoutMs + 30_000;
-  const stdout = await runToCompletion('loadgen', program, args, timeoutMs);
+  const placed = onCpus(cpus, program, args);
+  const stdout = await runToCompletion('loadgen', placed.file, placed.args, timeoutMs);
   return JSON.parse(stdout) as LoadgenReport;
 }

@@ -21,7 +21,19 @@ const COLUMNS: [string, 'l' | 'r', (r: ComparedRow) => string][] = [
   ['CPU × floor', 'r', (r) => ratio(r, r.vs_floor.cpu)],
   ['receiver CPU µs/conn', 'r', (r) => (r.receiver_cpu_us_per_conn === null ? '—' : oneDecimal(r.receiver_cpu_us_per_conn))],
   ['peak RSS MiB', 'r', (r) => oneDecimal(r.peak_rss_kib / 1024)],
+  // Near 100 %, the single-threaded load generator set the pace rather than the server.
+  ['load generator busy', 'r', (r) => `${Math.round(loadgenBusyShare(r) * 100)} %`],
 ];
+
+/** The share of one CPU the load generator used while it ran. */
+const loadgenBusyShare = (r: ComparedRow): number => (r.rate_per_s * r.loadgen_cpu_us_per_conn) / 1e6;
+
+function describePlacement(report: BenchReport): string {
+  const c = report.options.cpus;
+  return c.placement === 'split'
+    ? `load generator on CPU ${c.loadgen}, servers and receiver on CPU ${c.servers} (\`--placement split\`)`
+    : 'every process on every CPU (`--placement shared`)';
+}
 
 const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
@@ -33,7 +45,7 @@ export function renderMarkdown(report: BenchReport): string {
     `${integer(o.connections)} connections per row after ${integer(o.warmup_connections)} warm-up connections` +
       (o.rounds > 1 ? `, median of ${o.rounds} rounds by rate` : '') +
       ', ' +
-      `client and servers on loopback \`[::1]\`; ${m.cpus} CPUs (${m.cpu_model}), Linux ${m.kernel}, Node ${m.node}; ` +
+      `client and servers on loopback \`[::1]\`, ${describePlacement(report)}; ${m.cpus} CPUs (${m.cpu_model}), Linux ${m.kernel}, Node ${m.node}; ` +
       `load average ${m.loadavg_before.toFixed(2)} → ${m.loadavg_after.toFixed(2)}; ` +
       `\`net.unix.max_dgram_qlen\` = ${m.unix_max_dgram_qlen ?? 'unknown'}.`,
     'Latency runs from the start of `connect` to the first byte read. CPU is the server process\'s ' +

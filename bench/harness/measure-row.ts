@@ -2,6 +2,7 @@
 // CPU ticks read just before and after, its peak RSS, and its own counts checked against what
 // the load generator saw.
 import { runLoadgen, type LoadgenReport, type LostCounts } from './loadgen';
+import { allowedCpus } from './cpu-placement';
 import { cpuTicks, MICROSECONDS_PER_TICK, peakRssKiB } from './proc-stats';
 import { SERVER_LABELS, startServer, type ServerCounts, type ServerKind, type ServerSetup } from './servers';
 
@@ -46,6 +47,8 @@ export interface Row {
   receiver_cpu_us_per_conn: number | null;
   loadgen_cpu_us_per_conn: number;
   peak_rss_kib: number;
+  /** The CPUs each process was allowed to run on, read from the processes themselves. */
+  cpus: { loadgen: number[]; server: number[]; receiver: number[] | null };
   accounting: Accounting;
 }
 
@@ -69,26 +72,31 @@ function checkCounts(completed: number, c: ServerCounts): string[] {
 const perConnection = (ticks: number, connections: number): number =>
   connections > 0 ? (ticks * MICROSECONDS_PER_TICK) / connections : 0;
 
-export async function measureRow(request: RowRequest, setup: ServerSetup): Promise<Row> {
+/** loadgenCpus: where the load generator runs (null: any CPU). */
+export async function measureRow(request: RowRequest, setup: ServerSetup, loadgenCpus: string | null): Promise<Row> {
   const server = await startServer(request.kind, setup);
   let warmup: LoadgenReport;
   let run: LoadgenReport;
   let serverTicks: number;
   let receiverTicks: number | null = null;
   let peakRss: number;
+  let serverCpus: number[];
+  let receiverCpus: number[] | null = null;
   try {
     const load = { port: server.port, inflight: request.inflight, connectionTimeoutMs: request.connectionTimeoutMs };
-    warmup = await runLoadgen(setup.programs.loadgen, { ...load, connections: request.warmupConnections, durationLimitMs: 0 });
+    warmup = await runLoadgen(setup.programs.loadgen, { ...load, connections: request.warmupConnections, durationLimitMs: 0 }, loadgenCpus);
     const serverBefore = cpuTicks(server.serverPid);
     const receiverBefore = server.receiverPid === null ? 0 : cpuTicks(server.receiverPid);
     run = await runLoadgen(setup.programs.loadgen, {
       ...load,
       connections: request.connections,
       durationLimitMs: request.durationLimitMs,
-    });
+    }, loadgenCpus);
     serverTicks = cpuTicks(server.serverPid) - serverBefore;
     if (server.receiverPid !== null) receiverTicks = cpuTicks(server.receiverPid) - receiverBefore;
     peakRss = peakRssKiB(server.serverPid);
+    serverCpus = allowedCpus(`/proc/${server.serverPid}/status`);
+    if (server.receiverPid !== null) receiverCpus = allowedCpus(`/proc/${server.receiverPid}/status`);
   } catch (error) {
     await server.stop().catch(() => undefined);
     throw error;
@@ -116,6 +124,7 @@ export async function measureRow(request: RowRequest, setup: ServerSetup): Promi
     receiver_cpu_us_per_conn: receiverTicks === null ? null : perConnection(receiverTicks, run.connections),
     loadgen_cpu_us_per_conn: run.loadgen_cpu_us_per_conn,
     peak_rss_kib: peakRss,
+    cpus: { loadgen: run.cpus, server: serverCpus, receiver: receiverCpus },
     accounting: { loadgenCompleted, server: counts, mismatches: checkCounts(loadgenCompleted, counts) },
   };
 }

@@ -1,6 +1,7 @@
 // Flags of `npm run bench` (node dist/bench/run.js).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { PLACEMENTS, type Placement } from './cpu-placement';
 import { SERVER_KINDS, type ServerKind } from './servers';
 
 export interface BenchOptions {
@@ -11,6 +12,7 @@ export interface BenchOptions {
   warmupConnections: number;
   connectionTimeoutMs: number;
   servers: ServerKind[];
+  placement: Placement;
   outDir: string;
 }
 
@@ -23,6 +25,10 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
   --warmup N            connections before each measurement (default 500)
   --timeout-ms MS       a connection without its byte after MS is lost (default 5000)
   --servers LIST        among ${SERVER_KINDS.join(',')} (default all)
+  --placement P         split (default): the load generator on the first allowed CPU, the servers
+                        and the receiver on the others, as if the clients were another machine;
+                        shared: every process on every CPU (the load generator then competes
+                        with socketbox and its receiver, but not with the one-process floor)
   --out-dir DIR         where results go (default bench/results)
 `;
 
@@ -44,6 +50,7 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
       warmup: { type: 'string', default: '500' },
       'timeout-ms': { type: 'string', default: '5000' },
       servers: { type: 'string', default: SERVER_KINDS.join(',') },
+      placement: { type: 'string', default: 'split' },
       'out-dir': { type: 'string', default: defaultOutDir },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -54,6 +61,8 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
     if (!(SERVER_KINDS as readonly string[]).includes(s)) throw new Error(`--servers: unknown server '${s}'`);
     return s as ServerKind;
   });
+  if (!(PLACEMENTS as readonly string[]).includes(values.placement!))
+    throw new Error(`--placement: expected ${PLACEMENTS.join(' or ')}, got '${values.placement}'`);
   return {
     connections: positiveInteger('--connections', values.connections!),
     inflight: values.inflight!.split(',').map((s) => positiveInteger('--inflight', s)),
@@ -62,6 +71,7 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
     warmupConnections: positiveInteger('--warmup', values.warmup!),
     connectionTimeoutMs: positiveInteger('--timeout-ms', values['timeout-ms']!),
     servers,
+    placement: values.placement as Placement,
     outDir: path.resolve(values['out-dir']!),
   };
 }

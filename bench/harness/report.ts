@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { ComparedRow, TargetCheck } from './compare';
+import type { CpuSets } from './cpu-placement';
 import type { Row } from './measure-row';
 
 export interface MachineInfo {
@@ -28,6 +29,8 @@ export interface BenchReport {
     /** Each row's share of duration_limit_s. */
     row_limit_ms: number;
     connection_timeout_ms: number;
+    /** Where the load generator and the servers ran; 'shared' when split was impossible. */
+    cpus: CpuSets;
   };
   /** One row per (server, in-flight level): the median round by rate. */
   rows: ComparedRow[];

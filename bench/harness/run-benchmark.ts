@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchPrograms } from '../build';
 import { checkTargets, compareWithFloor } from './compare';
+import { allowedCpus, cpuSetsFor, type CpuSets, type Placement } from './cpu-placement';
 import { measureRow, type Row } from './measure-row';
 import { medianRoundRows } from './median-round';
 import { describeMachine, findProblems, type BenchReport } from './report';
@@ -22,6 +23,8 @@ export interface BenchConfig {
   /** Time budget of all measured loads together, split evenly between the rows. */
   durationLimitS: number;
   connectionTimeoutMs: number;
+  /** Where the load generator and the servers run (see cpu-placement.ts). */
+  placement: Placement;
   /** Progress lines go here (stderr by default). */
   log?: (line: string) => void;
 }
@@ -32,7 +35,7 @@ const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, i) => 
 export const rowLimitMs = (config: BenchConfig): number =>
   Math.max(1000, Math.floor((config.durationLimitS * 1000) / (config.rounds * config.inflight.length * config.servers.length)));
 
-async function measureAll(config: BenchConfig, scratchDir: string, log: (line: string) => void): Promise<Row[]> {
+async function measureAll(config: BenchConfig, cpus: CpuSets, scratchDir: string, log: (line: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
   for (let round = 0; round < config.rounds; round++) {
     for (const inflight of config.inflight) {
@@ -48,7 +51,8 @@ async function measureAll(config: BenchConfig, scratchDir: string, log: (line: s
             durationLimitMs: rowLimitMs(config),
             connectionTimeoutMs: config.connectionTimeoutMs,
           },
-          { programs: config.programs, socketbox: config.socketbox, scratchDir },
+          { programs: config.programs, socketbox: config.socketbox, scratchDir, serverCpus: cpus.servers },
+          cpus.loadgen,
         );
         log(
           `round ${round + 1}/${config.rounds}: ${SERVER_LABELS[kind]}, ${inflight} in flight: ` +
@@ -65,10 +69,11 @@ async function measureAll(config: BenchConfig, scratchDir: string, log: (line: s
 export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
   const log = config.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const loadBefore = os.loadavg()[0];
+  const cpus = cpuSetsFor(config.placement, allowedCpus());
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-bench-'));
   let everyRound: Row[];
   try {
-    everyRound = await measureAll(config, scratchDir, log);
+    everyRound = await measureAll(config, cpus, scratchDir, log);
   } finally {
     fs.rmSync(scratchDir, { recursive: true, force: true });
   }
@@ -84,6 +89,7 @@ export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
       duration_limit_s: config.durationLimitS,
       row_limit_ms: rowLimitMs(config),
       connection_timeout_ms: config.connectionTimeoutMs,
+      cpus,
     },
     rows,
     every_round: config.rounds > 1 ? everyRound : undefined,

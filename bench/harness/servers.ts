@@ -6,6 +6,7 @@ import { freePort } from '../../test/helpers/free-port';
 import { holdsUnixSocket, isListening, waitFor } from '../../test/helpers/proc';
 import type { BenchPrograms } from '../build';
 import { startProgram, type Program } from './child-process';
+import { onCpus } from './cpu-placement';
 
 export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w1-metrics' | 'socketbox-w2r';
 
@@ -49,6 +50,13 @@ export interface ServerSetup {
   socketbox: string;
   /** Where the receiver's socket is bound. */
   scratchDir: string;
+  /** The CPUs the servers and the receiver run on (null: any). */
+  serverCpus: string | null;
+}
+
+function startOnServerCpus(setup: ServerSetup, name: string, file: string, args: string[]): Program {
+  const placed = onCpus(setup.serverCpus, file, args);
+  return startProgram(name, placed.file, placed.args);
 }
 
 const STARTUP_TIMEOUT_MS = 20_000;
@@ -87,7 +95,7 @@ export function parseStoppedLine(stderr: string): Pick<ServerCounts, 'accepted' 
 
 async function startFloor(setup: ServerSetup): Promise<RunningServer> {
   const port = await freePort();
-  const floor = startProgram('floor_server', setup.programs.floorServer, ['-a', '::1', '-p', String(port)]);
+  const floor = startOnServerCpus(setup, 'floor_server', setup.programs.floorServer, ['-a', '::1', '-p', String(port)]);
   await waitUntil(`floor_server on port ${port}`, floor, () => isListening(port));
   return {
     kind: 'floor',
@@ -111,10 +119,10 @@ async function startFloor(setup: ServerSetup): Promise<RunningServer> {
 
 async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
   const socketPath = path.join(setup.scratchDir, `${kind}.sock`);
-  const receiver = startProgram('receiver', setup.programs.receiver, [socketPath]);
+  const receiver = startOnServerCpus(setup, 'receiver', setup.programs.receiver, [socketPath]);
   await waitUntil(`the receiver at ${socketPath}`, receiver, () => holdsUnixSocket(receiver.pid, socketPath));
   const port = await freePort();
-  const socketbox = startProgram(kind, setup.socketbox, ['-S', socketPath, '-l', '::1', '-p', String(port), ...flags]);
+  const socketbox = startOnServerCpus(setup, kind, setup.socketbox, ['-S', socketPath, '-l', '::1', '-p', String(port), ...flags]);
   try {
     await waitUntil(`socketbox on port ${port}`, socketbox, () => isListening(port));
   } catch (error) {
