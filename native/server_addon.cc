@@ -26,6 +26,7 @@ extern "C" {
 #include "server/sd_notify.h"
 #include "server/stats.h"
 #include "server/table.h"
+#include "server/thread_sched.h"
 }
 
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
@@ -160,6 +161,13 @@ Napi::Value SetUid(const Napi::CallbackInfo &info) {
 
 Napi::Value NoNewPrivs(const Napi::CallbackInfo &info) {
   if (skbox_no_new_privs() < 0) throw ErrnoError(info.Env(), "prctl(PR_SET_NO_NEW_PRIVS)", errno);
+  return info.Env().Undefined();
+}
+
+// Called on an accept-loop worker thread before it runs its loop.
+Napi::Value SetThreadSchedBatch(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setThreadSchedBatch(batch)");
+  if (skbox_thread_sched_batch(info[0].As<Napi::Boolean>().Value()) < 0) throw ErrnoError(info.Env(), "sched_setscheduler", errno);
   return info.Env().Undefined();
 }
 
@@ -367,6 +375,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setUid", Napi::Function::New(env, SetUid));
   exports.Set("noNewPrivs", Napi::Function::New(env, NoNewPrivs));
   exports.Set("execWithFd", Napi::Function::New(env, ExecWithFd));
+  exports.Set("setThreadSchedBatch", Napi::Function::New(env, SetThreadSchedBatch));
   exports.Set("tableValidate", Napi::Function::New(env, TableValidate));
   exports.Set("tableLookup", Napi::Function::New(env, TableLookup));
   exports.Set("createLoop", Napi::Function::New(env, CreateLoop));

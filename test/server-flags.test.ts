@@ -121,6 +121,7 @@ t.test('defaults', async (t) => {
     dispatchTimeoutMs: 2000,
     drainTimeoutMs: 5000,
     maxCachedTargets: 1024,
+    schedPolicy: 'batch',
     mode: 'serve',
     operands: [],
   });
@@ -178,6 +179,10 @@ t.test('numbers: strict decimal within range', async (t) => {
   usageError(t, () => flags('--max-targets=1048577'), /^--max-targets: 1048577 is out of range/);
   t.equal(flags('--max-pending=16').maxPending, 16);
   t.equal(flags('--max-targets', '1').maxCachedTargets, 1);
+  t.equal(flags('--sched-policy', 'other').schedPolicy, 'other');
+  t.equal(flags('--sched-policy=batch').schedPolicy, 'batch');
+  usageError(t, () => flags('--sched-policy', 'fifo'), /^--sched-policy: expected one of batch, other, got 'fifo'/);
+  usageError(t, () => flags('--sched-policy'), /--sched-policy/);
 });
 
 t.test('--workers', async (t) => {

@@ -36,6 +36,8 @@ export interface ServerOptions {
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;
+  /** The accept-loop threads' scheduling policy (SCHED_BATCH or SCHED_OTHER). */
+  schedPolicy: 'batch' | 'other';
   metrics?: string;
   targetRoot?: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -76,6 +78,7 @@ const SPECS: OptionSpec[] = [
   { key: 'dispatch-timeout', long: 'dispatch-timeout', takesValue: true },
   { key: 'drain-timeout', long: 'drain-timeout', takesValue: true },
   { key: 'max-targets', long: 'max-targets', takesValue: true },
+  { key: 'sched-policy', long: 'sched-policy', takesValue: true },
   { key: 'metrics', long: 'metrics', takesValue: true },
   { key: 'target-root', long: 'target-root', takesValue: true },
   { key: 'log-level', long: 'log-level', takesValue: true },
@@ -135,6 +138,11 @@ Tuning:
   --dispatch-timeout D   how long a connection may wait for its receiver (default 2s)
   --drain-timeout D      how long a stop may take to deliver what waits (default 5s)
   --max-targets N        distinct target sockets kept connected, per worker (default 1024)
+  --sched-policy P       batch (default): accept loops run SCHED_BATCH, so a new connection
+                         does not preempt a receiver on the same CPU and a burst is handed
+                         over at once (fewer context switches when they share CPUs);
+                         other: the normal policy (SCHED_OTHER), for the lowest accept latency
+                         on a CPU kept busy by other work
 Observability:
   --metrics [ADDR:]PORT  serve GET /metrics (Prometheus) and GET /healthz; loopback
                          (127.0.0.1) unless ADDR is given, e.g. [::1]:9464
@@ -181,6 +189,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     dispatchTimeoutMs: 2000,
     drainTimeoutMs: 5000,
     maxCachedTargets: 1024,
+    schedPolicy: 'batch',
     logLevel: 'info',
     logFormat: 'text',
     accessLog: false,
@@ -221,6 +230,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'dispatch-timeout': o.dispatchTimeoutMs = parseDuration(value, spelled); break;
       case 'drain-timeout': o.drainTimeoutMs = parseDuration(value, spelled); break;
       case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
+      case 'sched-policy': o.schedPolicy = oneOf(value, spelled, ['batch', 'other'] as const); break;
       case 'metrics': o.metrics = nonEmpty(value, spelled); break;
       case 'target-root': o.targetRoot = nonEmpty(value, spelled); break;
       case 'log-level': o.logLevel = oneOf(value, spelled, ['debug', 'info', 'warn', 'error'] as const); break;

@@ -57,6 +57,8 @@ export interface ServerAddon {
   setUid(uid: number): void;
   noNewPrivs(): void;
   execWithFd(fd: number, argv: string[]): never;
+  /** The calling thread's policy: SCHED_BATCH (true) or SCHED_OTHER; throws with errno. */
+  setThreadSchedBatch(batch: boolean): void;
   tableValidate(table: Buffer): string | null;
   /** listener: the incoming socket's index (JSON configs); 0 by default. */
   tableLookup(table: Buffer, tuple: Buffer, listener?: number): NativeDecision;

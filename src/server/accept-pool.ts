@@ -13,6 +13,8 @@ export interface PoolEvents {
   onFatal(exit: LoopExit): void;
   onRestart(index: number, reason: string, delayMs: number): void;
   onGiveUp(index: number, reason: string): void;
+  /** Something a worker could not do but works without (its scheduling policy). */
+  onWarning(message: string): void;
 }
 
 /** One native accept loop: the listeners it polls and its shared counters. */
@@ -32,12 +34,17 @@ export class AcceptPool {
   private running: Promise<LoopExit[]> | undefined;
   private readonly loaded: Promise<void>;
   private restartCount = 0;
+  private events: PoolEvents | undefined;
 
-  /** listenerGroups[i] are the descriptors loop i polls. */
+  /**
+   * listenerGroups[i] are the descriptors loop i polls; schedBatch puts every
+   * loop's thread in SCHED_BATCH (see native/server/thread_sched.c).
+   */
   constructor(
     private readonly addon: ServerAddon,
     listenerGroups: number[][],
     options: LoopOptions,
+    private readonly schedBatch: boolean,
     private readonly policy: RestartPolicy = DEFAULT_RESTART_POLICY,
   ) {
     if (addon.statCount !== STAT_COUNT || addon.targetSlots !== TARGET_SLOTS)
@@ -67,7 +74,8 @@ export class AcceptPool {
     this.loaded = new Promise((resolve, reject) => {
       let count = 0;
       const timer = setTimeout(() => reject(new Error('the worker threads did not start within 30 s')), 30_000);
-      this.pool.on('message', (m: { socketboxWorkerLoaded?: number } | null) => {
+      this.pool.on('message', (m: { socketboxWorkerLoaded?: number; socketboxWorkerWarning?: string } | null) => {
+        if (m?.socketboxWorkerWarning !== undefined) this.events?.onWarning(m.socketboxWorkerWarning);
         if (m?.socketboxWorkerLoaded !== undefined && ++count === this.loops.length) {
           clearTimeout(timer);
           resolve();
@@ -113,6 +121,7 @@ export class AcceptPool {
 
   /** Starts every loop under supervision: a loop whose worker dies is run again on a new one. */
   start(events: PoolEvents): void {
+    this.events = events;
     this.running = Promise.all(this.loops.map((loop, index) => this.supervise(loop, index, events)));
   }
 
@@ -122,7 +131,7 @@ export class AcceptPool {
       const began = Date.now();
       let reason: string;
       try {
-        const exit = (await this.pool.run({ loopId: loop.id })) as LoopExit;
+        const exit = (await this.pool.run({ loopId: loop.id, schedBatch: this.schedBatch })) as LoopExit;
         if (exit.status !== LOOP_STATUS.abandoned) {
           if (exit.status !== 0) events.onFatal(exit);
           return exit;

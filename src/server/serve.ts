@@ -6,7 +6,7 @@ import { summarizeCounters } from './counters-summary';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
 import { enterSandbox, resolveIdentity } from './identity';
 import { listenerGroups, openListeners, startListening } from './listeners';
-import { logError, logInfo } from './log';
+import { logError, logInfo, logWarn } from './log';
 import { collectGarbageSoon } from './collect-garbage';
 import { buildRegistry } from '../metrics/registry';
 import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
@@ -53,7 +53,7 @@ async function startAcceptPool(
     drainBacklogOnStop: o.inheritedListenFd === undefined && !fromSystemd && !json?.incoming.some((l) => l.kind === 'fd'),
     accessLog: o.accessLog ? (o.logFormat === 'json' ? 2 : 1) : 0,
     upstream: o.registration !== undefined,
-  });
+  }, o.schedPolicy === 'batch');
   await pool.whenLoaded();
   return pool;
 }
@@ -192,6 +192,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
       logError(`worker ${index}: ${reason}; it failed too often, giving up`);
       void shutdown(EXIT_STARTUP, 'a worker cannot be kept running');
     },
+    onWarning: (message) => logWarn(message),
   });
   if (process.env.SOCKETBOX_TEST_CONTROL === '1') {
     // Test support only: SIGUSR2 ends one worker thread as a crash would.

@@ -11,7 +11,14 @@ parentPort?.postMessage({ socketboxWorkerLoaded: threadId });
  * A piscina task: run one native accept loop on this worker thread until the
  * main thread asks it to stop. The loop needs no JavaScript per connection.
  */
-export default function runAcceptLoop(task: { loopId: number }): LoopExit {
+export default function runAcceptLoop(task: { loopId: number; schedBatch: boolean }): LoopExit {
+  try {
+    addon.setThreadSchedBatch(task.schedBatch);
+  } catch (err) {
+    // Only an optimisation (a seccomp filter may forbid it): serve without it.
+    const policy = task.schedBatch ? 'SCHED_BATCH' : 'SCHED_OTHER';
+    parentPort?.postMessage({ socketboxWorkerWarning: `worker thread ${threadId}: cannot set ${policy}: ${(err as Error).message}; serving with the policy it has` });
+  }
   const exit = addon.runLoop(task.loopId);
   // An abandoned loop stands for a dead worker: end this thread for real, so
   // supervision is exercised exactly as it would be after a crash.
