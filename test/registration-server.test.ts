@@ -16,6 +16,7 @@ import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from
 import { LoadResult, runLoad } from '../load-tests/load-generator';
 import { talk } from './helpers/client';
 import { waitFor, waitForListening } from './helpers/wait-for';
+import { startActivated } from './helpers/socket-activate';
 import { NOBODY, registrationTool, scrape, waitForSample, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
 
 enterTestNetns([5]);
@@ -226,6 +227,45 @@ t.test('an inherited listener (`fd`), and one that does not listen', async (t) =
   t.equal(bound.status, 1, 'refused at start-up');
   t.match(bound.stderr, `${file}:1:`);
   t.match(bound.stderr, 'incoming[0]: descriptor 3 is not listening; add "listen": true to listen on it');
+});
+
+t.test('under systemd socket activation: the `fd` listeners serve; a socket the config does not name is refused', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const file = path.join(dir, 'activated.json');
+  const activated = {
+    ...config({ slot1Uid: 0 }),
+    incoming: [{ fd: 3 }, { fd: 4 }],
+    rules: { _start: { type: 'rule', rules: [{ incoming_socket: 0, jump: 'o:0' }, { incoming_socket: 1, jump: 'o:1' }] } },
+  };
+  fs.writeFileSync(file, JSON.stringify(activated));
+  const ports = [PORT + 6, PORT + 7];
+  const server = startActivated({ listen: ports.map((p) => `[::]:${p}`), names: ['web', 'mail'] }, ['-f', file, '--metrics', String(PORT + 100)]);
+  children.push(server);
+  await waitForListening(ports[1]);
+  // systemd-socket-activate starts socketbox on the first connection; with no receiver yet, that one is refused.
+  await talk('2001:db8::1', ports[0], { localAddress: 'fd00:1::5', line: 'wake' }).catch(() => undefined);
+  await waitFor(() => server.stderr.includes('listening on'), 15_000, `socketbox to start; stderr: ${server.stderr}`);
+  const zero = startInetdP(api, 0, 'zero', 0);
+  const one = startInetdP(api, 1, 'one', 0);
+  children.push(zero, one);
+  await waitForRegistered(PORT + 100, 2);
+  await expectServed(t, '2001:db8::1', ports[0], 'zero', 0);
+  await expectServed(t, '2001:db8::1', ports[1], 'one', 0);
+  t.equal(await server.stop(), 0);
+  // Almost always refused (no receiver yet); if a receiver was first, delivered. Never lost.
+  const m = /accepted (\d+), delivered (\d+), refused (\d+)/.exec(server.stderr);
+  t.same(m && [Number(m[1]), Number(m[2]) + Number(m[3])], [3, 3], 'the wake-up connection and the two served, each counted once');
+  if (m && m[3] !== '0') t.match(server.stderr, 'refused 1 (no_receiver 1)', 'the wake-up connection found no receiver');
+
+  const partial = path.join(dir, 'activated-partial.json');
+  fs.writeFileSync(partial, JSON.stringify({ ...activated, incoming: [{ fd: 3 }], rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } } }));
+  const refused = startActivated({ listen: ports.map((p) => `[::]:${p}`), names: ['web', 'mail'] }, ['-f', partial]);
+  children.push(refused);
+  await waitForListening(ports[1]);
+  await talk('2001:db8::1', ports[0], { localAddress: 'fd00:1::5', line: 'wake' }).catch(() => undefined);
+  t.equal(await refused.wait(15_000), 1, 'refused at start-up');
+  t.match(refused.stderr, `${partial}: systemd passed fd 4 (mail), which no "incoming" entry names; its connections would never be accepted. Add {"fd": 4} to "incoming"`);
 });
 
 t.test('the daemon section drops privileges after the sockets are made', async (t) => {

@@ -11,6 +11,7 @@ import type { ServerAddon, SlotRule } from '../native/server-addon';
 import { compileJsonTable } from '../table/compile-json';
 import { resolveGroup } from './identity';
 import type { CompiledRules } from './rules';
+import { describeSystemdSockets, type SystemdSockets } from './systemd-activation';
 
 /** Backlog of the registration (API) sockets: receivers connect there rarely. */
 const API_BACKLOG = 128;
@@ -28,6 +29,21 @@ export function checkFlagsWithJsonConfig(o: ServerOptions): void {
   ];
   if (clash.length > 0)
     throw new UsageError(`${o.configFile} is a JSON config, which names its own listeners and targets: ${clash.join(' ')} cannot be used with it`);
+}
+
+/**
+ * Under socket activation every socket systemd passed must be an `fd` listener
+ * of the config: one it does not name would queue connections nobody accepts.
+ */
+export function checkJsonCoversSystemdSockets(config: JsonConfig, sockets: SystemdSockets): void {
+  const named = new Set(config.incoming.flatMap((l) => (l.kind === 'fd' ? [l.fd] : [])));
+  const unnamed = sockets.fds.filter((fd) => !named.has(fd));
+  if (unnamed.length === 0) return;
+  const which = describeSystemdSockets({ fds: unnamed, names: unnamed.map((fd) => sockets.names[sockets.fds.indexOf(fd)]) });
+  throw new Error(
+    `${config.file}: systemd passed ${which}, which no "incoming" entry names; its connections would never be accepted. ` +
+      `Add ${unnamed.map((fd) => `{"fd": ${fd}}`).join(', ')} to "incoming", or remove the socket from the unit`,
+  );
 }
 
 /** The daemon section fills in what -u -g -G -x did not say: flags win over the file. */

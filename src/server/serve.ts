@@ -21,6 +21,7 @@ import { newCounterBlock } from './stats-layout';
 import { REGISTRAR_STAT_COUNT } from './registrar-stats';
 import {
   checkFlagsWithJsonConfig,
+  checkJsonCoversSystemdSockets,
   compileJsonRules,
   openApiSockets,
   openJsonListeners,
@@ -100,6 +101,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // against them, and a path notify socket must be connected before chroot.
   const systemdSockets = takeSystemdSockets();
   if (systemdSockets && !json) checkFlagsWithSystemdSockets(o, systemdSockets);
+  if (systemdSockets && json) checkJsonCoversSystemdSockets(json, systemdSockets);
   const systemd = o.exec ? undefined : SystemdLifecycle.fromEnvironment(addon);
   const identity = resolveIdentity(addon, o);
   const daemonChild = daemonChildContext();
