@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
 import { handoverConnection, HandoverConnection } from './helpers/handover-connection';
 import { binPath, startInetd, tempDir } from './helpers/inetd-process';
-import { childrenOf, fdTargets, openFds, waitFor } from './helpers/proc';
+import { childrenOf, heldTcpConnections, openFds, waitFor } from './helpers/proc';
 import { DescriptorSender, writeRecordFile } from './helpers/preload-fixtures';
 import { Probe } from './helpers/preload-probe';
 import { startEchoBackend } from './helpers/relay-backends';
@@ -66,18 +66,6 @@ async function backToBaseline(t: Test, pid: number, baseline: number[], label: s
   t.same(now, baseline, `${label}: /proc/${pid}/fd back to its baseline (${baseline.length})`);
 }
 
-/** TCP connections (not listeners) among pid's descriptors, per /proc/net/tcp{,6}. */
-function heldConnections(pid: number): number {
-  const connections = new Set<string>();
-  for (const table of ['/proc/net/tcp6', '/proc/net/tcp']) {
-    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length > 9 && cols[3] !== '0A') connections.add(cols[9]);
-    }
-  }
-  return [...fdTargets(pid).values()].filter((target) => connections.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')).length;
-}
-
 /** pid's descriptors once the last connection is gone and the list stays the same for 300 ms:
  *  a receiver tidies up (backend socket, pipes) a moment after its client saw the close. */
 async function settledFds(pid: number): Promise<number[]> {
@@ -85,7 +73,7 @@ async function settledFds(pid: number): Promise<number[]> {
   let previous = '';
   for (;;) {
     const now = JSON.stringify(openFds(pid));
-    if (now === previous && heldConnections(pid) === 0) return JSON.parse(now) as number[];
+    if (now === previous && heldTcpConnections(pid) === 0) return JSON.parse(now) as number[];
     if (Date.now() > deadline) throw new Error(`descriptors of ${pid} did not settle: ${now}`);
     previous = now;
     await new Promise((r) => setTimeout(r, 300));

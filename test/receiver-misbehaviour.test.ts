@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { Child, startDrainReceiver, startSocketbox, stopAll } from './helpers/processes';
 import { runLoad, LoadResult } from '../load-tests/load-generator';
 import { fdCount, waitFor, waitForListening } from './helpers/wait-for';
-import { fdTargets } from './helpers/proc';
+import { heldTcpConnections } from './helpers/proc';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-misbehave-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -41,23 +41,6 @@ const startDrain = (name: Name, hold = false): Promise<Child> => startDrainRecei
 /** `connections` to one target, each bounded by timeoutMs. */
 const load = (name: Name, connections: number, inFlight: number, timeoutMs = 10_000): Promise<LoadResult> =>
   runLoad({ hosts: [HOST[name]], port: PORT, connections, inFlight, timeoutMs });
-
-/** TCP sockets other than listeners that pid holds: accepted connections it never let go of. */
-function heldConnections(pid: number): number {
-  const connections = new Set<string>();
-  for (const table of ['/proc/net/tcp6', '/proc/net/tcp']) {
-    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length > 9 && cols[3] !== '0A') connections.add(cols[9]);
-    }
-  }
-  let held = 0;
-  for (const target of fdTargets(pid).values()) {
-    const m = /^socket:\[(\d+)\]$/.exec(target);
-    if (m && connections.has(m[1])) held++;
-  }
-  return held;
-}
 
 interface StopLine {
   accepted: number;
@@ -103,7 +86,7 @@ t.test('a healthy receiver keeps getting everything while three others misbehave
     t.equal(r.byReceiver.get(name), 20, `warm-up: ${name} answers`);
   }
   const warmDelivered = 60;
-  await waitFor(() => heldConnections(server.pid) === 0, 5000, 'warm-up connections handed over');
+  await waitFor(() => heldTcpConnections(server.pid) === 0, 5000, 'warm-up connections handed over');
   const baseline = fdCount(server.pid);
 
   // The misbehaviour. A receiver's socket closes when its process dies; the file stays.
@@ -136,8 +119,8 @@ t.test('a healthy receiver keeps getting everything while three others misbehave
   t.equal(again.delivered, 200, 'socketbox keeps serving the healthy receiver afterwards');
   t.equal(server.exitCode, null, 'socketbox is still running');
 
-  await waitFor(() => heldConnections(server.pid) === 0, 5000, 'no connection held by socketbox').catch(() => undefined);
-  t.equal(heldConnections(server.pid), 0, 'socketbox holds no accepted connection');
+  await waitFor(() => heldTcpConnections(server.pid) === 0, 5000, 'no connection held by socketbox').catch(() => undefined);
+  t.equal(heldTcpConnections(server.pid), 0, 'socketbox holds no accepted connection');
   await waitFor(() => fdCount(server.pid) <= baseline, 5000, 'descriptors back to the baseline').catch(() => undefined);
   t.ok(fdCount(server.pid) <= baseline, `descriptors back to the baseline (${fdCount(server.pid)} <= ${baseline})`);
 

@@ -1,7 +1,7 @@
 // One row of the benchmark: a fresh server, a warm-up, then the measured load with the server's
 // CPU ticks read just before and after, its peak RSS, and its own counts checked against what
 // the load generator saw.
-import { runLoadgen, type LoadgenReport, type LostCounts } from './loadgen';
+import { runLoadgen, type LoadgenReport } from './loadgen';
 import { allowedCpus } from './cpu-placement';
 import { cpuTicks, MICROSECONDS_PER_TICK, peakRssKiB } from './proc-stats';
 import { SERVER_LABELS, startServer, type ServerCounts, type ServerKind, type ServerSetup } from './servers';
@@ -26,26 +26,25 @@ export interface Accounting {
   mismatches: string[];
 }
 
-export interface Row {
+/** What a row takes as it is from the load generator's report of the measured load. */
+type LoadMeasures = Pick<
+  LoadgenReport,
+  'connections' | 'completed' | 'lost' | 'failed' | 'time_limited' | 'elapsed_s' | 'rate_per_s' | 'p50_us' | 'p99_us' | 'p999_us' | 'max_us' | 'loadgen_cpu_us_per_conn'
+>;
+
+function loadMeasures(r: LoadgenReport): LoadMeasures {
+  const { connections, completed, lost, failed, time_limited, elapsed_s, rate_per_s, p50_us, p99_us, p999_us, max_us, loadgen_cpu_us_per_conn } = r;
+  return { connections, completed, lost, failed, time_limited, elapsed_s, rate_per_s, p50_us, p99_us, p999_us, max_us, loadgen_cpu_us_per_conn };
+}
+
+export interface Row extends LoadMeasures {
   server: ServerKind;
   round: number;
   label: string;
   inflight: number;
-  connections: number;
-  completed: number;
-  lost: number;
-  failed: LostCounts;
   warmup_lost: number;
-  time_limited: boolean;
-  elapsed_s: number;
-  rate_per_s: number;
-  p50_us: number;
-  p99_us: number;
-  p999_us: number;
-  max_us: number;
   server_cpu_us_per_conn: number;
   receiver_cpu_us_per_conn: number | null;
-  loadgen_cpu_us_per_conn: number;
   peak_rss_kib: number;
   /** The CPUs each process was allowed to run on, read from the processes themselves. */
   cpus: { loadgen: number[]; server: number[]; receiver: number[] | null };
@@ -108,21 +107,10 @@ export async function measureRow(request: RowRequest, setup: ServerSetup, loadge
     round: request.round,
     label: SERVER_LABELS[request.kind],
     inflight: request.inflight,
-    connections: run.connections,
-    completed: run.completed,
-    lost: run.lost,
-    failed: run.failed,
+    ...loadMeasures(run),
     warmup_lost: warmup.lost,
-    time_limited: run.time_limited,
-    elapsed_s: run.elapsed_s,
-    rate_per_s: run.rate_per_s,
-    p50_us: run.p50_us,
-    p99_us: run.p99_us,
-    p999_us: run.p999_us,
-    max_us: run.max_us,
     server_cpu_us_per_conn: perConnection(serverTicks, run.connections),
     receiver_cpu_us_per_conn: receiverTicks === null ? null : perConnection(receiverTicks, run.connections),
-    loadgen_cpu_us_per_conn: run.loadgen_cpu_us_per_conn,
     peak_rss_kib: peakRss,
     cpus: { loadgen: run.cpus, server: serverCpus, receiver: receiverCpus },
     accounting: { loadgenCompleted, server: counts, mismatches: checkCounts(loadgenCompleted, counts) },

@@ -5,7 +5,7 @@
  * and `--explain` can show the path taken.
  */
 import { JsonConfig, JsonEntry, JsonSet, START_SET, formatJsonAction, jsonMapKey, jsonMapListener } from '../config/json-model';
-import { MAX_LOOKUP_STEPS } from './reference-lookup';
+import { LookupStep, MAX_LOOKUP_STEPS } from './reference-lookup';
 
 export type JsonLookupResult =
   | { readonly kind: 'slot'; readonly slot: number }
@@ -13,18 +13,9 @@ export type JsonLookupResult =
   | { readonly kind: 'no_match' }
   | { readonly kind: 'loop' };
 
-export interface JsonLookupStep {
-  /** The set's name, e.g. `_start`. */
-  readonly set: string;
-  /** The matching entry's line; null when no entry matched. */
-  readonly line: number | null;
-  /** The action taken as config text (`o:2`, `r:web`), or `no match`. */
-  readonly action: string;
-}
-
 export interface JsonReferenceLookup {
   readonly result: JsonLookupResult;
-  readonly steps: JsonLookupStep[];
+  readonly steps: LookupStep[];
 }
 
 function ruleEntryMatches(entry: JsonEntry, tuple: Uint8Array, listener: number): boolean {
@@ -52,7 +43,7 @@ export function jsonReferenceLookup(config: JsonConfig, tuple: Uint8Array, liste
   if (!Number.isInteger(listener) || listener < 0 || listener >= config.incoming.length) {
     throw new RangeError(`listener index must be 0..${config.incoming.length - 1}, not ${listener}`);
   }
-  const steps: JsonLookupStep[] = [];
+  const steps: LookupStep[] = [];
   let set = config.sets.get(START_SET);
   // The parser guarantees `_start`; a model without it matches nothing, like a table without a start set.
   if (set === undefined) return { result: { kind: 'no_match' }, steps };

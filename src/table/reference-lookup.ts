@@ -16,12 +16,13 @@ export type LookupResult =
   | { readonly kind: 'no_match' }
   | { readonly kind: 'loop' };
 
+/** One set visited; the JSON reference lookup records its steps the same way. */
 export interface LookupStep {
-  /** `rule-set:0`, `map-set:2`. */
+  /** `rule-set:0`, `map-set:2`; a JSON set's name, e.g. `_start`. */
   readonly set: string;
-  /** The matching entry's line; null when the set's default applied. */
+  /** The matching entry's line; null when the set's default applied (JSON: no entry matched). */
   readonly line: number | null;
-  /** The action taken, as config text (`jump-map:1`, `fail`, `no match`). */
+  /** The action taken, as config text (`jump-map:1`, `fail`, `o:2`, `r:web`, `no match`). */
   readonly action: string;
 }
 

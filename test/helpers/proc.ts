@@ -66,9 +66,9 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 10
   }
 }
 
-/** True when some socket listens on TCP port (any address), per /proc/net/tcp{,6}. */
-export function isListening(port: number): boolean {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+/** The rows of /proc/net/tcp6 and /proc/net/tcp, split into fields (a missing table is skipped). */
+function tcpTableRows(): string[][] {
+  const rows: string[][] = [];
   for (const table of ['/proc/net/tcp6', '/proc/net/tcp']) {
     let lines: string[];
     try {
@@ -76,12 +76,28 @@ export function isListening(port: number): boolean {
     } catch {
       continue;
     }
-    for (const line of lines) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length > 3 && fields[1].endsWith(`:${hexPort}`) && fields[3] === '0A') return true;
-    }
+    for (const line of lines) rows.push(line.trim().split(/\s+/));
   }
-  return false;
+  return rows;
+}
+
+const TCP_LISTEN = '0A';
+
+/** True when some socket listens on TCP port (any address), per /proc/net/tcp{,6}. */
+export function isListening(port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return tcpTableRows().some((fields) => fields.length > 3 && fields[1].endsWith(`:${hexPort}`) && fields[3] === TCP_LISTEN);
+}
+
+/** The inodes of the sockets pid holds, from its descriptors' "socket:[inode]" links. */
+function socketInodesHeld(pid: number): string[] {
+  return [...fdTargets(pid).values()].flatMap((target) => /^socket:\[(\d+)\]$/.exec(target)?.[1] ?? []);
+}
+
+/** TCP sockets other than listeners that pid holds (accepted connections), per /proc/net/tcp{,6}. */
+export function heldTcpConnections(pid: number): number {
+  const connections = new Set(tcpTableRows().flatMap((cols) => (cols.length > 9 && cols[3] !== TCP_LISTEN ? [cols[9]] : [])));
+  return socketInodesHeld(pid).filter((inode) => connections.has(inode)).length;
 }
 
 /** Waits until something listens on port, without connecting to it. */
@@ -102,10 +118,5 @@ function unixSocketInodes(path: string): Set<string> {
 /** True when pid holds a UNIX socket bound to path (so a stale file there does not count). */
 export function holdsUnixSocket(pid: number, path: string): boolean {
   const inodes = unixSocketInodes(path);
-  if (inodes.size === 0) return false;
-  for (const target of fdTargets(pid).values()) {
-    const m = /^socket:\[(\d+)\]$/.exec(target);
-    if (m && inodes.has(m[1])) return true;
-  }
-  return false;
+  return inodes.size > 0 && socketInodesHeld(pid).some((inode) => inodes.has(inode));
 }
