@@ -1,0 +1,29 @@
+#!/bin/sh
+# npm run test:all — the whole suite on a fresh Debian machine, from a fresh clone:
+# installs the Debian packages the end-to-end tests drive (when missing), the npm
+# dependencies (when missing), then builds, lints and tests. Needs root (the
+# end-to-end tests use network namespaces; apt-get installs packages).
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test:all: run as root: the end-to-end tests create network namespaces and apt-get installs packages" >&2
+  exit 1
+fi
+
+packages=$(sed -e 's/#.*//' scripts/test-packages.txt | tr -s ' \n' '\n' | grep -v '^$')
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "test:all: installing Debian packages:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086 # one word per package
+  apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# A fresh clone has no node_modules; an existing one is kept as it is.
+[ -d node_modules ] || npm ci
+npm test
