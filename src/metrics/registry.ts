@@ -5,10 +5,19 @@ import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, targetDeliver
 import { NativeHistogram } from './native-histogram';
 import { registerRegistrarMetrics } from './registrar-metrics';
 
+/** Reload attempts so far, and whether the last one failed (the old rules are then still in force). */
+export interface ReloadCounts {
+  succeeded: number;
+  failed: number;
+  lastFailed: boolean;
+}
+
 /** What the metrics read at scrape time; nothing here is touched per connection. */
 export interface MetricsSources {
   pool: AcceptPool;
-  reloads: { succeeded: number; failed: number };
+  reloads: ReloadCounts;
+  /** How many connections may wait for full receivers in all: --max-pending per worker, times the workers. */
+  pendingLimit: number;
   /** The registrar's counters (JSON config), laid out as REGISTRAR_STAT. */
   registrar?: BigUint64Array;
 }
@@ -103,6 +112,14 @@ export function buildRegistry(src: MetricsSources): Registry {
     },
   });
   new Gauge({
+    name: 'socketbox_connections_pending_limit',
+    help: 'How many connections may wait for full receivers in all (--max-pending per worker, times the workers); beyond it they are refused as queue_full.',
+    registers: [registry],
+    collect() {
+      this.set(src.pendingLimit);
+    },
+  });
+  new Gauge({
     name: 'socketbox_config_generation',
     help: 'Rule tables published so far (1 after start-up, +1 per successful reload).',
     registers: [registry],
@@ -119,6 +136,14 @@ export function buildRegistry(src: MetricsSources): Registry {
       this.reset();
       setCounter(this, { result: 'success' }, src.reloads.succeeded);
       setCounter(this, { result: 'failure' }, src.reloads.failed);
+    },
+  });
+  new Gauge({
+    name: 'socketbox_config_last_reload_successful',
+    help: '0 while the last reload failed (the previous rules are still in force), 1 otherwise.',
+    registers: [registry],
+    collect() {
+      this.set(src.reloads.lastFailed ? 0 : 1);
     },
   });
   new Counter({

@@ -8,7 +8,7 @@ import { enterSandbox, resolveIdentity } from './identity';
 import { listenerGroups, openListeners, startListening } from './listeners';
 import { logError, logInfo, logWarn } from './log';
 import { collectGarbageSoon } from './collect-garbage';
-import { buildRegistry } from '../metrics/registry';
+import { buildRegistry, type ReloadCounts } from '../metrics/registry';
 import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
 import { LOOP_STATUS } from './loop-status';
 import { STAT } from './stats-layout';
@@ -149,14 +149,14 @@ export async function serve(flags: ServerOptions): Promise<void> {
   const rules = forced ?? (json ? compileJsonRules(json) : compileRules(configText as string));
   if (addon.registrarStatCount !== REGISTRAR_STAT_COUNT) throw new Error('native and JavaScript registrar counters disagree; rebuild socketbox');
   const registrarStats = newCounterBlock(REGISTRAR_STAT_COUNT);
-  const reloads = { succeeded: 0, failed: 0 };
+  const reloads: ReloadCounts = { succeeded: 0, failed: 0, lastFailed: false };
   let serving = false;
   let stopping = false;
   let metricsServer: { close(): void } | undefined;
   if (o.metrics !== undefined) {
     // Bound after the privilege drop: an unprivileged port, or pass -s for the main listener only.
     const where = parseMetricsAddress(o.metrics);
-    metricsServer = await serveMetrics(buildRegistry({ pool, reloads, registrar: json ? registrarStats : undefined }), () => serving && !stopping, where);
+    metricsServer = await serveMetrics(buildRegistry({ pool, reloads, pendingLimit: o.maxPending * pool.size, registrar: json ? registrarStats : undefined }), () => serving && !stopping, where);
     logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
   }
   // 8. listen (a -P registration is already live)
@@ -228,10 +228,12 @@ export async function serve(flags: ServerOptions): Promise<void> {
       pool.publish(next.table);
       collectGarbageSoon();
       reloads.succeeded++;
+      reloads.lastFailed = false;
       logInfo(`reloaded ${next.description} (generation ${reloads.succeeded + 1})`);
       systemd?.reloaded();
     } catch (err) {
       reloads.failed++;
+      reloads.lastFailed = true;
       logError(`reload failed, keeping the previous rules: ${(err as Error).message}`);
       systemd?.reloaded((err as Error).message);
     }
