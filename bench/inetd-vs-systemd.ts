@@ -1,6 +1,6 @@
 // Connections per second through socketbox-inetd spawning a trivial program, side by side
 // with `systemd-socket-activate --inetd -a` (the standard per-connection spawner) spawning the
-// same program, on the same machine, in the same run (issue 7).
+// same program, on the same machine, in the same run.
 //
 //   node dist/bench/inetd-vs-systemd.js [--connections N] [--concurrency C] [--rounds R]
 //                                       [--program PATH] [--sender helper|socketbox|both]

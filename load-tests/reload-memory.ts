@@ -1,5 +1,5 @@
 /**
- * Reload memory check (issue 3): RSS of a serving socketbox after 10,000
+ * Reload memory check: RSS of a serving socketbox after 10,000
  * SIGHUP reloads must stay within 10 % of its RSS after 100. Each reload is
  * paced by waiting for its log line, so none is coalesced away.
  *

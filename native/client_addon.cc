@@ -80,7 +80,7 @@ Napi::Value BindDatagramSocket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-// registerAt(path, group, timeoutMs) -> the registered seqpacket descriptor (SPEC §3)
+// registerAt(path, group, timeoutMs) -> the registered seqpacket descriptor (docs/wire-protocol.md#registration)
 Napi::Value RegisterAt(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info.Env(), info[0], "path");
   double group = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;

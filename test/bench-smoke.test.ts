@@ -1,4 +1,4 @@
-// The benchmark harness at CI size (issue 11): builds its own C programs, runs the floor and
+// The benchmark harness at CI size: builds its own C programs, runs the floor and
 // socketbox --workers 1 at 8 and 64 in flight into a temporary directory, and checks
 // invariants only: nothing lost, every count agreeing, well-formed JSON, Markdown and SVG.
 import t from 'tap';

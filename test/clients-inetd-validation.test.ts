@@ -1,4 +1,4 @@
-// What a receiver does with descriptors it should not use (SPEC §3): a datagram socket, a
+// What a receiver does with descriptors it should not use (docs/wire-protocol.md): a datagram socket, a
 // pipe, a message without descriptors, several descriptors in one message, more than fit in
 // the receive buffer. The invalid and extra ones are closed (the inetd's /proc/PID/fd returns
 // to its baseline; an extra connection's peer sees it close) and serving goes on.

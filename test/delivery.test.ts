@@ -1,5 +1,5 @@
 /**
- * Delivery guarantees (issue 4), end to end in a private network namespace:
+ * Delivery guarantees, end to end in a private network namespace:
  * a burst into a slow receiver with the default queue length loses nothing
  * and keeps order; a receiver killed mid-burst costs only counted refusals and
  * no descriptor, and is used again when it comes back; running out of

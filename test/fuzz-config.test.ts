@@ -1,12 +1,12 @@
 /**
- * Property/fuzz run of the classic config parser (issue 12): well over 100,000
+ * Property/fuzz run of the classic config parser: well over 100,000
  * generated and mutated inputs. Every input either parses, and then compiles
  * with compileTable into a buffer the native loader accepts, or throws a
  * ConfigError whose position lies inside the input and whose message is
  * `file:line:column: reason`. Nothing else may escape.
  *
  * Inputs come from two deterministic sources: fast-check (fixed seed) builds
- * structured configs from the grammar in SPEC §2, and a seeded PRNG mutates
+ * structured configs from the grammar in docs/config-classic.md, and a seeded PRNG mutates
  * valid configs (byte flips, token deletions/duplications/swaps, line
  * shuffles, truncations, huge numbers, unicode, CR/LF/tab noise).
  */

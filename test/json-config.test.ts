@@ -1,5 +1,5 @@
 /**
- * The JSON config format (SPEC §6): the positioned JSON parser, the checked
+ * The JSON config format (docs/config-json.md): the positioned JSON parser, the checked
  * model parseJsonConfig builds, the exact `file:line:column: reason` of bad
  * inputs, the `--check` summary, and a fuzz run: mutated valid configs either
  * parse (and then compile to a table the native loader accepts) or throw a

@@ -1,4 +1,4 @@
-/** A flood of identical failures does not flood the log (issue 12). */
+/** A flood of identical failures does not flood the log. */
 import t from 'tap';
 import { configureLog, logError, logInfo } from '../src/server/log';
 

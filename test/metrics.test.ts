@@ -1,5 +1,5 @@
 /**
- * Metrics and health (issue 5), end to end in a private network namespace:
+ * Metrics and health, end to end in a private network namespace:
  * after a load run the scraped counters equal what the clients and receivers
  * counted, the accounting invariant holds, the text parses as Prometheus
  * exposition format; reloads, worker restarts and /healthz show up.

@@ -1,6 +1,6 @@
 /**
  * The native table loader, lookup and path substitution under AddressSanitizer
- * and UBSan (issue 12): native/server/table.c, lookup.c and path_subst.c are
+ * and UBSan: native/server/table.c, lookup.c and path_subst.c are
  * compiled with test/helpers/asan-harness.c, which loads 200,000 corrupt and
  * valid tables (random bytes, truncations, mutations of valid tables written
  * here with compileTable, out-of-range indexes), looks up every accepted one

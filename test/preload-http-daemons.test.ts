@@ -1,4 +1,4 @@
-// Unmodified HTTP servers behind socketbox through libsocketbox-preload (SPEC §5): Python's
+// Unmodified HTTP servers behind socketbox through libsocketbox-preload: Python's
 // http.server and a Node http server bind magic addresses under bin/run-with-socketbox;
 // socketbox routes [2001:db8::N]:80 to the UNIX sockets those binds became; curl gets the
 // pages from several client addresses and each server logs the true client address.

@@ -1,4 +1,4 @@
-// libsocketbox-preload's accept()/accept4() on a magic-bound datagram socket (SPEC §3, §5):
+// libsocketbox-preload's accept()/accept4() on a magic-bound datagram socket (docs/wire-protocol.md):
 // EAGAIN on an empty non-blocking queue, requested flags on the received connection, the
 // peer address from getpeername, invalid descriptors skipped per SKBOX_STRICT_STREAM_MODE
 // without leaking any, several threads accepting from one socket, and SKBOX_ACCEPT_STREAM.

@@ -1,7 +1,8 @@
 // libsocketbox-preload's bind/listen/connect/getsockname behaviour, checked with a probe daemon
 // (helpers/preload-probe.c) that makes the calls and reports results, errno and flags:
-// ordinary binds pass through exactly as without the library; magic addresses (SPEC §5) in
-// every mode become UNIX sockets under the same descriptor with the original's flags.
+// ordinary binds pass through exactly as without the library; magic addresses
+// (native/preload/magic_address.h) in every mode become UNIX sockets under the same
+// descriptor with the original's flags.
 import { enterTestNetns } from './helpers/netns';
 enterTestNetns();
 

@@ -1,4 +1,4 @@
-// `npm run profile` at CI size (issue 11): clinic doctor on socketbox under load for two
+// `npm run profile` at CI size: clinic doctor on socketbox under load for two
 // seconds, in a private network namespace, must end with its HTML report written.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * One message carrying 250 descriptors (SCM_RIGHTS, sent by helpers/fd_flood.py)
- * to every receiver in the tree (issue 12): socketbox-inetd, the LD_PRELOAD
+ * to every receiver in the tree: socketbox-inetd, the LD_PRELOAD
  * library's accept(), socketbox-relay -s and send-receive-fd -r. Twice each:
  * once with a real connection first (it must be served) and once with a pipe
  * first (it must be refused). Either way every other descriptor is closed —

@@ -1,5 +1,5 @@
 /**
- * Misbehaving receivers (issue 12), end to end in a private network namespace:
+ * Misbehaving receivers, end to end in a private network namespace:
  * one config routes to four targets — a healthy receiver, one that never
  * reads, one whose socket is closed (the socket file stays behind), one whose
  * socket file was replaced by a regular file. Under a load to all four the

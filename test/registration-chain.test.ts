@@ -1,5 +1,5 @@
 /**
- * Chaining (SPEC §4 `-P NR:PATH`): a classic socketbox registers as a slot at
+ * Chaining (`-P NR:PATH`, docs/wire-protocol.md#registration): a classic socketbox registers as a slot at
  * a JSON-config socketbox and routes what arrives there with its own rules,
  * to its own receivers, which still see the true client addresses. When the
  * front server stops, the chained one ends with status 0.

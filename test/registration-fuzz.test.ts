@@ -1,5 +1,5 @@
 /**
- * Malformed registration packets (SPEC §3), thousands of them, seeded: random
+ * Malformed registration packets (docs/wire-protocol.md#registration), thousands of them, seeded: random
  * lengths and bytes, reserved bytes set, unknown commands, slots that do not
  * exist or are taken, packets carrying descriptors. None is granted, none is
  * answered, the registered receiver keeps its slot and keeps being served,

@@ -1,6 +1,6 @@
 /**
- * The registration server (JSON config, SPEC §3 and §6) end to end, in a
- * private network namespace: socketbox-inetd-p receivers register for slots
+ * The registration server (docs/config-json.md, docs/wire-protocol.md#registration)
+ * end to end, in a private network namespace: socketbox-inetd-p receivers register for slots
  * over SOCK_SEQPACKET, one of them as another uid; the server checks who they
  * are (SO_PEERCRED), routes by address, port and listener, refuses what it
  * must, keeps registrations across a reload, and ends them when it stops.

@@ -1,4 +1,4 @@
-// socketbox-relay's command line: every flag of SPEC §5 parses to what the native relay
+// socketbox-relay's command line: every flag of its usage text parses to what the native relay
 // gets, and mistakes are usage errors (status 2) that say what is wrong.
 import t from 'tap';
 import { UsageError } from '../src/cli/usage-error';

@@ -1,5 +1,5 @@
 /**
- * The privilege sequence of SPEC §4, read back from /proc: after -u/-g/-G/-x
+ * The privilege sequence of docs/startup.md, read back from /proc: after -u/-g/-G/-x
  * the serving process has the new identity, no capabilities, NoNewPrivs set
  * and the chroot as its root, and still routes connections (target paths
  * resolve inside the chroot). A failing step exits before anything is served.

@@ -1,4 +1,4 @@
-/** Worker restarts are spaced out and bounded (issue 3): the policy on its own, with a fake clock. */
+/** Worker restarts are spaced out and bounded: the policy on its own, with a fake clock. */
 import t from 'tap';
 import { RestartTracker } from '../src/server/supervision';
 

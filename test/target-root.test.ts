@@ -1,5 +1,5 @@
 /**
- * --target-root (issue 12): a target path must resolve to a socket beneath
+ * --target-root: a target path must resolve to a socket beneath
  * the directory; a planted symlink pointing outside, or an absolute path
  * elsewhere, is refused and counted, while symlinks inside keep working.
  */

@@ -1,5 +1,5 @@
 /**
- * Worker threads (issue 3), end to end in a private network namespace: every
+ * Worker threads, end to end in a private network namespace: every
  * worker takes connections with and without -r, routing is the same as with
  * one worker, reloads under load lose nothing and never mix tables within a
  * connection, a killed worker is restarted without losing a connection, and

@@ -1,5 +1,5 @@
 // What the kernel says a process has used: CPU from /proc/PID/stat, peak memory from
-// /proc/PID/status (TESTING.md: "Accounting and leaks").
+// /proc/PID/status (docs/testing.md, "Accounting and leaks, through /proc").
 import * as fs from 'node:fs';
 
 /** Clock ticks per second of /proc/PID/stat's CPU fields on this machine (USER_HZ). */

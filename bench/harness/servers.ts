@@ -129,7 +129,7 @@ async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: strin
     await receiver.stop(2_000).catch(() => undefined);
     throw error;
   }
-  // Issue 5's benchmark: a Prometheus-like scraper reading /metrics all along.
+  // A Prometheus-like scraper reading /metrics all along, as a deployment would.
   const scraper =
     metricsPort === undefined
       ? undefined

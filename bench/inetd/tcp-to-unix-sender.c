@@ -1,5 +1,5 @@
 /* Benchmark stand-in for `socketbox -S PATH`: accept TCP connections on [ADDR]:PORT and send
- * each accepted socket to the datagram socket PATH (payload "\0" + SCM_RIGHTS, SPEC §3), then
+ * each accepted socket to the datagram socket PATH (payload "\0" + SCM_RIGHTS, docs/wire-protocol.md), then
  * close our copy. The datagram socket is connected to PATH, so a full receiver queue blocks
  * the send (nothing is lost) instead of failing with EAGAIN.
  * Usage: tcp-to-unix-sender ADDR PORT PATH */

@@ -1,4 +1,4 @@
-/* Sending descriptors the way socketbox does (SPEC §3): payload "\0" plus SCM_RIGHTS. */
+/* Sending descriptors the way socketbox does (docs/wire-protocol.md): payload "\0" plus SCM_RIGHTS. */
 #ifndef SKC_FD_SEND_H
 #define SKC_FD_SEND_H
 

@@ -1,4 +1,4 @@
-/* Receiving one connection descriptor from a socketbox sender (SPEC §3). */
+/* Receiving one connection descriptor from a socketbox sender (docs/wire-protocol.md). */
 #ifndef SKBOX_COMMON_FD_RECEIVE_H
 #define SKBOX_COMMON_FD_RECEIVE_H
 

@@ -1,4 +1,4 @@
-/* What every receiver does with a message carrying descriptors (SPEC §3):
+/* What every receiver does with a message carrying descriptors (docs/wire-protocol.md):
  * keep the first, close the rest, and check the kept one. */
 #ifndef SKBOX_COMMON_RECEIVED_FDS_H
 #define SKBOX_COMMON_RECEIVED_FDS_H

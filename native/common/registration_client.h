@@ -1,4 +1,4 @@
-/* The receiver's side of the registration protocol (SPEC §3): used by
+/* The receiver's side of the registration protocol (docs/wire-protocol.md#registration): used by
  * socketbox-inetd-p and by `socketbox -P`. */
 #ifndef SKBOX_COMMON_REGISTRATION_CLIENT_H
 #define SKBOX_COMMON_REGISTRATION_CLIENT_H

@@ -6,7 +6,7 @@
 #include <sys/un.h>
 
 /* Longest accepted name in bytes: sun_path holds 108 and the original needs a NUL
- * (it silently truncated longer paths; SPEC §2 says reject them). */
+ * (it silently truncated longer paths; here they are refused). */
 #define SKBOX_UNIX_NAME_MAX 107
 
 /* Fills *out for path. A leading '@' names an abstract socket (it becomes the leading NUL).

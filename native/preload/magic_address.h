@@ -1,4 +1,4 @@
-/* Recognising the addresses this library acts on (SPEC §5).
+/* Recognising the addresses this library acts on.
  *
  *   [fe8f::M:A:B]:P   M = 0 datagram socket named by record B of skbox_dir_AAAAA,
  *                     M = 1 the same but a stream socket,

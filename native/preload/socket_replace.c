@@ -97,7 +97,7 @@ int skbox_connect_stream_in_place(int fd, const struct skbox_unix_target *target
   return put_in_place(replacement, fd, &flags);
 }
 
-/* One message in the socketbox wire format (SPEC §3): payload "\0" and one descriptor. */
+/* One message in the socketbox wire format (docs/wire-protocol.md): payload "\0" and one descriptor. */
 static int send_descriptor(int sender, int descriptor, const struct skbox_unix_target *target) {
   char payload = '\0';
   struct iovec iov = {.iov_base = &payload, .iov_len = 1};

@@ -189,7 +189,7 @@ static void refresh_slot(skbox_dest_cache *c, skbox_dest *d) {
 }
 
 static skbox_send_result send_to_slot(skbox_dest_cache *c, skbox_dest *d, int fd) {
-  static const unsigned char payload[4] = {3, 0, 0, 0}; /* SPEC §3: one connection */
+  static const unsigned char payload[4] = {3, 0, 0, 0}; /* one connection: docs/wire-protocol.md#registration */
   refresh_slot(c, d);
   if (d->sock < 0) return SKBOX_SEND_NO_RECEIVER;
   if (skbox_send_fd_with(d->sock, fd, payload, sizeof payload) == 0) return SKBOX_SEND_OK;

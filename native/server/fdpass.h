@@ -1,4 +1,4 @@
-/* Sending a descriptor with SCM_RIGHTS (the wire format of SPEC §3), and
+/* Sending a descriptor with SCM_RIGHTS (the wire format of docs/wire-protocol.md), and
  * refusing a connection with a reset. */
 #ifndef SKBOX_FDPASS_H
 #define SKBOX_FDPASS_H

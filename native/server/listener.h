@@ -1,4 +1,4 @@
-/* Creating the TCP listening socket with the options of SPEC §4. */
+/* Creating the TCP listening socket with its options (-t -F -R -r, or a JSON listener's). */
 #ifndef SKBOX_LISTENER_H
 #define SKBOX_LISTENER_H
 

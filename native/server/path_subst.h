@@ -1,4 +1,4 @@
-/* `-U` path substitution (SPEC §3): #//0_ … #//7_ and #//P_ markers. */
+/* `-U` path substitution (docs/path-substitution.md): #//0_ … #//7_ and #//P_ markers. */
 #ifndef SKBOX_PATH_SUBST_H
 #define SKBOX_PATH_SUBST_H
 

@@ -1,4 +1,4 @@
-/* The privilege sequence of SPEC §4: chroot, groups, gid, uid, no_new_privs,
+/* The privilege sequence of docs/startup.md: chroot, groups, gid, uid, no_new_privs,
  * and exec for -e. Each returns 0 or -1 with errno set. */
 #ifndef SKBOX_PRIVILEGES_H
 #define SKBOX_PRIVILEGES_H

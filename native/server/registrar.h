@@ -1,5 +1,5 @@
-/* The registration server of the JSON config (SPEC §3 "Registration
- * protocol", §6): receivers connect to a SOCK_SEQPACKET API socket, are
+/* The registration server of the JSON config (docs/wire-protocol.md#registration,
+ * docs/config-json.md): receivers connect to a SOCK_SEQPACKET API socket, are
  * identified by SO_PEERCRED, and register for a slot with one 8-byte packet.
  * A registered connection then serves its slot (server/slot_registry.h)
  * until either side closes it. Runs in its own thread, off the accept path. */

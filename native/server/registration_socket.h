@@ -1,4 +1,4 @@
-/* The API sockets of the JSON config's `paths` (SPEC §6), where receivers
+/* The API sockets of the JSON config's `paths` (docs/config-json.md), where receivers
  * come to register. */
 #ifndef SKBOX_REGISTRATION_SOCKET_H
 #define SKBOX_REGISTRATION_SOCKET_H

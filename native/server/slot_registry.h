@@ -1,4 +1,4 @@
-/* Registration slots (JSON config, SPEC §6): which registered API connection
+/* Registration slots (JSON config, docs/config-json.md): which registered API connection
  * serves each slot. Process-wide: the registration server writes it, every
  * accept loop reads it. Loops never use the registered descriptor itself; they
  * take their own duplicate, so the server may close its copy at any time. */

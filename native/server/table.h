@@ -36,7 +36,7 @@
 /* Target kinds and flags. */
 #define SKBOX_TARGET_UNIX 1u
 #define SKBOX_TARGET_FD 2u
-#define SKBOX_TARGET_SLOT 3u /* a registration slot of the JSON config (SPEC §6) */
+#define SKBOX_TARGET_SLOT 3u /* a registration slot of the JSON config (docs/config-json.md) */
 #define SKBOX_MAX_SLOTS 65536u
 #define SKBOX_MAX_LISTENER_STARTS 4096u
 #define SKBOX_TARGET_FLAG_TEMPLATE 1u /* path holds #//N_ / #//P_ markers (-U) */

@@ -95,10 +95,11 @@ Accepts TCP connections and hands each accepted socket to another process over a
 UNIX socket (SCM_RIGHTS), routed by the rules in the config file.
 
 Routing:
-  -f FILE        config file (default /etc/socketbox.conf); a FILE ending in .json is the
-                 registration-server format (SPEC §6): listeners, registration sockets,
-                 slots and rules come from it, and -l -p -t -F -R -r -b -s -S -i -P -U -e
-                 do not apply. LISTENER (--explain) is its incoming socket index
+  -f FILE        config file (default /etc/socketbox.conf; docs/config-classic.md); a FILE
+                 ending in .json is the registration-server format (docs/config-json.md):
+                 listeners, registration sockets, slots and rules come from it, and
+                 -l -p -t -F -R -r -b -s -S -i -P -U -e do not apply. LISTENER (--explain)
+                 is its incoming socket index
   -S PATH        send every connection to the datagram socket PATH (no config; '@' = abstract)
   -i FD          send every connection over inherited socket FD (no config);
                  exits with status 11 when FD's peer is gone

@@ -1,4 +1,4 @@
-// socketbox-inetd SOCKET PROGRAM [ARGS...] (SPEC §5): bind a datagram socket at SOCKET and
+// socketbox-inetd SOCKET PROGRAM [ARGS...]: bind a datagram socket at SOCKET and
 // start PROGRAM for every connection received on it, in a new session, with the connection
 // as stdin and stdout.
 import { getopt } from './getopt';

@@ -1,4 +1,4 @@
-// socketbox-inetd-p SOCKET GROUP PROGRAM [ARGS...] (SPEC §5): register as GROUP at the
+// socketbox-inetd-p SOCKET GROUP PROGRAM [ARGS...]: register as GROUP at the
 // registration socket SOCKET of a socketbox running a JSON config, then start PROGRAM for
 // every connection that arrives, as socketbox-inetd does. Exits 0 when the server goes away.
 import { getopt } from './getopt';

@@ -31,7 +31,7 @@ export interface ClientAddon {
   /** Binds a close-on-exec, non-blocking datagram socket at path ('@name' = abstract), mode
    *  0660 unless given; removes a stale socket file, refuses a live socket or a non-socket. */
   bindDatagramSocket(path: string, mode?: number): number;
-  /** Registers as group at the registration socket path (SPEC §3); the registered
+  /** Registers as group at the registration socket path (docs/wire-protocol.md#registration); the registered
    *  seqpacket descriptor over which connections then arrive. Throws when refused. */
   registerAt(path: string, group: number, timeoutMs: number): number;
   /** An unbound, close-on-exec datagram socket for sending. */

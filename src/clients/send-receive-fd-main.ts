@@ -1,4 +1,4 @@
-// send-receive-fd (SPEC §5):
+// send-receive-fd:
 //   send-receive-fd -r FD PROGRAM [ARGS...]  receive one descriptor on socket FD, make it
 //       inheritable, set SKBOX_RECEIVED_FD to its number and exec PROGRAM.
 //   send-receive-fd -s FD_TO_SEND FD         send FD_TO_SEND over socket FD.

@@ -1,4 +1,4 @@
-// socket-query [-l[a|p]] [-r[a|p]] [-R] [-f FD] (SPEC §5): print the addresses of an IP
+// socket-query [-l[a|p]] [-r[a|p]] [-R] [-f FD]: print the addresses of an IP
 // socket, by default of stdin (as socketbox-inetd gives its programs). IPv4 sockets, which
 // the original refused, are printed IPv4-mapped (::ffff:a.b.c.d), as socketbox sees them.
 import { loadClientAddon } from './load-client-addon';

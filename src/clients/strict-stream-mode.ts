@@ -1,4 +1,4 @@
-// SKBOX_STRICT_STREAM_MODE (SPEC §3): which received descriptors a receiver keeps.
+// SKBOX_STRICT_STREAM_MODE (docs/wire-protocol.md): which received descriptors a receiver keeps.
 //   0 = any, 1 = stream sockets, 2 (default) = stream sockets of domain UNIX, INET or INET6.
 export type ValidationLevel = 0 | 1 | 2;
 

@@ -1,5 +1,5 @@
 /**
- * Parser for the classic socketbox config format (SPEC §2): turns text into
+ * Parser for the classic socketbox config format (docs/config-classic.md): turns text into
  * the checked model, or throws a ConfigError naming line, column and reason.
  * One pass over the tokens; the only checks deferred are those that depend on
  * something written later (a jump before its `max-*`, a map's `match-*` after

@@ -1,5 +1,5 @@
 /**
- * The checked model of a JSON config (SPEC §6, the registration server): what
+ * The checked model of a JSON config (docs/config-json.md, the registration server): what
  * parseJsonConfig produces and what the table compiler, the reference lookup
  * and the `--check` summary consume. Everything in it has been validated.
  *

@@ -1,5 +1,5 @@
 /**
- * Checks a JSON config (SPEC §6) and turns it into the JsonConfig model, or
+ * Checks a JSON config (docs/config-json.md) and turns it into the JsonConfig model, or
  * throws a ConfigError pointing at the offending value or key. Semantics
  * follow the Python implementation of this format (its `rule_canon`), plus
  * two extensions: `ADDR/LEN` in `l_ip`/`r_ip`, and

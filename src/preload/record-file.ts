@@ -1,4 +1,4 @@
-// The record files of libsocketbox-preload (SPEC §5): `skbox_dir_AAAAA` holds 128-byte
+// The record files of libsocketbox-preload: `skbox_dir_AAAAA` holds 128-byte
 // records; record B names the UNIX socket that a bind to [fe8f::A:B]:P gets. The library
 // uses the first 108 bytes of a record (sizeof sun_path) up to the first NUL; `_@SB_` in it
 // becomes the port as five digits; a leading `@` names an abstract socket.

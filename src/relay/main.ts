@@ -1,4 +1,4 @@
-// socketbox-relay (SPEC §5): forward each received or accepted connection to a TCP or UNIX
+// socketbox-relay: forward each received or accepted connection to a TCP or UNIX
 // stream server. The main thread parses flags, opens the source, and handles signals; the
 // relay loop runs in native code on a worker thread.
 import * as fs from 'node:fs';

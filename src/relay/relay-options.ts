@@ -1,4 +1,4 @@
-// The command line of socketbox-relay (SPEC §5), checked completely before anything starts.
+// The command line of socketbox-relay (usage text: ./usage.ts), checked completely before anything starts.
 import { getopt, type OptionSpec } from '../cli/getopt';
 import { UsageError } from '../cli/usage-error';
 import { addressBytes, ipv6Bytes } from './ipv6-bytes';

@@ -41,7 +41,7 @@ export function resolveIdentity(addon: ServerAddon, o: ServerOptions): Identity 
   return id;
 }
 
-/** chroot, then groups, gid, uid: the order of SPEC §4. Throws on the first failure. */
+/** chroot, then groups, gid, uid: the order of docs/startup.md. Throws on the first failure. */
 export function enterSandbox(addon: ServerAddon, chrootDir: string | undefined, id: Identity): void {
   if (chrootDir !== undefined) addon.enterChroot(chrootDir);
   if (id.groups !== undefined) addon.setGroups(id.groups);

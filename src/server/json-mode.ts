@@ -1,7 +1,7 @@
 /**
- * The JSON configuration (SPEC §6) at run time: its listeners, registration
+ * The JSON configuration (docs/config-json.md) at run time: its listeners, registration
  * sockets, slots and daemon settings, turned into descriptors, options and a
- * rule table. The startup order stays SPEC §4's; serve.ts calls these steps.
+ * rule table. The startup order stays that of docs/startup.md; serve.ts calls these steps.
  */
 import type { ServerOptions } from '../cli/server-flags';
 import { UsageError } from '../cli/usage-error';

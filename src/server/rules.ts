@@ -62,7 +62,7 @@ export function compileForcedTarget(addon: ServerAddon, o: ServerOptions): Compi
   return null;
 }
 
-/** Reads the config file; kept apart from parsing because SPEC §4 opens it before chroot and parses after. */
+/** Reads the config file; kept apart from parsing: read before chroot, parsed after (docs/startup.md). */
 export function readConfigFile(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');

@@ -86,7 +86,7 @@ function whyLoopEnded(o: ServerOptions, exit: LoopExit): string {
   return `accept failed: ${exit.error ?? 'unknown error'}`;
 }
 
-/** Runs the startup sequence of SPEC §4 in its order; each failing step exits before serving. */
+/** Runs the startup sequence of docs/startup.md in its order; each failing step exits before serving. */
 export async function serve(flags: ServerOptions): Promise<void> {
   const addon = serverAddon();
   // A JSON config names its own listeners, so it is read before anything is bound.

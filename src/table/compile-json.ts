@@ -1,5 +1,5 @@
 /**
- * Compiles a checked JSON config (SPEC §6) into the binary rule table
+ * Compiles a checked JSON config (docs/config-json.md) into the binary rule table
  * (docs/table-format.md). The table's tuple has no listener field, so
  * `incoming_socket` is compiled by specialization: when any decision depends
  * on the listener, every set is emitted once per listener with the listener

@@ -24,7 +24,7 @@ export const ACT_NO_MATCH = 3;
 
 export const TARGET_KIND_UNIX = 1;
 export const TARGET_KIND_FD = 2;
-/** A registration slot of the JSON config (SPEC §6). */
+/** A registration slot of the JSON config (docs/config-json.md). */
 export const TARGET_KIND_SLOT = 3;
 export const MAX_SLOTS = 65536;
 export const TARGET_FLAG_TEMPLATE = 1;

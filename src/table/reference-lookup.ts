@@ -1,8 +1,8 @@
 /**
  * The reference lookup: decides a connection straight from the config model,
  * independently of the compiled table, so `--explain` can show its path and
- * tests can cross-check the native lookup against it. Also SPEC §3 path
- * substitution.
+ * tests can cross-check the native lookup against it. Also `-U` path
+ * substitution (docs/path-substitution.md).
  */
 import { Action, AddressMatch, ClassicConfig, ConfigSet, Entry, formatAction, mapEntryKey, mapMaskTuple, setName } from '../config/model';
 
@@ -95,7 +95,7 @@ export function referenceLookup(config: ClassicConfig, tuple: Uint8Array): Refer
 }
 
 /**
- * SPEC §3: the first `#//0_`..`#//7_` becomes the local address's 16-bit group
+ * docs/path-substitution.md: the first `#//0_`..`#//7_` becomes the local address's 16-bit group
  * 0..7, and the first `#//P_` the local port, each as 5 zero-padded decimal
  * digits. Marker and replacement have the same length, so positions never shift.
  */

@@ -113,7 +113,7 @@ static skbox_decision_kind reference_lookup(const uint8_t *b, const uint8_t *tup
 
 /* ---- path substitution ---- */
 
-/* What SPEC §3 asks for, written independently: first occurrence of each marker. */
+/* What docs/path-substitution.md describes, written independently: first occurrence of each marker. */
 static void reference_substitute(char *path, size_t len, const uint8_t *tuple) {
   static const char names[] = "01234567P";
   for (int g = 0; g < 9; g++) {
@@ -138,7 +138,7 @@ static void substitute_checked(const char *path, size_t len, const skbox_tuple *
   memcpy(expected, native, len + 1);
   skbox_substitute_path(native, len, tuple);
   reference_substitute(expected, len, tuple->bytes);
-  if (memcmp(native, expected, len + 1) != 0) die("path substitution differs from SPEC section 3");
+  if (memcmp(native, expected, len + 1) != 0) die("path substitution differs from docs/path-substitution.md");
   stats.substitutions++;
   free(native);
   free(expected);
@@ -404,7 +404,7 @@ int main(int argc, char **argv) {
     }
     skbox_table_free(t);
   }
-  { /* SPEC section 3's example: sub/#//7_-#//P_.sock for [2001:db8::123]:8080 */
+  { /* docs/path-substitution.md's example: sub/#//7_-#//P_.sock for [2001:db8::123]:8080 */
     skbox_tuple tuple;
     memset(&tuple, 0, sizeof tuple);
     static const uint8_t addr[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x23};
@@ -413,7 +413,7 @@ int main(int argc, char **argv) {
     tuple.bytes[33] = 8080 & 0xff;
     char path[] = "sub/#//7_-#//P_.sock";
     skbox_substitute_path(path, strlen(path), &tuple);
-    if (strcmp(path, "sub/00291-08080.sock") != 0) die("SPEC example substitution");
+    if (strcmp(path, "sub/00291-08080.sock") != 0) die("docs/path-substitution.md example substitution");
   }
 
   for (unsigned long i = 0; i < cases; i++) {

@@ -144,7 +144,7 @@ def drain(path, name, rate, hold):
 
 
 def open_receiving_socket(path):
-    """A datagram socket bound at PATH, or with "reg:SOCKET:SLOT" a registration (SPEC §3)."""
+    """A datagram socket bound at PATH, or with "reg:SOCKET:SLOT" a registration (docs/wire-protocol.md)."""
     if not path.startswith("reg:"):
         return bind_datagram(path)
     api, slot = path[len("reg:"):].rsplit(":", 1)

@@ -1,5 +1,5 @@
-// Looking at processes and sockets through /proc (TESTING.md: "Accounting and leaks",
-// "Waiting for a server without disturbing it").
+// Looking at processes and sockets through /proc (docs/testing.md: "Accounting and leaks,
+// through /proc", "Waiting without disturbing").
 import * as fs from 'node:fs';
 
 /** Descriptors open in pid, by number. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Raw client of socketbox's registration protocol (SPEC §3), for tests.
+"""Raw client of socketbox's registration protocol (docs/wire-protocol.md#registration), for tests.
 
   registration_tool.py fuzz SOCKET SEED COUNT SLOT
       COUNT malformed or unauthorised registrations, each on its own API

@@ -1,6 +1,6 @@
 // A stand-in for `socketbox -S PATH`: accepts TCP connections on loopback and sends each
-// accepted socket (the kernel socket itself) to the datagram socket at PATH, in the SPEC §3
-// wire format, then closes its own copy. When the receiver's queue is full it waits and
+// accepted socket (the kernel socket itself) to the datagram socket at PATH, in the wire format of
+// docs/wire-protocol.md, then closes its own copy. When the receiver's queue is full it waits and
 // retries, so no connection is lost.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
