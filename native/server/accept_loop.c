@@ -379,8 +379,10 @@ static int receive_batch(skbox_loop *L, const listener *l, uint64_t now) {
     if (st == SKC_RECEIVE_NO_FD) {
       skbox_stat_add(L->stats, SKBOX_STAT_UPSTREAM_INVALID, 1);
       /* The kernel could not install the descriptor (our table is full): that
-       * one is lost upstream's side; take no more until descriptors are freed. */
-      if (got.truncated) {
+       * one is lost upstream's side; take no more until descriptors are freed.
+       * A message with more descriptors than we read is truncated too, but
+       * then some arrived (and were refused or closed): no shortage. */
+      if (got.truncated && !got.rejected && !got.extra_closed) {
         pause_intake(L, now);
         return taken;
       }
