@@ -325,6 +325,12 @@ Napi::Value AbandonLoop(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// reclaimLoop(id, timeoutMs) -> true once no thread runs the loop.
+Napi::Value ReclaimLoop(const Napi::CallbackInfo &info) {
+  int rc = skbox_loop_reclaim(FindLoop(info.Env(), IntArg(info, 0)), (unsigned)IntArg(info, 1));
+  return Napi::Boolean::New(info.Env(), rc == 0);
+}
+
 Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
   int id = IntArg(info, 0);
   LoopSlot *slot;
@@ -386,6 +392,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTargetRoot", Napi::Function::New(env, OpenTargetRoot));
   exports.Set("setTargetRoot", Napi::Function::New(env, SetTargetRoot));
   exports.Set("abandonLoop", Napi::Function::New(env, AbandonLoop));
+  exports.Set("reclaimLoop", Napi::Function::New(env, ReclaimLoop));
   exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
   exports.Set("statCount", Napi::Number::New(env, SKBOX_STAT_COUNT));
   exports.Set("targetSlots", Napi::Number::New(env, SKBOX_TARGET_SLOTS));

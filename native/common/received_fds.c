@@ -7,7 +7,11 @@ int skbox_keep_first_descriptor(struct msghdr *m, unsigned *extra_closed) {
   int first = -1;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    /* Only the bytes inside the buffer: CMSG_NXTHDR checks the lengths of later headers,
+     * nothing checks the first one's. */
+    size_t room = (size_t)((const char *)m->msg_control + m->msg_controllen - (const char *)CMSG_DATA(c));
+    size_t len = c->cmsg_len - CMSG_LEN(0);
+    size_t count = (len < room ? len : room) / sizeof(int);
     for (size_t i = 0; i < count; i++) {
       int fd;
       memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int)); /* cmsg data may be unaligned */

@@ -42,6 +42,7 @@ struct skbox_loop {
   skbox_table *next_table; /* handed over with atomic exchange */
   int stop_requested;      /* atomic */
   int abandon_requested;   /* atomic */
+  int running;             /* atomic: a thread is inside skbox_loop_run */
   skbox_dest_cache dests;
   uint32_t pending_total;
   int paused;
@@ -110,6 +111,18 @@ void skbox_loop_set_target_root(skbox_loop *L, int root_fd, const char *prefix) 
 }
 
 int skbox_loop_fatal_errno(const skbox_loop *L) { return L->fatal_errno; }
+
+int skbox_loop_reclaim(skbox_loop *L, unsigned timeout_ms) {
+  for (unsigned waited = 0; __atomic_load_n(&L->running, __ATOMIC_ACQUIRE); waited++) {
+    if (waited >= timeout_ms) return -1;
+    skbox_loop_request_abandon(L);
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+  /* A request nobody took would end the next run at once. */
+  __atomic_store_n(&L->abandon_requested, 0, __ATOMIC_RELEASE);
+  return 0;
+}
 
 void skbox_loop_destroy(skbox_loop *L) {
   if (!L) return;
@@ -379,8 +392,10 @@ static int receive_batch(skbox_loop *L, const listener *l, uint64_t now) {
     if (st == SKC_RECEIVE_NO_FD) {
       skbox_stat_add(L->stats, SKBOX_STAT_UPSTREAM_INVALID, 1);
       /* The kernel could not install the descriptor (our table is full): that
-       * one is lost upstream's side; take no more until descriptors are freed. */
-      if (got.truncated) {
+       * one is lost upstream's side; take no more until descriptors are freed.
+       * A message with more descriptors than we read is truncated too, but
+       * then some arrived (and were refused or closed): no shortage. */
+      if (got.truncated && !got.rejected && !got.extra_closed) {
         pause_intake(L, now);
         return taken;
       }
@@ -424,7 +439,18 @@ static int wait_timeout(const skbox_loop *L, uint64_t now, int draining, uint64_
   return due <= (int64_t)now ? 0 : (int)(due - (int64_t)now);
 }
 
+static int run_loop(skbox_loop *L);
+
+/* One thread at a time: two would share the epoll set and every queue unlocked. */
 int skbox_loop_run(skbox_loop *L) {
+  int idle = 0;
+  if (!__atomic_compare_exchange_n(&L->running, &idle, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return SKBOX_LOOP_BUSY;
+  int status = run_loop(L);
+  __atomic_store_n(&L->running, 0, __ATOMIC_RELEASE);
+  return status;
+}
+
+static int run_loop(skbox_loop *L) {
   struct epoll_event events[EVENT_BATCH];
   int draining = 0;
   uint64_t drain_deadline = 0;

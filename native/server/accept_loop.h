@@ -58,6 +58,16 @@ void skbox_loop_set_target_root(skbox_loop *loop, int root_fd, const char *prefi
 /* Any thread: make skbox_loop_run return SKBOX_LOOP_ABANDONED at once. */
 void skbox_loop_request_abandon(skbox_loop *loop);
 
+/* skbox_loop_run when another thread already runs the loop: it returns at once. */
+#define SKBOX_LOOP_BUSY 98
+
+/* Any thread: takes the loop back from a thread that is gone for its runtime
+ * (a terminated worker) but may still be inside skbox_loop_run: makes that run
+ * return and waits up to timeout_ms for it. Returns 0 when no thread runs the
+ * loop any more (its waiting connections and cached targets are kept), -1 on
+ * timeout. */
+int skbox_loop_reclaim(skbox_loop *loop, unsigned timeout_ms);
+
 /* The loop's own thread: runs until stopped or a fatal condition. May be
  * called again after SKBOX_LOOP_ABANDONED, from any thread. */
 int skbox_loop_run(skbox_loop *loop);

@@ -26,7 +26,7 @@ export interface LoopOptions {
 }
 
 export interface LoopExit {
-  status: number; // 0 stopped, 10 accept failed, 11 -i peer gone, 99 abandoned (test support)
+  status: number; // 0 stopped, 10 accept failed, 11 -i peer gone, 98 already running elsewhere, 99 abandoned (test support)
   errno: number;
   error?: string;
 }
@@ -75,6 +75,12 @@ export interface ServerAddon {
   stopLoop(loopId: number): void;
   /** Test support: the loop returns status 99 as if its thread had died. */
   abandonLoop(loopId: number): void;
+  /**
+   * Takes the loop back from a thread whose runtime is gone but which may still be
+   * inside runLoop (a terminated worker): ends that run and waits up to timeoutMs.
+   * True once no thread runs it; its waiting connections are kept.
+   */
+  reclaimLoop(loopId: number, timeoutMs: number): boolean;
   destroyLoop(loopId: number): void;
   statCount: number;
   targetSlots: number;

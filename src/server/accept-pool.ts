@@ -22,7 +22,12 @@ interface Loop {
   id: number;
   stats: BigUint64Array;
   targetStats: BigUint64Array;
+  /** Ends the current run's worker thread for real (test support). */
+  abort?: AbortController;
 }
+
+/** How long a dead worker's loop may take to let go of it. */
+const RECLAIM_TIMEOUT_MS = 2000;
 
 /**
  * The worker threads, each running one native accept loop. The main thread
@@ -130,16 +135,21 @@ export class AcceptPool {
     for (;;) {
       const began = Date.now();
       let reason: string;
+      loop.abort = new AbortController();
       try {
-        const exit = (await this.pool.run({ loopId: loop.id, schedBatch: this.schedBatch })) as LoopExit;
-        if (exit.status !== LOOP_STATUS.abandoned) {
+        const task = { loopId: loop.id, schedBatch: this.schedBatch };
+        const exit = (await this.pool.run(task, { signal: loop.abort.signal })) as LoopExit;
+        if (exit.status !== LOOP_STATUS.abandoned && exit.status !== LOOP_STATUS.busy) {
           if (exit.status !== 0) events.onFatal(exit);
           return exit;
         }
-        reason = 'its worker thread stopped running the loop';
+        reason = exit.status === LOOP_STATUS.busy ? 'its loop was still held by a dead thread' : 'its worker thread stopped running the loop';
       } catch (err) {
         reason = `its worker thread died: ${(err as Error).message}`;
       }
+      // A thread can die while inside the native loop (terminate() cannot interrupt native
+      // code): it would go on running the loop beside its successor. Take the loop back first.
+      if (!this.addon.reclaimLoop(loop.id, RECLAIM_TIMEOUT_MS)) reason += `; its loop did not let go within ${RECLAIM_TIMEOUT_MS} ms`;
       // The loop's state (waiting connections, cached targets) lives in native
       // memory and the listeners in the main thread: nothing is lost meanwhile.
       const delay = tracker.failed(Date.now(), Date.now() - began);
@@ -161,6 +171,11 @@ export class AcceptPool {
   /** Test support: make loop `index` end as if its worker thread had died. */
   abandon(index: number): void {
     this.addon.abandonLoop(this.loops[index % this.loops.length].id);
+  }
+
+  /** Test support: terminate the worker thread running loop `index`, in the middle of its loop. */
+  terminateWorker(index: number): void {
+    this.loops[index % this.loops.length].abort?.abort(new Error('worker thread terminated'));
   }
 
   get size(): number {

@@ -5,6 +5,8 @@ export const LOOP_STATUS = {
   peerGone: 11,
   /** -P: the registration server closed our registration. */
   upstreamGone: 12,
+  /** Another thread still runs the loop (a worker that died inside it): reclaim it first. */
+  busy: 98,
   /** The loop left as if its worker thread had died (test support); run it again to resume. */
   abandoned: 99,
 } as const;

@@ -196,10 +196,12 @@ export async function serve(flags: ServerOptions): Promise<void> {
     },
     onWarning: (message) => logWarn(message),
   });
-  if (process.env.SOCKETBOX_TEST_CONTROL === '1') {
-    // Test support only: SIGUSR2 ends one worker thread as a crash would.
+  const testControl = process.env.SOCKETBOX_TEST_CONTROL;
+  if (testControl === '1' || testControl === 'terminate') {
+    // Test support only: SIGUSR2 ends one worker thread as a crash would: its loop returns
+    // and the thread exits (1), or the thread is terminated while inside its loop.
     let next = 0;
-    process.on('SIGUSR2', () => pool.abandon(next++));
+    process.on('SIGUSR2', () => (testControl === 'terminate' ? pool.terminateWorker(next++) : pool.abandon(next++)));
   }
   process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
   process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
