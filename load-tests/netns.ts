@@ -17,8 +17,9 @@ export const CLIENT_PREFIX = 'fd00:1::';
  * with its status (output passes straight through). Inside: configures the
  * namespace and returns. `clientAddresses` are host parts under fd00:1::
  * made into real addresses, so ordinary sockets can bind them as a source.
+ * `anyIp: false` leaves SERVER_PREFIX unrouted (for tests that route it otherwise).
  */
-export function enterPrivateNetns(clientAddresses: number[] = []): void {
+export function enterPrivateNetns(clientAddresses: number[] = [], opts: { anyIp?: boolean } = {}): void {
   if (process.env[MARK] !== '1') {
     const r = spawnSync('unshare', ['-n', '--', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
       stdio: 'inherit',
@@ -31,7 +32,7 @@ export function enterPrivateNetns(clientAddresses: number[] = []): void {
     execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   };
   ip('link', 'set', 'lo', 'up');
-  ip('-6', 'route', 'add', 'local', `${SERVER_PREFIX}/64`, 'dev', 'lo');
+  if (opts.anyIp !== false) ip('-6', 'route', 'add', 'local', `${SERVER_PREFIX}/64`, 'dev', 'lo');
   // Load runs open tens of thousands of short connections: give them ports.
   fs.writeFileSync('/proc/sys/net/ipv4/ip_local_port_range', '10000 65000');
   fs.writeFileSync('/proc/sys/net/ipv4/tcp_tw_reuse', '1');

@@ -4,6 +4,8 @@
  * output fails the test), and socketbox.service is notify-reload and
  * hardened as promised. verify checks that ExecStart= binaries exist, so the
  * units are verified from a temporary copy pointing at this checkout's bin/.
+ * The TPROXY unit and the socket drop-in agree with examples/tproxy.nft
+ * (test/tproxy.test.ts runs the unit's commands for real).
  */
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,10 +13,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from './helpers/processes';
+import { nftDefines, unitSection } from './helpers/unit-file';
 
 const UNITS_DIR = path.join(ROOT, 'systemd');
 const INSTALLED_BIN = '/usr/local/bin/';
 const units = fs.readdirSync(UNITS_DIR).filter((f) => /\.(service|socket)$/.test(f));
+const TPROXY_UNIT = 'socketbox-tproxy.service';
+const TPROXY_DROP_IN = path.join('socketbox.socket.d', 'tproxy.conf');
+const RULESET = path.join(ROOT, 'examples', 'tproxy.nft');
 
 /** systemd < 253 does not know Type=notify-reload: the one warning it may give. */
 function allowedWarning(line: string): boolean {
@@ -22,23 +28,18 @@ function allowedWarning(line: string): boolean {
   return version < 253 && /Failed to parse service type, ignoring: notify-reload$/.test(line);
 }
 
-/** key -> values of one section of a unit file. */
+/** key -> values of one section of a unit file (or drop-in) in systemd/. */
 function section(file: string, name: string): Map<string, string[]> {
-  const keys = new Map<string, string[]>();
-  let inside = false;
-  for (const raw of fs.readFileSync(path.join(UNITS_DIR, file), 'utf8').split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('[')) inside = line === `[${name}]`;
-    else if (inside && line && !line.startsWith('#')) {
-      const eq = line.indexOf('=');
-      keys.set(line.slice(0, eq), [...(keys.get(line.slice(0, eq)) ?? []), line.slice(eq + 1)]);
-    }
-  }
-  return keys;
+  return unitSection(path.join(UNITS_DIR, file), name);
 }
 
 t.test('the expected unit files are there', async (t) => {
-  t.same(units.sort(), ['socketbox-inetd@.service', 'socketbox-relay@.service', 'socketbox.service', 'socketbox.socket'], 'the socket, the service and the two client templates');
+  t.same(
+    units.sort(),
+    ['socketbox-inetd@.service', 'socketbox-relay@.service', 'socketbox-tproxy.service', 'socketbox.service', 'socketbox.socket'],
+    'the socket, the service, the two client templates and the TPROXY loader',
+  );
+  t.same(fs.readdirSync(path.join(UNITS_DIR, 'socketbox.socket.d')), ['tproxy.conf'], 'one drop-in: the socket for TPROXY');
 });
 
 t.test('systemd-analyze verify passes on every unit, without a warning', async (t) => {
@@ -49,16 +50,21 @@ t.test('systemd-analyze verify passes on every unit, without a warning', async (
     const text = fs.readFileSync(path.join(UNITS_DIR, unit), 'utf8');
     fs.writeFileSync(path.join(dir, unit), text.split(INSTALLED_BIN).join(path.join(ROOT, 'bin') + '/'));
   }
-  for (const unit of units) {
+  const verify = (unit: string, what: string): void => {
     const r = spawnSync('systemd-analyze', ['verify', path.join(dir, unit)], { encoding: 'utf8', timeout: 30_000 });
     const complaints = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.trim() !== '' && !allowedWarning(l));
-    t.equal(r.status, 0, `${unit}: verify exits 0`);
-    t.same(complaints, [], `${unit}: nothing to complain about`);
-  }
+    t.equal(r.status, 0, `${what}: verify exits 0`);
+    t.same(complaints, [], `${what}: nothing to complain about`);
+  };
+  for (const unit of units) verify(unit, unit);
+  // verify reads drop-ins from beside the unit: the socket for TPROXY, as installed.
+  fs.mkdirSync(path.join(dir, 'socketbox.socket.d'));
+  fs.copyFileSync(path.join(UNITS_DIR, TPROXY_DROP_IN), path.join(dir, TPROXY_DROP_IN));
+  verify('socketbox.socket', `socketbox.socket with ${TPROXY_DROP_IN}`);
 });
 
 t.test('every ExecStart= runs an installed program from /usr/local/bin', async (t) => {
-  for (const unit of units.filter((u) => u.endsWith('.service'))) {
+  for (const unit of units.filter((u) => u.endsWith('.service') && u !== TPROXY_UNIT)) {
     for (const exec of section(unit, 'Service').get('ExecStart') ?? []) t.match(exec, new RegExp(`^${INSTALLED_BIN}socketbox`), unit);
   }
 });
@@ -87,4 +93,46 @@ t.test('socketbox-anyip.network makes a prefix local on lo', async (t) => {
   const route = section(file, 'Route');
   t.same(route.get('Type'), ['local'], 'a local route (AnyIP)');
   t.match(route.get('Destination')?.[0], /^[0-9a-f:]+\/\d+$/, 'an IPv6 prefix');
+});
+
+t.test('socketbox-tproxy.service loads examples/tproxy.nft and its routing before the socket', async (t) => {
+  const defines = nftDefines(RULESET);
+  const mark = defines.get('SOCKETBOX_MARK');
+  const table = /^table (ip6 \w+) \{/m.exec(fs.readFileSync(RULESET, 'utf8'))?.[1];
+  t.equal(table, 'ip6 socketbox_tproxy', 'the ruleset is one ip6 table');
+  const unit = section(TPROXY_UNIT, 'Unit');
+  const service = section(TPROXY_UNIT, 'Service');
+  t.same(service.get('Type'), ['oneshot'], 'Type=oneshot');
+  t.same(service.get('RemainAfterExit'), ['yes'], 'RemainAfterExit=yes: active while loaded, stop removes');
+  t.same(unit.get('DefaultDependencies'), ['no'], 'no default dependencies: they would order it after basic.target, the socket before it');
+  t.match(unit.get('Before')?.join(' '), /\bsocketbox\.socket\b.*\bsocketbox\.service\b/, 'Before=socketbox.socket socketbox.service');
+  t.same(
+    service.get('ExecStart'),
+    [
+      '/usr/sbin/nft -f /etc/socketbox/tproxy.nft',
+      `-/sbin/ip -6 rule del fwmark ${mark} lookup 100`,
+      `/sbin/ip -6 rule add fwmark ${mark} lookup 100`,
+      '/sbin/ip -6 route replace local ::/0 dev lo table 100',
+    ],
+    'loads the ruleset, then routes its mark to a table where everything is local',
+  );
+  t.same(service.get('ExecReload'), ['/usr/sbin/nft -f /etc/socketbox/tproxy.nft'], 'reload re-reads the ruleset');
+  t.same(
+    service.get('ExecStop'),
+    [`-/usr/sbin/nft delete table ${table}`, `-/sbin/ip -6 rule del fwmark ${mark} lookup 100`, '-/sbin/ip -6 route del local ::/0 dev lo table 100'],
+    'stop removes the table the ruleset declares, the rule and the route',
+  );
+  t.same(service.get('CapabilityBoundingSet'), ['CAP_NET_ADMIN'], 'CAP_NET_ADMIN and nothing else');
+});
+
+t.test('the socket drop-in listens where examples/tproxy.nft sends, transparent', async (t) => {
+  const defines = nftDefines(RULESET);
+  const socket = section(TPROXY_DROP_IN, 'Socket');
+  t.same(
+    socket.get('ListenStream'),
+    ['', `[${defines.get('SOCKETBOX_LISTENER_ADDR')}]:${defines.get('SOCKETBOX_LISTENER_PORT')}`],
+    'replaces [::]:80 with the ruleset\'s listener',
+  );
+  t.same(socket.get('Transparent'), ['yes'], 'Transparent=yes (IPV6_TRANSPARENT, what socketbox -t sets)');
+  t.same(section(TPROXY_DROP_IN, 'Unit').get('Wants'), [TPROXY_UNIT], 'pulls in the ruleset');
 });
