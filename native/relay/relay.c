@@ -92,11 +92,13 @@ void rly_relay_destroy(struct rly_relay *r) {
   free(r);
 }
 
+/* A paused source leaves the epoll set: with an empty event mask epoll would still report
+ * HUP and ERR (a sender that hung up), waking the loop again and again for nothing. */
 static int watch_intake(struct rly_relay *r, int on) {
   if (r->intake_watched == on) return 0;
-  struct epoll_event ev = {.events = on ? EPOLLIN : 0};
+  struct epoll_event ev = {.events = EPOLLIN};
   ev.data.ptr = &r->tag_intake;
-  if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.source_fd, &ev) != 0) return -1;
+  if (epoll_ctl(r->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, r->cfg.source_fd, &ev) != 0) return -1;
   r->intake_watched = on;
   return 0;
 }
@@ -178,9 +180,7 @@ struct rly_exit rly_relay_run(struct rly_relay *r) {
   struct epoll_event ev = {.events = EPOLLIN};
   ev.data.ptr = &r->tag_stop;
   if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->stop_fd, &ev) != 0) return (struct rly_exit){1, errno, "epoll_ctl"};
-  ev.data.ptr = &r->tag_intake;
-  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->cfg.source_fd, &ev) != 0) return (struct rly_exit){1, errno, "epoll_ctl"};
-  r->intake_watched = 1;
+  if (watch_intake(r, 1) != 0) return (struct rly_exit){1, errno, "epoll_ctl"};
 
   while (!r->stopping) {
     int n = epoll_wait(r->epfd, events, EVENTS_PER_WAIT, wait_timeout(r, rly_now_ms()));

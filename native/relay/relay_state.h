@@ -13,7 +13,7 @@ struct rly_relay {
   struct rly_config cfg;
   int epfd;
   int stop_fd;         /* eventfd: written by rly_relay_stop from any thread */
-  int intake_watched;  /* the source is in the epoll set with EPOLLIN */
+  int intake_watched;  /* the source is in the epoll set (it leaves it while intake is paused) */
   int64_t retry_at_ms; /* after running out of descriptors: when to try again; 0 = not waiting */
   unsigned active;     /* connections holding descriptors */
   unsigned max_active; /* intake pauses at this many */
