@@ -115,6 +115,8 @@ rly_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
   int proxy = IntProp(o, "proxyVersion", 0);
   cfg.proxy = proxy == 1 ? RLY_PROXY_V1 : proxy == 2 ? RLY_PROXY_V2 : RLY_PROXY_NONE;
   cfg.connect_timeout_ms = IntProp(o, "connectTimeoutMs", 10000);
+  cfg.idle_timeout_ms = IntProp(o, "idleTimeoutMs", 0);
+  if (cfg.idle_timeout_ms < 0) throw Napi::TypeError::New(env, "idleTimeoutMs: 0 (never) or more");
   cfg.max_connections = (unsigned)IntProp(o, "maxConnections", 0);
   cfg.log_fd = IntProp(o, "logFd", 2);
   cfg.error_fd = IntProp(o, "errorFd", 2);

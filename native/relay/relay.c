@@ -71,6 +71,7 @@ struct rly_relay *rly_relay_create(const struct rly_config *cfg, const char **wh
   rly_list_init(&r->all);
   rly_list_init(&r->connecting);
   rly_list_init(&r->waiting);
+  rly_list_init(&r->idle);
   rly_list_init(&r->ready);
   rly_list_init(&r->dead);
   return r;
@@ -162,11 +163,7 @@ static void resume_when_possible(struct rly_relay *r, int64_t now, int closed_so
 
 static int wait_timeout(const struct rly_relay *r, int64_t now) {
   if (!rly_list_empty(&r->ready)) return 0;
-  int64_t next = -1;
-  if (!rly_list_empty(&r->connecting)) {
-    const struct rly_conn *c = RLY_CONTAINER_OF(r->connecting.next, struct rly_conn, state_link);
-    next = c->deadline_ms;
-  }
+  int64_t next = rly_conn_next_deadline(r);
   if (r->retry_at_ms && (next < 0 || r->retry_at_ms < next)) next = r->retry_at_ms;
   if (next < 0) return -1;
   return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -189,6 +186,7 @@ struct rly_exit rly_relay_run(struct rly_relay *r) {
       exit = (struct rly_exit){1, errno, "epoll_wait"};
       break;
     }
+    r->now_ms = rly_now_ms();
     unsigned active_before = r->active;
     int intake_ready = 0;
     for (int i = 0; i < n; i++) {

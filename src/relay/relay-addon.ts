@@ -20,6 +20,8 @@ export interface NativeRelayConfig {
   congestion?: string;
   proxyVersion: 0 | 1 | 2;
   connectTimeoutMs: number;
+  /** Close a connection that moved no byte either way this long; 0 = never. */
+  idleTimeoutMs: number;
   maxConnections: number;
   /** Per-connection log lines (-1 = none) and problems. */
   logFd: number;
