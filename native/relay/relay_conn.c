@@ -108,9 +108,26 @@ static void become_open(struct rly_relay *r, struct rly_conn *c) {
   run_pumps(r, c); /* the client may have sent while we connected: edges are not repeated */
 }
 
-/* Backend socket, pipes, PROXY header, epoll registration. Returns -1 only when
+/* A backend that expects a PROXY header would take the relay's address for the client's:
+ * without its header in full, the connection goes nowhere. */
+static void refuse_without_header(struct rly_relay *r, struct rly_conn *c) {
+  char what[96];
+  r->header_refused++;
+  snprintf(what, sizeof(what), "refused: the PROXY header cannot be built in full (refused so far: %lu)",
+           r->header_refused);
+  conn_fail(r, c, what, 0);
+}
+
+/* PROXY header, pipes, backend socket, epoll registration. Returns -1 only when
  * descriptors ran out (the connection keeps its client and waits); other failures close it. */
 static int conn_setup(struct rly_relay *r, struct rly_conn *c) {
+  unsigned char header[RLY_PROXY_HEADER_MAX];
+  int header_len = rly_proxy_header(r->cfg.proxy, &c->remote, &c->local, header);
+  if (header_len < 0) {
+    refuse_without_header(r, c);
+    return 0;
+  }
+
   struct rly_pipe up_pipe = {-1, -1}, down_pipe = {-1, -1};
   if (rly_pipe_get(&r->pipes, &up_pipe) != 0 || rly_pipe_get(&r->pipes, &down_pipe) != 0) {
     int err = errno;
@@ -122,9 +139,7 @@ static int conn_setup(struct rly_relay *r, struct rly_conn *c) {
   rly_pump_init(&c->up, up_pipe, r->pipes.capacity);
   rly_pump_init(&c->down, down_pipe, r->pipes.capacity);
 
-  unsigned char header[RLY_PROXY_HEADER_MAX];
-  size_t header_len = rly_proxy_header(r->cfg.proxy, &c->remote, &c->local, header);
-  if (rly_pump_preload(&c->up, header, header_len) != 0) {
+  if (rly_pump_preload(&c->up, header, (size_t)header_len) != 0) {
     conn_fail(r, c, "cannot queue the PROXY header", errno);
     return 0;
   }

@@ -3,7 +3,8 @@
  * Life: taken in -> (waiting for descriptors) -> connecting -> open -> closed.
  * A connection ends when both directions are finished (clean half-closes both ways), or
  * at once when one side resets (the other side is reset too), when the backend cannot be
- * reached in time, when no byte moved either way for the idle timeout, or when the
+ * reached in time, when no byte moved either way for the idle timeout, when its PROXY
+ * header cannot be built in full (refused before the backend is dialled), or when the
  * relay stops. A direction whose destination refuses bytes ends alone; the other one may
  * still deliver (a server's reply after it stopped reading). */
 #ifndef RLY_RELAY_CONN_H

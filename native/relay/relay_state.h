@@ -21,6 +21,7 @@ struct rly_relay {
   struct rly_intake_counts intake_counts;
   unsigned long reported_counts[3]; /* intake_counts already logged */
   unsigned long idle_closed;        /* connections closed by the idle timeout */
+  unsigned long header_refused;     /* connections refused: their PROXY header could not be built */
   int64_t now_ms;                   /* when the current batch of events arrived */
 
   struct rly_link all;        /* every live connection */

@@ -24,6 +24,8 @@ NAT64 mode:
 PROXY protocol (the backend learns the client's address):
   -i               send a version 1 header: PROXY TCP6 SRC DST SPORT DPORT
   -2, --proxy-v2   send a version 2 (binary) header
+                   A connection whose header cannot be built in full is refused (closed,
+                   logged with a running count), never relayed without it
 Other:
   -C NAME          TCP congestion control of backend connections (default: the system's,
                    but reno for loopback backends, where pacing as bbr does only delays
