@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <map>
 #include <mutex>
@@ -115,20 +116,42 @@ rly_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
   int proxy = IntProp(o, "proxyVersion", 0);
   cfg.proxy = proxy == 1 ? RLY_PROXY_V1 : proxy == 2 ? RLY_PROXY_V2 : RLY_PROXY_NONE;
   cfg.connect_timeout_ms = IntProp(o, "connectTimeoutMs", 10000);
+  cfg.idle_timeout_ms = IntProp(o, "idleTimeoutMs", 0);
+  if (cfg.idle_timeout_ms < 0) throw Napi::TypeError::New(env, "idleTimeoutMs: 0 (never) or more");
   cfg.max_connections = (unsigned)IntProp(o, "maxConnections", 0);
   cfg.log_fd = IntProp(o, "logFd", 2);
   cfg.error_fd = IntProp(o, "errorFd", 2);
   return cfg;
 }
 
-// createRelay(options): prepares the source descriptor and returns the relay's id.
+// Closes the descriptor unless released: every way out of createRelay before the relay
+// owns the source (a bad option, a source that cannot be prepared) closes it.
+class SourceGuard {
+ public:
+  explicit SourceGuard(int fd) : fd_(fd) {}
+  ~SourceGuard() {
+    if (fd_ >= 0) close(fd_);
+  }
+  SourceGuard(const SourceGuard &) = delete;
+  SourceGuard &operator=(const SourceGuard &) = delete;
+  void Release() { fd_ = -1; }
+
+ private:
+  int fd_;
+};
+
+// createRelay(options): takes the source descriptor (closed if anything fails), prepares it
+// and returns the relay's id.
 Napi::Value CreateRelay(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "createRelay(options)");
-  rly_config cfg = ConfigFrom(env, info[0].As<Napi::Object>());
+  Napi::Object options = info[0].As<Napi::Object>();
+  SourceGuard source(IntProp(options, "sourceFd", -1));
+  rly_config cfg = ConfigFrom(env, options);
   const char *why = "";
   if (rly_prepare_source(cfg.source_fd, cfg.source_kind, &why) != 0)
     throw ErrnoError(env, "descriptor " + std::to_string(cfg.source_fd) + ": " + why, errno);
+  source.Release(); // rly_relay_create owns it from here, even when it fails
   rly_relay *relay = rly_relay_create(&cfg, &why);
   if (!relay) throw ErrnoError(env, why, errno);
   std::lock_guard<std::mutex> lock(registry_mutex);

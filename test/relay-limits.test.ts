@@ -1,18 +1,23 @@
 // socketbox-relay under pressure: backends that never answer or refuse, a limit on
-// connections (intake pauses, nothing is lost), a descriptor limit, a stalled backend that
-// must not hold up others nor make the relay spin, descriptor hygiene, and clean stops.
+// connections (intake pauses, nothing is lost, and a paused intake whose source hung up
+// does not spin), a descriptor limit, a stalled backend that must not hold up others nor
+// make the relay spin, descriptor hygiene, and clean stops.
 import { enterTestNetns } from './helpers/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { loadClientAddon } from '../src/clients/load-client-addon';
+import { handoverConnection } from './helpers/handover-connection';
 import { startBlackholeBackend } from './helpers/relay-blackhole';
 import { startEchoBackend } from './helpers/relay-backends';
 import { connectTo, nextData, readEnd, relayExchange } from './helpers/relay-client';
-import { startFrontAndRelay, startRelay, startRelayOnListener, tempDir, type RunningProgram } from './helpers/relay-process';
-import { openFds, sleep, waitFor } from './helpers/proc';
+import { exited, relayBin, startFrontAndRelay, startRelay, startRelayOnListener, tempDir, type RunningProgram } from './helpers/relay-process';
+import { unixPair } from './helpers/relay-unix-pair';
+import { heldTcpConnections, openFds, sleep, waitFor } from './helpers/proc';
 import { waitForListening } from './helpers/wait-for';
 
 const FRONT_PORT = 8080;
@@ -81,6 +86,50 @@ t.test('-m 1: a second connection waits for the first to end, and is then served
   t.pass('served once the first ended');
   second.destroy();
   first.destroy();
+});
+
+t.test('-m 1 paused while the sender hangs up: no busy loop; intake resumes, serves the queued one, then stops', async (t) => {
+  await echo(t);
+  const tmp = tempDir();
+  t.teardown(tmp.remove);
+  // A stream socket carries the connections (-l 3 -e): when the sender closes its end, the
+  // relay's end reports HUP to epoll for as long as nobody reads it.
+  const pair = await unixPair(path.join(tmp.dir, 'sender.sock'));
+  const child = spawn(relayBin, ['-l', '3', '-e', '-q', '-m', '1', '-p', String(BACKEND_PORT)], {
+    stdio: ['ignore', 'ignore', 'pipe', pair.farFd],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  pair.far.destroy();
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    await exited(child);
+  });
+  const senderFd = (pair.near as unknown as { _handle: { fd: number } })._handle.fd;
+  const clientAddon = loadClientAddon();
+  const held = await handoverConnection('::1');
+  clientAddon.sendFds(senderFd, [held.fd], null, true);
+  held.release();
+  await waitFor('the relay to hold the first connection and its backend', () => heldTcpConnections(child.pid!) === 2);
+  const queued = await handoverConnection('::1');
+  clientAddon.sendFds(senderFd, [queued.fd], null, true);
+  queued.release();
+  pair.near.destroy(); // HUP on the relay's source while its intake is paused
+  await sleep(200);
+
+  const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const ticks = cpuTicks(child.pid!);
+  const started = Date.now();
+  await sleep(1000);
+  const cpuSeconds = (cpuTicks(child.pid!) - ticks) / clockTicks;
+  const wallSeconds = (Date.now() - started) / 1000;
+  t.ok(cpuSeconds < 0.1 * wallSeconds, `no busy loop while paused (${cpuSeconds.toFixed(2)} s of CPU in ${wallSeconds.toFixed(2)} s)`);
+  t.equal(child.exitCode, null, 'still running: a connection waits for a place');
+
+  t.equal(await held.talk('one'), 'one', 'the held connection still works');
+  t.equal(await queued.talk('two'), 'two', 'intake resumed: the queued connection is served');
+  t.equal(await exited(child), 0, 'then the end of the source is seen: status 0');
+  t.match(stderr, /the sender closed the receiving socket; stopping/);
 });
 
 t.test('a small descriptor limit: 40 simultaneous clients all get their answers', async (t) => {

@@ -30,6 +30,7 @@ t.test('defaults: fd 0 listening, [::1]:80, no PROXY header, logging on', async 
   t.equal(o.nat64, null);
   t.equal(o.proxyVersion, 0);
   t.equal(o.connectTimeoutMs, 10_000);
+  t.equal(o.idleTimeoutMs, 5 * 60_000, 'idle connections are closed after 5 minutes');
   t.equal(o.quiet, false);
 });
 
@@ -69,6 +70,10 @@ t.test('PROXY headers, timeouts, limits, quiet, help', async (t) => {
   t.equal(parse('-2').proxyVersion, 2);
   t.equal(parse('--proxy-v2').proxyVersion, 2);
   t.equal(parse('-T', '250').connectTimeoutMs, 250);
+  t.equal(parse('--idle-timeout', '300ms').idleTimeoutMs, 300);
+  t.equal(parse('--idle-timeout=90s').idleTimeoutMs, 90_000);
+  t.equal(parse('--idle-timeout', '600').idleTimeoutMs, 600_000, 'a bare number is seconds');
+  t.equal(parse('--idle-timeout', '0').idleTimeoutMs, 0, '0 = never');
   t.equal(parse('-C', 'reno').congestion, 'reno');
   t.equal(parse().congestion, null);
   t.equal(parse('-m', '5').maxConnections, 5);
@@ -102,6 +107,10 @@ t.test('usage errors say what is wrong', async (t) => {
     [['-s', '@'], /socket path is empty/],
     [['-l', '-1'], /-l "-1"/],
     [['-T', '0'], /-T "0"/],
+    [['--idle-timeout', '5m'], /--idle-timeout: expected a duration like 2s or 500ms, got '5m'/],
+    [['--idle-timeout', '-1'], /--idle-timeout: expected a duration/],
+    [['--idle-timeout', '2d'], /--idle-timeout: expected a duration/],
+    [['--idle-timeout', '86401'], /--idle-timeout: 86401 is out of range \(at most 1 day\)/],
     [['-C', 'no such'], /-C "no such": a congestion control name/],
     [['-C', 'reno', '-u', '/a'], /-C is for TCP backends/],
     [['-p', '1', '-p', '2'], /-p given twice/],
@@ -123,6 +132,7 @@ t.test('the program: --help on stdout, usage errors exit 2, unusable sources exi
   t.equal(help.status, 0);
   t.match(help.stdout, /^Usage: socketbox-relay/);
   t.match(help.stdout, /-2, --proxy-v2/);
+  t.match(help.stdout, /--idle-timeout D .*\n.*default 300s/);
 
   const bad = await runRelay(['-p', 'x']);
   t.equal(bad.status, 2);

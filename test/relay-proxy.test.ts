@@ -1,18 +1,22 @@
 // PROXY protocol headers (-i: version 1 text, -2: version 2 binary) parsed by the test's
 // backend carry the true client address and port and the address it dialled, and the
-// client's bytes follow the header untouched.
-import { enterTestNetns } from './helpers/netns';
+// client's bytes follow the header untouched. The longest headers come out whole; a
+// connection whose header cannot be built in full is refused, never relayed without it.
+import { addLocalAddress, enterTestNetns } from './helpers/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
 import { startProxyBackend, type ProxyInfo } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
-import { startFrontAndRelay, startRelay, tempDir } from './helpers/relay-process';
+import { startFrontAndRelay, startRelay, startSocketbox, tempDir } from './helpers/relay-process';
 import { unixPair } from './helpers/relay-unix-pair';
+import { compileC } from './helpers/cc';
+import { waitFor } from './helpers/proc';
 
 const FRONT_PORT = 8080;
 
@@ -109,4 +113,89 @@ t.test('a client that is not an IP socket: PROXY UNKNOWN (v1) and LOCAL (v2)', a
     await backend.close();
     tmp.remove();
   }
+});
+
+// Addresses with no zero group (39 characters each) and five-digit ports: the longest v1 line.
+const LONGEST_CLIENT = 'fdcc:cccc:cccc:cccc:cccc:cccc:c8c8:c8c8';
+const LONGEST_LOCAL = 'fddd:dddd:dddd:dddd:dddd:dddd:c8c8:c8c9';
+const LONGEST_LINE = `PROXY TCP6 ${LONGEST_CLIENT} ${LONGEST_LOCAL} 65534 65535\r\n`;
+
+/** An inet_ntop that widens IPv6 text to 45 characters or fails (test/helpers/inet-ntop-override.c). */
+const inetNtopOverride = (): string => compileC('inet-ntop-override.so', ['-shared', '-fPIC', 'test/helpers/inet-ntop-override.c']);
+
+t.test('the builder: the longest headers come out whole; a v1 line that cannot be built in full is refused (-1)', async (t) => {
+  const probe = compileC('proxy-header-probe', [
+    '-I', 'native', 'test/helpers/proxy-header-probe.c', 'native/relay/proxy_header.c', 'native/relay/endpoint.c', 'native/common/ip_endpoint.c',
+  ]);
+  const run = (mode?: string): Record<string, { result: number; bytes: Buffer }> => {
+    const env = mode ? { ...process.env, LD_PRELOAD: inetNtopOverride(), INET_NTOP_OVERRIDE: mode } : process.env;
+    const lines = execFileSync(probe, { env, encoding: 'utf8' }).trim().split('\n');
+    return Object.fromEntries(lines.map((l) => l.split(' ')).map(([v, result, hex]) => [v, { result: Number(result), bytes: Buffer.from(hex ?? '', 'hex') }]));
+  };
+  const v2 = Buffer.concat([
+    Buffer.from('0d0a0d0a000d0a515549540a', 'hex'),
+    Buffer.from([0x21, 0x21, 0x00, 36]),
+    Buffer.from(LONGEST_CLIENT.replaceAll(':', ''), 'hex'),
+    Buffer.from(LONGEST_LOCAL.replaceAll(':', ''), 'hex'),
+    Buffer.from([0xff, 0xfe, 0xff, 0xff]),
+  ]);
+
+  const plain = run();
+  t.equal(plain.v1.bytes.toString('latin1'), LONGEST_LINE, 'v1: the whole line');
+  t.equal(plain.v1.result, 104, 'v1: 104 bytes, within the 107 the protocol allows');
+  t.same(plain.v2, { result: 52, bytes: v2 }, 'v2: 52 bytes');
+
+  // 45 characters an address ("x:x:x:x:x:x:d.d.d.d") make a 116-byte line: it does not fit.
+  const wide = run('wide');
+  t.equal(wide.v1.result, -1, `v1 with 45-character addresses: refused (the builder returned ${wide.v1.result})`);
+  t.same(wide.v2, { result: 52, bytes: v2 }, 'v2 carries bytes, not text: unchanged');
+  const failed = run('fail');
+  t.equal(failed.v1.result, -1, `v1 when an address cannot be written: refused (returned ${failed.v1.result}: ${JSON.stringify(failed.v1.bytes.toString('latin1'))})`);
+});
+
+t.test('-i: the longest v1 line (39-character addresses, five-digit ports) reaches the backend whole', async (t) => {
+  addLocalAddress(LONGEST_CLIENT);
+  addLocalAddress(LONGEST_LOCAL);
+  const backend = await startProxyBackend('::1');
+  const tmp = tempDir();
+  const { stop } = await startFrontAndRelay(tmp.dir, 65535, ['-p', String(backend.port), '-i']);
+  t.teardown(async () => {
+    await stop();
+    await backend.close();
+    tmp.remove();
+  });
+  const r = await relayExchange({ host: LONGEST_LOCAL, port: 65535, localAddress: LONGEST_CLIENT, localPort: 65534, input: 'after the longest header' });
+  t.equal(backend.headers[0], LONGEST_LINE, 'the 104-byte line, whole');
+  t.equal(splitReply(r.output).rest.toString(), 'after the longest header', 'the bytes follow it');
+});
+
+t.test('-i: a connection whose header cannot be built in full is refused, counted and logged; others go on', async (t) => {
+  // Under the widening inet_ntop, a client and a dialled address whose last bytes are all
+  // 100 or more give 45-character texts: 115 bytes of line. Short ones still fit.
+  addLocalAddress('fd00:1::c8c8:c8c8');
+  const backend = await startProxyBackend('::1');
+  const tmp = tempDir();
+  const socketPath = path.join(tmp.dir, 'relay.sock');
+  const relay = await startRelay(socketPath, ['-p', String(backend.port), '-i'], {
+    ...process.env,
+    LD_PRELOAD: inetNtopOverride(),
+    INET_NTOP_OVERRIDE: 'wide',
+  });
+  const front = await startSocketbox(socketPath, FRONT_PORT);
+  t.teardown(async () => {
+    await front.stop();
+    await relay.stop();
+    await backend.close();
+    tmp.remove();
+  });
+
+  const refused = await relayExchange({ host: '2001:db8::c8c8:c8c8', port: FRONT_PORT, localAddress: 'fd00:1::c8c8:c8c8', input: 'no header, no entry', allowReset: true });
+  t.equal(refused.output.length, 0, 'the client was closed with nothing');
+  t.equal(backend.accepted(), 0, 'the backend never saw it');
+  await waitFor('the refusal in the log', () => /refused: the PROXY header cannot be built in full \(refused so far: 1\)/.test(relay.stderr()), 5000);
+
+  const served = await relayExchange({ host: '2001:db8::1', port: FRONT_PORT, localAddress: 'fd00:1::5', input: 'fits' });
+  t.equal(splitReply(served.output).rest.toString(), 'fits', 'a connection whose header fits is relayed');
+  t.equal(backend.headers[0], `PROXY TCP6 fd00:0001:0000:0000:0000:0000:0.0.0.5 2001:0db8:0000:0000:0000:0000:0.0.0.1 ${served.localPort} ${FRONT_PORT}\r\n`, 'with its (widened) header');
+  t.equal(backend.accepted(), 1, 'the only connection the backend saw');
 });

@@ -15,8 +15,10 @@ void rly_endpoint_of(int fd, int remote, struct rly_endpoint *out) {
   out->port = ep.port;
 }
 
-void rly_address_format(const uint8_t addr[16], char *out, size_t size) {
-  if (!inet_ntop(AF_INET6, addr, out, (socklen_t)size) && size > 0) out[0] = '\0';
+int rly_address_format(const uint8_t addr[16], char *out, size_t size) {
+  if (inet_ntop(AF_INET6, addr, out, (socklen_t)size)) return 0;
+  if (size > 0) out[0] = '\0';
+  return -1;
 }
 
 void rly_endpoint_format(const struct rly_endpoint *ep, char *out, size_t size) {

@@ -20,7 +20,7 @@ void rly_endpoint_of(int fd, int remote, struct rly_endpoint *out);
 /* "[addr]:port" with the address as inet_ntop writes it. */
 void rly_endpoint_format(const struct rly_endpoint *ep, char *out, size_t size);
 
-/* The address alone, as inet_ntop writes it. */
-void rly_address_format(const uint8_t addr[16], char *out, size_t size);
+/* The address alone, as inet_ntop writes it; 0, or -1 (out empty) when it does not fit. */
+int rly_address_format(const uint8_t addr[16], char *out, size_t size);
 
 #endif

@@ -13,8 +13,9 @@
 #define RLY_PROXY_HEADER_MAX 108 /* the v1 maximum; v2 with IPv6 needs 52 */
 
 /* Writes the header for kind into out (RLY_PROXY_HEADER_MAX bytes); returns its length,
- * 0 for RLY_PROXY_NONE. */
-size_t rly_proxy_header(enum rly_proxy_header kind, const struct rly_endpoint *client,
-                        const struct rly_endpoint *local, unsigned char *out);
+ * 0 for RLY_PROXY_NONE, or -1 when the header does not fit whole: a cut header (or none)
+ * would make the backend misread the client, so the caller must refuse the connection. */
+int rly_proxy_header(enum rly_proxy_header kind, const struct rly_endpoint *client,
+                     const struct rly_endpoint *local, unsigned char *out);
 
 #endif

@@ -71,6 +71,7 @@ struct rly_relay *rly_relay_create(const struct rly_config *cfg, const char **wh
   rly_list_init(&r->all);
   rly_list_init(&r->connecting);
   rly_list_init(&r->waiting);
+  rly_list_init(&r->idle);
   rly_list_init(&r->ready);
   rly_list_init(&r->dead);
   return r;
@@ -92,11 +93,13 @@ void rly_relay_destroy(struct rly_relay *r) {
   free(r);
 }
 
+/* A paused source leaves the epoll set: with an empty event mask epoll would still report
+ * HUP and ERR (a sender that hung up), waking the loop again and again for nothing. */
 static int watch_intake(struct rly_relay *r, int on) {
   if (r->intake_watched == on) return 0;
-  struct epoll_event ev = {.events = on ? EPOLLIN : 0};
+  struct epoll_event ev = {.events = EPOLLIN};
   ev.data.ptr = &r->tag_intake;
-  if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->cfg.source_fd, &ev) != 0) return -1;
+  if (epoll_ctl(r->epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, r->cfg.source_fd, &ev) != 0) return -1;
   r->intake_watched = on;
   return 0;
 }
@@ -160,11 +163,7 @@ static void resume_when_possible(struct rly_relay *r, int64_t now, int closed_so
 
 static int wait_timeout(const struct rly_relay *r, int64_t now) {
   if (!rly_list_empty(&r->ready)) return 0;
-  int64_t next = -1;
-  if (!rly_list_empty(&r->connecting)) {
-    const struct rly_conn *c = RLY_CONTAINER_OF(r->connecting.next, struct rly_conn, state_link);
-    next = c->deadline_ms;
-  }
+  int64_t next = rly_conn_next_deadline(r);
   if (r->retry_at_ms && (next < 0 || r->retry_at_ms < next)) next = r->retry_at_ms;
   if (next < 0) return -1;
   return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -178,9 +177,7 @@ struct rly_exit rly_relay_run(struct rly_relay *r) {
   struct epoll_event ev = {.events = EPOLLIN};
   ev.data.ptr = &r->tag_stop;
   if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->stop_fd, &ev) != 0) return (struct rly_exit){1, errno, "epoll_ctl"};
-  ev.data.ptr = &r->tag_intake;
-  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->cfg.source_fd, &ev) != 0) return (struct rly_exit){1, errno, "epoll_ctl"};
-  r->intake_watched = 1;
+  if (watch_intake(r, 1) != 0) return (struct rly_exit){1, errno, "epoll_ctl"};
 
   while (!r->stopping) {
     int n = epoll_wait(r->epfd, events, EVENTS_PER_WAIT, wait_timeout(r, rly_now_ms()));
@@ -189,6 +186,7 @@ struct rly_exit rly_relay_run(struct rly_relay *r) {
       exit = (struct rly_exit){1, errno, "epoll_wait"};
       break;
     }
+    r->now_ms = rly_now_ms();
     unsigned active_before = r->active;
     int intake_ready = 0;
     for (int i = 0; i < n; i++) {

@@ -36,6 +36,7 @@ struct rly_config {
   char congestion[16];        /* TCP congestion control for backend connections, "" = the system's */
   enum rly_proxy_header proxy;
   int connect_timeout_ms;
+  int idle_timeout_ms;        /* an open connection moving no byte either way this long is closed; 0 = never */
   unsigned max_connections;   /* 0 = as many as the descriptor limit allows */
   int log_fd;                 /* per-connection log lines go here; -1 = none (-q) */
   int error_fd;               /* connections that could not be relayed, and why */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -61,9 +62,28 @@ static void conn_fail(struct rly_relay *r, struct rly_conn *c, const char *what,
   conn_close(r, c, 0);
 }
 
+/* With an idle timeout, open connections wait on r->idle in the order they last moved a
+ * byte, so all deadlines are the same distance from their stamps: moving a connection to
+ * the end keeps the list sorted, and its head alone says when the next one is due. */
+static void restart_idle_clock(struct rly_relay *r, struct rly_conn *c) {
+  if (r->cfg.idle_timeout_ms <= 0) return;
+  c->deadline_ms = r->now_ms + r->cfg.idle_timeout_ms;
+  rly_list_remove(&c->state_link);
+  rly_list_push_back(&r->idle, &c->state_link);
+}
+
+static void close_idle(struct rly_relay *r, struct rly_conn *c) {
+  char what[96];
+  r->idle_closed++;
+  snprintf(what, sizeof(what), "no byte either way for %d ms: closed (idle closes: %lu)", r->cfg.idle_timeout_ms,
+           r->idle_closed);
+  conn_fail(r, c, what, 0);
+}
+
 /* Both directions on any event: epoll reports a socket's whole readiness (a writable socket
  * says EPOLLOUT every time), so an event rarely tells which direction moved. */
 static void run_pumps(struct rly_relay *r, struct rly_conn *c) {
+  unsigned long long moved_before = c->up.moved + c->down.moved;
   enum rly_pump_status up = rly_pump_run(&c->up, c->client, c->backend);
   enum rly_pump_status down = rly_pump_run(&c->down, c->backend, c->client);
   if (up == RLY_PUMP_READ_FAILED || down == RLY_PUMP_READ_FAILED) {
@@ -76,6 +96,7 @@ static void run_pumps(struct rly_relay *r, struct rly_conn *c) {
     conn_close(r, c, 0);
     return;
   }
+  if (c->up.moved + c->down.moved != moved_before) restart_idle_clock(r, c);
   if ((up == RLY_PUMP_YIELDED || down == RLY_PUMP_YIELDED) && !rly_link_linked(&c->ready_link))
     rly_list_push_back(&r->ready, &c->ready_link);
 }
@@ -83,12 +104,30 @@ static void run_pumps(struct rly_relay *r, struct rly_conn *c) {
 static void become_open(struct rly_relay *r, struct rly_conn *c) {
   if (rly_link_linked(&c->state_link)) rly_list_remove(&c->state_link);
   c->state = RLY_CONN_OPEN;
+  restart_idle_clock(r, c);
   run_pumps(r, c); /* the client may have sent while we connected: edges are not repeated */
 }
 
-/* Backend socket, pipes, PROXY header, epoll registration. Returns -1 only when
+/* A backend that expects a PROXY header would take the relay's address for the client's:
+ * without its header in full, the connection goes nowhere. */
+static void refuse_without_header(struct rly_relay *r, struct rly_conn *c) {
+  char what[96];
+  r->header_refused++;
+  snprintf(what, sizeof(what), "refused: the PROXY header cannot be built in full (refused so far: %lu)",
+           r->header_refused);
+  conn_fail(r, c, what, 0);
+}
+
+/* PROXY header, pipes, backend socket, epoll registration. Returns -1 only when
  * descriptors ran out (the connection keeps its client and waits); other failures close it. */
 static int conn_setup(struct rly_relay *r, struct rly_conn *c) {
+  unsigned char header[RLY_PROXY_HEADER_MAX];
+  int header_len = rly_proxy_header(r->cfg.proxy, &c->remote, &c->local, header);
+  if (header_len < 0) {
+    refuse_without_header(r, c);
+    return 0;
+  }
+
   struct rly_pipe up_pipe = {-1, -1}, down_pipe = {-1, -1};
   if (rly_pipe_get(&r->pipes, &up_pipe) != 0 || rly_pipe_get(&r->pipes, &down_pipe) != 0) {
     int err = errno;
@@ -100,9 +139,7 @@ static int conn_setup(struct rly_relay *r, struct rly_conn *c) {
   rly_pump_init(&c->up, up_pipe, r->pipes.capacity);
   rly_pump_init(&c->down, down_pipe, r->pipes.capacity);
 
-  unsigned char header[RLY_PROXY_HEADER_MAX];
-  size_t header_len = rly_proxy_header(r->cfg.proxy, &c->remote, &c->local, header);
-  if (rly_pump_preload(&c->up, header, header_len) != 0) {
+  if (rly_pump_preload(&c->up, header, (size_t)header_len) != 0) {
     conn_fail(r, c, "cannot queue the PROXY header", errno);
     return 0;
   }
@@ -221,12 +258,27 @@ void rly_conn_run_ready(struct rly_relay *r) {
   }
 }
 
+static int64_t first_deadline(const struct rly_link *list) {
+  return rly_list_empty(list) ? -1 : RLY_CONTAINER_OF(list->next, struct rly_conn, state_link)->deadline_ms;
+}
+
 void rly_conn_expire(struct rly_relay *r, int64_t now) {
   while (!rly_list_empty(&r->connecting)) {
     struct rly_conn *c = RLY_CONTAINER_OF(r->connecting.next, struct rly_conn, state_link);
     if (c->deadline_ms > now) break;
     conn_fail(r, c, "cannot connect to the backend", ETIMEDOUT);
   }
+  while (!rly_list_empty(&r->idle)) {
+    struct rly_conn *c = RLY_CONTAINER_OF(r->idle.next, struct rly_conn, state_link);
+    if (c->deadline_ms > now) break;
+    close_idle(r, c);
+  }
+}
+
+int64_t rly_conn_next_deadline(const struct rly_relay *r) {
+  int64_t connect = first_deadline(&r->connecting), idle = first_deadline(&r->idle);
+  if (connect < 0) return idle;
+  return idle >= 0 && idle < connect ? idle : connect;
 }
 
 int rly_conn_retry_waiting(struct rly_relay *r) {

@@ -3,8 +3,10 @@
  * Life: taken in -> (waiting for descriptors) -> connecting -> open -> closed.
  * A connection ends when both directions are finished (clean half-closes both ways), or
  * at once when one side resets (the other side is reset too), when the backend cannot be
- * reached in time, or when the relay stops. A direction whose destination refuses bytes
- * ends alone; the other one may still deliver (a server's reply after it stopped reading). */
+ * reached in time, when no byte moved either way for the idle timeout, when its PROXY
+ * header cannot be built in full (refused before the backend is dialled), or when the
+ * relay stops. A direction whose destination refuses bytes ends alone; the other one may
+ * still deliver (a server's reply after it stopped reading). */
 #ifndef RLY_RELAY_CONN_H
 #define RLY_RELAY_CONN_H
 
@@ -19,11 +21,11 @@ enum rly_conn_state { RLY_CONN_WAITING_FDS, RLY_CONN_CONNECTING, RLY_CONN_OPEN, 
 
 struct rly_conn {
   struct rly_link all;        /* on relay->all, then relay->dead */
-  struct rly_link state_link; /* on relay->connecting or relay->waiting */
+  struct rly_link state_link; /* on relay->connecting, relay->waiting, or (open) relay->idle */
   struct rly_link ready_link; /* on relay->ready */
   enum rly_conn_state state;
   int client, backend;
-  int64_t deadline_ms; /* connecting: give up then */
+  int64_t deadline_ms; /* connecting: give up then; open: close then unless a byte moves */
   struct rly_endpoint remote, local;
   struct rly_pump up;   /* client -> backend */
   struct rly_pump down; /* backend -> client */
@@ -38,8 +40,12 @@ void rly_conn_event(struct rly_relay *r, struct rly_conn *c, int backend, uint32
 /* Gives every connection whose pumps yielded another turn. */
 void rly_conn_run_ready(struct rly_relay *r);
 
-/* Ends connections whose backend did not answer by their deadline. */
+/* Ends connections whose backend did not answer by their deadline, and open ones that
+ * moved no byte for the idle timeout. */
 void rly_conn_expire(struct rly_relay *r, int64_t now);
+
+/* The earliest deadline of rly_conn_expire, or -1 when there is none. */
+int64_t rly_conn_next_deadline(const struct rly_relay *r);
 
 /* Retries connections that waited for descriptors; returns 0 when none is left waiting. */
 int rly_conn_retry_waiting(struct rly_relay *r);

@@ -74,7 +74,10 @@ static enum io_result fill(struct rly_pump *p, int src) {
     while (n < 0 && errno == EINTR);
   }
   enum io_result r = classify(n, 1);
-  if (r == IO_MOVED) p->pending += (size_t)n;
+  if (r == IO_MOVED) {
+    p->pending += (size_t)n;
+    p->moved += (size_t)n;
+  }
   return r;
 }
 
@@ -94,6 +97,7 @@ static enum io_result drain(struct rly_pump *p, int dst) {
   enum io_result r = classify(n, 0);
   if (r == IO_MOVED) {
     p->pending -= (size_t)n;
+    p->moved += (size_t)n;
     if (p->buf) p->off = p->pending ? p->off + (size_t)n : 0;
   }
   return r;

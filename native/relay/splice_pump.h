@@ -28,6 +28,7 @@ struct rly_pump {
   size_t off;         /* copy mode: first byte of buf not yet written */
   size_t pending;     /* bytes taken from src and not yet written to dst */
   size_t capacity;
+  unsigned long long moved; /* bytes read plus bytes written so far: grows while bytes flow */
   unsigned src_eof : 1;
   unsigned done : 1;
   unsigned failed : 1;

@@ -23,6 +23,7 @@ export function nativeConfig(
     congestion: options.congestion ?? undefined,
     proxyVersion: options.proxyVersion,
     connectTimeoutMs: options.connectTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
     maxConnections: options.maxConnections,
     logFd: options.quiet ? -1 : 2,
     errorFd: 2,

@@ -20,6 +20,8 @@ export interface NativeRelayConfig {
   congestion?: string;
   proxyVersion: 0 | 1 | 2;
   connectTimeoutMs: number;
+  /** Close a connection that moved no byte either way this long; 0 = never. */
+  idleTimeoutMs: number;
   maxConnections: number;
   /** Per-connection log lines (-1 = none) and problems. */
   logFd: number;
@@ -38,7 +40,7 @@ export interface RelayAddon {
   checkCongestion(name: string): void;
   /** A non-blocking datagram socket bound at path, mode 0660; stale socket files replaced. */
   bindReceiveSocket(path: string): number;
-  /** Takes the source descriptor; returns an id for the other calls. */
+  /** Takes the source descriptor (closed when this throws); returns an id for the other calls. */
   createRelay(config: NativeRelayConfig): number;
   /** Blocks the calling thread (a worker) until stopRelay. */
   runRelay(id: number): RelayExit;

@@ -1,11 +1,15 @@
 // The command line of socketbox-relay (usage text: ./usage.ts), checked completely before anything starts.
 import { getopt, type OptionSpec } from '../cli/getopt';
 import { UsageError } from '../cli/usage-error';
+import { parseDuration } from '../cli/values';
 import { addressBytes, ipv6Bytes } from './ipv6-bytes';
 
 export const UNIX_PATH_MAX = 107;
 const NAT64_SUFFIX_LENGTH = '-xxxxxxxx'.length;
 export const DEFAULT_NAT64_PREFIX = '64:ff9b::';
+/** Like a proxy's client/server timeouts: long enough for any live peer, short enough that
+ *  silent connections cannot hold every place under -m for long. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 export type RelaySource =
   | { kind: 'bind'; path: string } // -s
@@ -25,6 +29,8 @@ export interface RelayOptions {
   /** -C: TCP congestion control for backend connections (null = the system's). */
   congestion: string | null;
   connectTimeoutMs: number;
+  /** --idle-timeout: close a connection that moved no byte either way this long (0 = never). */
+  idleTimeoutMs: number;
   maxConnections: number; // 0 = by the descriptor limit
   quiet: boolean;
 }
@@ -45,6 +51,7 @@ const SPECS: OptionSpec[] = [
   { key: 'wide', short: 'x', long: 'nat64-wide', takesValue: false },
   { key: 'congestion', short: 'C', long: 'congestion', takesValue: true },
   { key: 'timeout', short: 'T', long: 'connect-timeout', takesValue: true },
+  { key: 'idle', long: 'idle-timeout', takesValue: true },
   { key: 'max', short: 'm', long: 'max-connections', takesValue: true },
   { key: 'quiet', short: 'q', long: 'quiet', takesValue: false },
   { key: 'help', short: 'h', long: 'help', takesValue: false },
@@ -156,6 +163,7 @@ export function parseRelayOptions(args: readonly string[], interfaceIndex: (name
     proxyVersion: has('proxy2') ? 2 : has('proxy1') ? 1 : 0,
     congestion: has('congestion') ? congestionName(value('congestion')!) : null,
     connectTimeoutMs: has('timeout') ? integer('-T', value('timeout')!, 1, 3_600_000) : 10_000,
+    idleTimeoutMs: has('idle') ? parseDuration(value('idle'), '--idle-timeout') : DEFAULT_IDLE_TIMEOUT_MS,
     maxConnections: has('max') ? integer('-m', value('max')!, 1, 1_000_000) : 0,
     quiet: has('quiet'),
   };

@@ -24,6 +24,8 @@ NAT64 mode:
 PROXY protocol (the backend learns the client's address):
   -i               send a version 1 header: PROXY TCP6 SRC DST SPORT DPORT
   -2, --proxy-v2   send a version 2 (binary) header
+                   A connection whose header cannot be built in full is refused (closed,
+                   logged with a running count), never relayed without it
 Other:
   -C NAME          TCP congestion control of backend connections (default: the system's,
                    but reno for loopback backends, where pacing as bbr does only delays
@@ -31,8 +33,13 @@ Other:
                    For a backend on the same host, a non-pacing one (reno, cubic) avoids
                    the reordering that pacing (bbr) causes on loopback
   -T MS            give up connecting to the backend after MS milliseconds (default 10000)
+  --idle-timeout D close a connection once no byte moved either way for D (like 90s or
+                   500ms; a bare number is seconds; default 300s = 5 minutes; 0 = never),
+                   so silent clients cannot hold the places of -m for good. Each close is
+                   logged with a running count ("idle closes: N")
   -m N             relay at most N connections at once (default: as many as the
-                   descriptor limit allows; more wait, none is dropped)
+                   descriptor limit allows; more wait, none is dropped; a connection
+                   holds its place until it ends or --idle-timeout closes it)
   -q               no per-connection log line ("TIME [remote]:port -> [local]:port")
   -h, --help       this text
 SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which received descriptors are accepted.

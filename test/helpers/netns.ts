@@ -77,3 +77,8 @@ export async function startPeerNetns(opts: { name: string; hereAddress: string; 
     throw error;
   }
 }
+
+/** Makes an IPv6 address the namespace's own (after enterTestNetns): clients may bind it, servers be dialled at it. */
+export function addLocalAddress(address: string): void {
+  execFileSync('ip', ['-6', 'addr', 'add', `${address}/128`, 'dev', 'lo', 'nodad'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}

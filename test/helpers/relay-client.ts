@@ -16,6 +16,8 @@ export interface ExchangeOptions {
   input?: Buffer | string;
   /** Source address to bind (must be local, e.g. fd00:1::5 in the test namespace). */
   localAddress?: string;
+  /** Source port to bind (default: any). */
+  localPort?: number;
   timeoutMs?: number;
   /** A reset ends the exchange like a close (a relay resets clients whose bytes it could not deliver). */
   allowReset?: boolean;
@@ -24,7 +26,7 @@ export interface ExchangeOptions {
 /** Connects, sends input, half-closes, and reads until the other side closes. */
 export function relayExchange(o: ExchangeOptions): Promise<RelayExchange> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress, allowHalfOpen: true });
+    const socket = net.connect({ host: o.host, port: o.port, localAddress: o.localAddress, localPort: o.localPort, allowHalfOpen: true });
     const chunks: Buffer[] = [];
     let localAddress = '';
     let localPort = 0;
