@@ -247,6 +247,7 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   skbox_loop_options opt;
   opt.clear_transparent = BoolProp(o, "clearTransparent");
   opt.max_pending = UintProp(o, "maxPending", 4096);
+  opt.max_pending_per_target = UintProp(o, "maxPendingPerTarget", opt.max_pending);
   opt.dispatch_timeout_ms = UintProp(o, "dispatchTimeoutMs", 2000);
   opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
   opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);

@@ -199,7 +199,8 @@ static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_res
 }
 
 static void enqueue(skbox_loop *L, skbox_dest *d, skbox_pending p) {
-  if (L->pending_total >= L->opt.max_pending || skbox_dest_push(&L->dests, d, p) < 0) {
+  if (L->pending_total >= L->opt.max_pending || d->count >= L->opt.max_pending_per_target ||
+      skbox_dest_push(&L->dests, d, p) < 0) {
     refuse(L, &p, d->path, SKBOX_STAT_REFUSED_QUEUE_FULL, 1);
     return;
   }

@@ -11,6 +11,9 @@
 typedef struct {
   int clear_transparent;        /* -z */
   uint32_t max_pending;         /* connections waiting for full receivers, per loop */
+  uint32_t max_pending_per_target; /* of those, how many one destination may hold: a
+                                      receiver that stops reading cannot take the budget
+                                      of the others */
   uint32_t dispatch_timeout_ms; /* how long one may wait */
   uint32_t drain_timeout_ms;    /* how long a stop may take to deliver what waits */
   uint32_t max_cached_targets;  /* distinct destinations kept connected */

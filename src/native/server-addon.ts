@@ -15,6 +15,8 @@ export interface ListenerSpec {
 export interface LoopOptions {
   clearTransparent: boolean;
   maxPending: number;
+  /** Of maxPending, how many connections one destination may hold. */
+  maxPendingPerTarget: number;
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;

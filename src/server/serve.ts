@@ -46,6 +46,7 @@ async function startAcceptPool(
   const pool = new AcceptPool(addon, groups, {
     clearTransparent: o.clearTransparent,
     maxPending: o.maxPending,
+    maxPendingPerTarget: o.maxPendingPerTarget,
     dispatchTimeoutMs: o.dispatchTimeoutMs,
     drainTimeoutMs: o.drainTimeoutMs,
     maxCachedTargets: o.maxCachedTargets,
