@@ -163,7 +163,7 @@ static const char *outcome_name(enum skbox_stat s) {
 
 static void log_outcome(skbox_loop *L, const skbox_pending *c, const char *target, enum skbox_stat outcome) {
   if (L->opt.access_log != SKBOX_ACCESS_LOG_OFF)
-    skbox_access_log(2, L->opt.access_log, &c->tuple, target ? target : "-", outcome_name(outcome), now_us() - c->accepted_us);
+    skbox_access_log(L->opt.log_sink, L->opt.access_log, &c->tuple, target ? target : "-", outcome_name(outcome), now_us() - c->accepted_us);
 }
 
 /* Close a connection that will not be delivered, count why (and log it). */

@@ -156,6 +156,8 @@ Observability:
   --log-level LEVEL      debug, info (default), warn or error
   --log-format FORMAT    text (default) or json, for log lines and the access log
   --access-log           one line per connection on stderr (off by default)
+  Log lines never wait for stderr: those it cannot take at once (nobody reading it) are
+  dropped and counted (socketbox_log_lines_dropped_total, the stop line).
 Tools:
   --check        validate the config and print a summary, then exit
   --explain      show how a connection would be routed, then exit

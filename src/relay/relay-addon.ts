@@ -21,7 +21,7 @@ export interface NativeRelayConfig {
   proxyVersion: 0 | 1 | 2;
   connectTimeoutMs: number;
   maxConnections: number;
-  /** Per-connection log lines (-1 = none) and problems. */
+  /** Per-connection log lines (-1 = none) and problems; never written blocking (lines the descriptor cannot take at once are dropped, then counted in a note line). */
   logFd: number;
   errorFd: number;
 }
