@@ -11,7 +11,7 @@
   "targets": [
     {
       "target_name": "socketbox_server",
-      "sources": ["native/server_addon.cc", "native/registration_bindings.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)"]
+      "sources": ["native/server_addon.cc", "native/registration_bindings.cc", "native/log_bindings.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)"]
     },
     {
       "target_name": "socketbox_client",

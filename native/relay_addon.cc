@@ -17,6 +17,7 @@
 
 extern "C" {
 #include "relay/backend_connect.h"
+#include "relay/conn_log.h"
 #include "relay/relay.h"
 #include "relay/source_socket.h"
 }
@@ -91,6 +92,19 @@ rly_relay *FindRelay(Napi::Env env, int id) {
   return it->second;
 }
 
+// One log sink per descriptor, kept for the life of the process (relays come and go,
+// their log stays); NULL for fd -1 (no log).
+skbox_log_sink *LogSinkFor(Napi::Env env, int fd) {
+  static std::mutex sinks_mutex;
+  static std::map<int, skbox_log_sink *> sinks;
+  if (fd < 0) return nullptr;
+  std::lock_guard<std::mutex> lock(sinks_mutex);
+  skbox_log_sink *&sink = sinks[fd];
+  if (!sink) sink = rly_log_sink_open(fd);
+  if (!sink) throw Napi::Error::New(env, "cannot open the log: out of memory");
+  return sink;
+}
+
 rly_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
   rly_config cfg;
   memset(&cfg, 0, sizeof cfg);
@@ -119,8 +133,8 @@ rly_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
   cfg.idle_timeout_ms = IntProp(o, "idleTimeoutMs", 0);
   if (cfg.idle_timeout_ms < 0) throw Napi::TypeError::New(env, "idleTimeoutMs: 0 (never) or more");
   cfg.max_connections = (unsigned)IntProp(o, "maxConnections", 0);
-  cfg.log_fd = IntProp(o, "logFd", 2);
-  cfg.error_fd = IntProp(o, "errorFd", 2);
+  cfg.log = LogSinkFor(env, IntProp(o, "logFd", 2));
+  cfg.errors = LogSinkFor(env, IntProp(o, "errorFd", 2));
   return cfg;
 }
 

@@ -19,6 +19,7 @@
 #include "common/napi_args.h"
 
 extern "C" {
+#include "common/log_sink.h"
 #include "server/accept_loop.h"
 #include "server/listener.h"
 #include "server/lookup.h"
@@ -30,6 +31,8 @@ extern "C" {
 }
 
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
+void InitLogBindings(Napi::Env env, Napi::Object exports);           // log_bindings.cc
+skbox_log_sink *StderrLogSink();                                     // log_bindings.cc
 
 namespace {
 
@@ -247,11 +250,14 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   skbox_loop_options opt;
   opt.clear_transparent = BoolProp(o, "clearTransparent");
   opt.max_pending = UintProp(o, "maxPending", 4096);
+  opt.max_pending_per_target = UintProp(o, "maxPendingPerTarget", opt.max_pending);
   opt.dispatch_timeout_ms = UintProp(o, "dispatchTimeoutMs", 2000);
   opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
   opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
   opt.drain_backlog_on_stop = BoolProp(o, "drainBacklogOnStop");
   opt.access_log = (int)UintProp(o, "accessLog", 0);  // 0 off, 1 text, 2 JSON
+  opt.log_sink = StderrLogSink();
+  if (opt.access_log && !opt.log_sink) throw Napi::Error::New(env, "accessLog needs openLogSink() first");
   opt.upstream = BoolProp(o, "upstream");  // -P: descriptors arrive over registrations
   uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
   uint64_t *target_stats = SharedCounters(env, info[3], 2 * SKBOX_TARGET_SLOTS, "targetStats");
@@ -399,6 +405,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("notifySocketOpen", Napi::Function::New(env, NotifySocketOpen));
   exports.Set("notifySocketSend", Napi::Function::New(env, NotifySocketSend));
   InitRegistrationBindings(env, exports);
+  InitLogBindings(env, exports);
   return exports;
 }
 

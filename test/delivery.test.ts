@@ -3,7 +3,8 @@
  * a burst into a slow receiver with the default queue length loses nothing
  * and keeps order; a receiver killed mid-burst costs only counted refusals and
  * no descriptor, and is used again when it comes back; running out of
- * descriptors pauses intake without spinning and resumes by itself.
+ * descriptors pauses intake without spinning and resumes by itself; a
+ * receiver that never reads, flooded, costs a busy healthy one nothing.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -123,4 +124,46 @@ t.test('RLIMIT_NOFILE 64: intake pauses without spinning and resumes by itself',
   t.equal(load.delivered, 300, 'every connection delivered once descriptors were free again');
   t.equal(await server.stop(), 0);
   t.match(server.stderr, 'accepted 300, delivered 300, refused 0');
+});
+
+t.test('a receiver that never reads, flooded with 10,000 connections, costs a busy one next to it nothing', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const qlen = Number(fs.readFileSync('/proc/sys/net/unix/max_dgram_qlen', 'utf8'));
+  const stuck = await startDrain('stuck', 0, true); // binds, never reads: its queue stays full
+  const busy = await startDrain('busy', 1500); // reads, but slower than its clients send
+  children.push(stuck, busy);
+  const conf = path.join(dir, 'two-targets.conf');
+  fs.writeFileSync(conf, ['max-rules:1', 'rule-set:0 size:2', `ip:2001:db8::a jump-unix:${path.join(dir, 'stuck.sock')}`, `ip:2001:db8::b jump-unix:${path.join(dir, 'busy.sock')}`, 'default fail', ''].join('\n'));
+  const port = nextPort++;
+  // A budget of 512 waiting connections, of which one target may hold the default quarter (128).
+  const server = startSocketbox(['--max-pending', '512', '-f', conf, '-l', '::', '-p', String(port)]);
+  children.push(server);
+  await waitForListening(port, 30_000); // a busy machine may take long to start it
+
+  // At the same time: the flood keeps far more connections open than the whole budget
+  // (each one that finds the stuck receiver's queue full waits 2 s or is refused, and its
+  // client connects again), while the busy target's clients stay within its share (32 in
+  // flight) yet outrun its receiver, so its kernel queue is full most of the time and its
+  // connections wait too.
+  const [stuckLoad, busyLoad] = await Promise.all([
+    runLoad({ hosts: ['2001:db8::a'], port, connections: 10_000, inFlight: 1000, timeoutMs: 4000 }),
+    runLoad({ hosts: ['2001:db8::b'], port, connections: 2000, inFlight: 32, timeoutMs: 20_000 }),
+  ]);
+  t.equal(busyLoad.delivered, 2000, 'all 2,000 connections for the busy receiver answered');
+  t.equal(busyLoad.byReceiver.get('busy'), 2000, '… by the busy receiver itself');
+  t.equal(stuckLoad.delivered, 0, 'none of the 10,000 for the stuck receiver answered');
+
+  t.equal(await server.stop(), 0, 'socketbox stops cleanly');
+  const m = /accepted (\d+), delivered (\d+), refused (\d+) \(([^)]*)\)/.exec(server.stderr);
+  t.ok(m, `the accounting names reasons: ${server.stderr.split('\n').find((l) => l.includes('stopped')) ?? server.stderr}`);
+  const [accepted, delivered, refused] = (m ?? []).slice(1, 4).map(Number);
+  const reasons = new Map((m?.[4] ?? '').split(', ').map((part) => [part.split(' ')[0], Number(part.split(' ')[1])] as [string, number]));
+  t.equal(accepted, 12_000, 'accepted every connection the clients made');
+  t.equal(accepted, delivered + refused, 'accepted = delivered + refused');
+  const intoStuckQueue = delivered - 2000;
+  t.ok(intoStuckQueue >= 1 && intoStuckQueue <= qlen + 1, `delivered = the busy receiver's 2,000 + what the stuck receiver's kernel queue took (${intoStuckQueue})`);
+  t.same([...reasons.keys()].sort(), ['queue_full', 'timeout'], 'refused as queue_full (beyond the stuck target\'s share) and timeout (waited 2 s) only');
+  t.ok((reasons.get('queue_full') ?? 0) > 0, `the flood went beyond the stuck target's share: queue_full ${reasons.get('queue_full')}`);
+  t.equal((await drainReport(busy)).count, 2000, 'the busy receiver counted 2,000');
 });

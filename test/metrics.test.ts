@@ -12,43 +12,13 @@ import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
 import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
 import { runLoad } from '../load-tests/load-generator';
+import { scrape, sum, value } from './helpers/metrics';
 import { waitFor, waitForListening } from './helpers/wait-for';
 
 enterTestNetns();
 
-// A real Prometheus text-format parser (no type declarations ship with it).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const parsePrometheusTextFormat = require('parse-prometheus-text-format') as (text: string) => unknown;
-
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-metrics-'));
 const HOSTS = Array.from({ length: 8 }, (_, i) => `2001:db8::${i + 1}`);
-
-interface Sample {
-  labels?: Record<string, string>;
-  value?: string;
-}
-interface Family {
-  name: string;
-  type: string;
-  metrics: Sample[];
-}
-
-async function scrape(port: number): Promise<Family[]> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-  return parsePrometheusTextFormat(await res.text()) as Family[];
-}
-
-function value(families: Family[], name: string, labels: Record<string, string> = {}): number {
-  const family = families.find((f) => f.name === name);
-  const sample = family?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v));
-  if (!sample) throw new Error(`no sample ${name}${JSON.stringify(labels)}`);
-  return Number(sample.value);
-}
-
-function sum(families: Family[], name: string): number {
-  return (families.find((f) => f.name === name)?.metrics ?? []).reduce((n, m) => n + Number(m.value), 0);
-}
 
 const startDrain = (name: string, hold = false): Promise<Child> => startDrainReceiver(path.join(dir, `${name}.sock`), name, { hold });
 const drainCount = async (c: Child): Promise<number> => (await stopDrainReceiver(c)).count;

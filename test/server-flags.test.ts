@@ -118,6 +118,7 @@ t.test('defaults', async (t) => {
     pathSubstitution: false,
     workers: 1,
     maxPending: 4096,
+    maxPendingPerTarget: 1024,
     dispatchTimeoutMs: 2000,
     drainTimeoutMs: 5000,
     maxCachedTargets: 1024,
@@ -183,6 +184,17 @@ t.test('numbers: strict decimal within range', async (t) => {
   t.equal(flags('--sched-policy=batch').schedPolicy, 'batch');
   usageError(t, () => flags('--sched-policy', 'fifo'), /^--sched-policy: expected one of batch, other, got 'fifo'/);
   usageError(t, () => flags('--sched-policy'), /--sched-policy/);
+});
+
+t.test('--max-pending-per-target: a quarter of --max-pending unless given, never more than it', async (t) => {
+  t.equal(flags('--max-pending', '512').maxPendingPerTarget, 128, 'a quarter of the budget');
+  t.equal(flags('--max-pending', '10').maxPendingPerTarget, 3, 'rounded up');
+  t.equal(flags('--max-pending', '1').maxPendingPerTarget, 1, 'at least one');
+  t.equal(flags('--max-pending-per-target', '5').maxPendingPerTarget, 5);
+  t.equal(flags('--max-pending-per-target=64', '--max-pending', '64').maxPendingPerTarget, 64, 'the whole budget, in any order');
+  usageError(t, () => flags('--max-pending-per-target', '0'), /^--max-pending-per-target: 0 is out of range/);
+  usageError(t, () => flags('--max-pending-per-target', '5000'), '--max-pending-per-target: 5000 is more than --max-pending (4096)');
+  usageError(t, () => flags('--max-pending', '8', '--max-pending-per-target', '9'), '--max-pending-per-target: 9 is more than --max-pending (8)');
 });
 
 t.test('--workers', async (t) => {

@@ -1,42 +1,40 @@
 #include "conn_log.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-static void write_line(int fd, const char *line, int len) {
-  if (len <= 0) return;
-  if (len > 511) len = 511;
-  ssize_t rc;
-  do rc = write(fd, line, (size_t)len);
-  while (rc < 0 && errno == EINTR);
-  /* A full or closed log never stops relaying. */
+#define LINE_MAX_BYTES 512
+
+skbox_log_sink *rly_log_sink_open(int fd) { return skbox_log_sink_open(fd, "socketbox-relay: "); }
+
+static void write_line(skbox_log_sink *log, char *line, int formatted) {
+  /* A full or closed log never stops relaying: the sink drops and counts what it cannot take. */
+  skbox_log_sink_write(log, line, skbox_log_line_length(line, LINE_MAX_BYTES, formatted));
 }
 
-void rly_log_connection(int log_fd, const struct rly_endpoint *remote, const struct rly_endpoint *local) {
-  if (log_fd < 0) return;
-  char r[RLY_ENDPOINT_TEXT_MAX], l[RLY_ENDPOINT_TEXT_MAX], line[512];
+void rly_log_connection(skbox_log_sink *log, const struct rly_endpoint *remote, const struct rly_endpoint *local) {
+  if (!log) return;
+  char r[RLY_ENDPOINT_TEXT_MAX], l[RLY_ENDPOINT_TEXT_MAX], line[LINE_MAX_BYTES];
   rly_endpoint_format(remote, r, sizeof(r));
   rly_endpoint_format(local, l, sizeof(l));
-  write_line(log_fd, line, snprintf(line, sizeof(line), "%lu %s -> %s\n", (unsigned long)time(NULL), r, l));
+  write_line(log, line, snprintf(line, sizeof(line), "%lu %s -> %s\n", (unsigned long)time(NULL), r, l));
 }
 
-void rly_log_problem(int log_fd, const struct rly_endpoint *remote, const struct rly_endpoint *local,
+void rly_log_problem(skbox_log_sink *log, const struct rly_endpoint *remote, const struct rly_endpoint *local,
                      const char *what, int err) {
-  if (log_fd < 0) return;
-  char r[RLY_ENDPOINT_TEXT_MAX], l[RLY_ENDPOINT_TEXT_MAX], line[512];
+  if (!log) return;
+  char r[RLY_ENDPOINT_TEXT_MAX], l[RLY_ENDPOINT_TEXT_MAX], line[LINE_MAX_BYTES];
   rly_endpoint_format(remote, r, sizeof(r));
   rly_endpoint_format(local, l, sizeof(l));
-  write_line(log_fd, line,
+  write_line(log, line,
              snprintf(line, sizeof(line), "socketbox-relay: %s -> %s: %s%s%s\n", r, l, what, err ? ": " : "",
                       err ? strerror(err) : ""));
 }
 
-void rly_log_message(int log_fd, const char *what, int err) {
-  if (log_fd < 0) return;
-  char line[512];
-  write_line(log_fd, line,
+void rly_log_message(skbox_log_sink *log, const char *what, int err) {
+  if (!log) return;
+  char line[LINE_MAX_BYTES];
+  write_line(log, line,
              snprintf(line, sizeof(line), "socketbox-relay: %s%s%s\n", what, err ? ": " : "", err ? strerror(err) : ""));
 }

@@ -117,7 +117,7 @@ static void report_skipped(struct rly_relay *r) {
   };
   unsigned long now[3] = {r->intake_counts.rejected, r->intake_counts.extra_closed, r->intake_counts.truncated};
   for (int i = 0; i < 3; i++) {
-    if (now[i] != r->reported_counts[i]) rly_log_message(r->cfg.error_fd, why[i], 0);
+    if (now[i] != r->reported_counts[i]) rly_log_message(r->cfg.errors, why[i], 0);
     r->reported_counts[i] = now[i];
   }
 }
@@ -140,7 +140,7 @@ static int take_connections(struct rly_relay *r, struct rly_exit *exit) {
         r->retry_at_ms = rly_now_ms() + 100;
         return 0;
       case RLY_INTAKE_END:
-        rly_log_message(r->cfg.error_fd, "the sender closed the receiving socket; stopping", 0);
+        rly_log_message(r->cfg.errors, "the sender closed the receiving socket; stopping", 0);
         return 1;
       case RLY_INTAKE_ERROR:
         exit->status = 1;

@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
+#include "common/log_sink.h"
+
 #define RLY_UNIX_PATH_MAX 107 /* sun_path bytes without the terminating NUL */
 
 enum rly_source_kind {
@@ -38,8 +40,8 @@ struct rly_config {
   int connect_timeout_ms;
   int idle_timeout_ms;        /* an open connection moving no byte either way this long is closed; 0 = never */
   unsigned max_connections;   /* 0 = as many as the descriptor limit allows */
-  int log_fd;                 /* per-connection log lines go here; -1 = none (-q) */
-  int error_fd;               /* connections that could not be relayed, and why */
+  struct skbox_log_sink *log;    /* per-connection log lines go here; NULL = none (-q) */
+  struct skbox_log_sink *errors; /* connections that could not be relayed, and why */
 };
 
 #endif

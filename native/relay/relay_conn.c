@@ -58,7 +58,7 @@ static void conn_close(struct rly_relay *r, struct rly_conn *c, int reset) {
 }
 
 static void conn_fail(struct rly_relay *r, struct rly_conn *c, const char *what, int err) {
-  rly_log_problem(r->cfg.error_fd, &c->remote, &c->local, what, err);
+  rly_log_problem(r->cfg.errors, &c->remote, &c->local, what, err);
   conn_close(r, c, 0);
 }
 
@@ -201,7 +201,7 @@ void rly_conn_start(struct rly_relay *r, int client_fd) {
   struct rly_conn *c = calloc(1, sizeof(*c));
   if (!c) {
     close(client_fd);
-    rly_log_message(r->cfg.error_fd, "out of memory: connection dropped", ENOMEM);
+    rly_log_message(r->cfg.errors, "out of memory: connection dropped", ENOMEM);
     return;
   }
   c->client = client_fd;
@@ -213,7 +213,7 @@ void rly_conn_start(struct rly_relay *r, int client_fd) {
   r->active++;
   rly_endpoint_of(client_fd, 1, &c->remote);
   rly_endpoint_of(client_fd, 0, &c->local);
-  rly_log_connection(r->cfg.log_fd, &c->remote, &c->local);
+  rly_log_connection(r->cfg.log, &c->remote, &c->local);
   if (conn_setup(r, c) != 0) wait_for_fds(r, c);
 }
 

@@ -176,7 +176,7 @@ static const char *outcome_name(enum skbox_stat s) {
 
 static void log_outcome(skbox_loop *L, const skbox_pending *c, const char *target, enum skbox_stat outcome) {
   if (L->opt.access_log != SKBOX_ACCESS_LOG_OFF)
-    skbox_access_log(2, L->opt.access_log, &c->tuple, target ? target : "-", outcome_name(outcome), now_us() - c->accepted_us);
+    skbox_access_log(L->opt.log_sink, L->opt.access_log, &c->tuple, target ? target : "-", outcome_name(outcome), now_us() - c->accepted_us);
 }
 
 /* Close a connection that will not be delivered, count why (and log it). */
@@ -212,7 +212,8 @@ static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_res
 }
 
 static void enqueue(skbox_loop *L, skbox_dest *d, skbox_pending p) {
-  if (L->pending_total >= L->opt.max_pending || skbox_dest_push(&L->dests, d, p) < 0) {
+  if (L->pending_total >= L->opt.max_pending || d->count >= L->opt.max_pending_per_target ||
+      skbox_dest_push(&L->dests, d, p) < 0) {
     refuse(L, &p, d->path, SKBOX_STAT_REFUSED_QUEUE_FULL, 1);
     return;
   }

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static void format_end(char *out, size_t size, const uint8_t *addr, const uint8_t *port) {
   char text[INET6_ADDRSTRLEN];
@@ -29,7 +28,7 @@ static void json_escape(char *out, size_t size, const char *in) {
   out[o] = 0;
 }
 
-void skbox_access_log(int fd, int format, const skbox_tuple *tuple, const char *target, const char *outcome,
+void skbox_access_log(skbox_log_sink *sink, int format, const skbox_tuple *tuple, const char *target, const char *outcome,
                       uint64_t latency_us) {
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -54,6 +53,5 @@ void skbox_access_log(int fd, int format, const skbox_tuple *tuple, const char *
     len = snprintf(line, sizeof line, "%s %s -> %s target=%s outcome=%s latency_us=%llu\n", when, remote, local,
                    target, outcome, (unsigned long long)latency_us);
   }
-  if (len > (int)sizeof line) len = (int)sizeof line;
-  (void)!write(fd, line, (size_t)len);
+  skbox_log_sink_write(sink, line, skbox_log_line_length(line, sizeof line, len));
 }

@@ -33,6 +33,8 @@ export interface ServerOptions {
   pathSubstitution: boolean;
   workers: number;
   maxPending: number;
+  /** Of maxPending, how many one target may hold (default: 1 / PER_TARGET_SHARE of it). */
+  maxPendingPerTarget: number;
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;
@@ -75,6 +77,7 @@ const SPECS: OptionSpec[] = [
   { key: 'explain', long: 'explain', takesValue: false },
   { key: 'workers', long: 'workers', takesValue: true },
   { key: 'max-pending', long: 'max-pending', takesValue: true },
+  { key: 'max-pending-per-target', long: 'max-pending-per-target', takesValue: true },
   { key: 'dispatch-timeout', long: 'dispatch-timeout', takesValue: true },
   { key: 'drain-timeout', long: 'drain-timeout', takesValue: true },
   { key: 'max-targets', long: 'max-targets', takesValue: true },
@@ -136,6 +139,10 @@ Process:
 Tuning:
   --workers N|auto       accept loops (worker threads), default 1
   --max-pending N        connections waiting for full receivers, per worker (default 4096)
+  --max-pending-per-target N
+                         of those, how many may wait for one target (default a quarter of
+                         --max-pending, 1024): a receiver that stops reading cannot take the
+                         room of the others; its connections beyond it are queue_full
   --dispatch-timeout D   how long a connection may wait for its receiver (default 2s)
   --drain-timeout D      how long a stop may take to deliver what waits (default 5s)
   --max-targets N        distinct target sockets kept connected, per worker (default 1024)
@@ -150,6 +157,8 @@ Observability:
   --log-level LEVEL      debug, info (default), warn or error
   --log-format FORMAT    text (default) or json, for log lines and the access log
   --access-log           one line per connection on stderr (off by default)
+  Log lines never wait for stderr: those it cannot take at once (nobody reading it) are
+  dropped and counted (socketbox_log_lines_dropped_total, the stop line).
 Tools:
   --check        validate the config and print a summary, then exit
   --explain      show how a connection would be routed, then exit
@@ -162,6 +171,12 @@ around a reload, STOPPING=1, a STATUS= summary, and WATCHDOG=1 (WATCHDOG_USEC) w
 every worker answers.
 Exit status: 0 ok, 1 startup or config error, 2 usage error, 10 accept failed, 11 -i peer gone.
 `;
+
+/**
+ * By default one target may hold a quarter of the waiting budget: up to three
+ * receivers that stop reading still leave a quarter to every other target.
+ */
+const PER_TARGET_SHARE = 4;
 
 function parseWorkers(text: string | undefined): number {
   if (text === 'auto') return Math.max(1, os.availableParallelism());
@@ -187,6 +202,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     pathSubstitution: false,
     workers: 1,
     maxPending: 4096,
+    maxPendingPerTarget: 0, // set below from maxPending unless given
     dispatchTimeoutMs: 2000,
     drainTimeoutMs: 5000,
     maxCachedTargets: 1024,
@@ -228,6 +244,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'explain': o.mode = 'explain'; break;
       case 'workers': o.workers = parseWorkers(value); break;
       case 'max-pending': o.maxPending = parseInteger(value, spelled, 1, 1 << 24); break;
+      case 'max-pending-per-target': o.maxPendingPerTarget = parseInteger(value, spelled, 1, 1 << 24); break;
       case 'dispatch-timeout': o.dispatchTimeoutMs = parseDuration(value, spelled); break;
       case 'drain-timeout': o.drainTimeoutMs = parseDuration(value, spelled); break;
       case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
@@ -239,6 +256,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'access-log': o.accessLog = true; break;
     }
   }
+  if (o.maxPendingPerTarget === 0) o.maxPendingPerTarget = Math.ceil(o.maxPending / PER_TARGET_SHARE);
   checkConsistency(o);
   return o;
 }
@@ -286,6 +304,8 @@ function checkConsistency(o: ServerOptions): void {
       throw new UsageError((err as Error).message);
     }
   }
+  if (o.maxPendingPerTarget > o.maxPending)
+    throw new UsageError(`--max-pending-per-target: ${o.maxPendingPerTarget} is more than --max-pending (${o.maxPending})`);
   if (o.forcedUnixPath !== undefined && Buffer.byteLength(o.forcedUnixPath) > 107)
     throw new UsageError(`-S: the path is ${Buffer.byteLength(o.forcedUnixPath)} bytes; the limit is 107`);
 }

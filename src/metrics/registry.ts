@@ -20,6 +20,8 @@ export interface MetricsSources {
   pendingLimit: number;
   /** The registrar's counters (JSON config), laid out as REGISTRAR_STAT. */
   registrar?: BigUint64Array;
+  /** Log lines stderr could not take at once, dropped (main thread and access log). */
+  logLinesDropped?: () => number;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -109,6 +111,15 @@ export function buildRegistry(src: MetricsSources): Registry {
       const totals = pool.totals();
       setCounter(this, { result: 'accepted' }, totals[STAT.upstreamReceived]);
       setCounter(this, { result: 'invalid' }, totals[STAT.upstreamInvalid]);
+    },
+  });
+  new Counter({
+    name: 'socketbox_log_lines_dropped_total',
+    help: 'Log and access-log lines dropped because stderr could not take them at once (nobody reading it); logging never blocks.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      setCounter(this, {}, src.logLinesDropped?.() ?? 0);
     },
   });
   new Gauge({

@@ -15,6 +15,8 @@ export interface ListenerSpec {
 export interface LoopOptions {
   clearTransparent: boolean;
   maxPending: number;
+  /** Of maxPending, how many connections one destination may hold. */
+  maxPendingPerTarget: number;
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;
@@ -95,6 +97,16 @@ export function serverAddon(): ServerAddon {
     cached = require(file) as ServerAddon;
   }
   return cached;
+}
+
+/** The process's log sink on stderr (native/log_bindings.cc); merged into ServerAddon. */
+export interface ServerAddon {
+  /** Opens the sink (once; before chroot). The accept loops' access log needs it. */
+  openLogSink(): void;
+  /** One line ending in '\n', never blocking: false when it was dropped (and counted). Longer than 4096 bytes, it is cut. */
+  writeLogLine(line: string): boolean;
+  /** Lines dropped so far, by the main thread and the accept loops together. */
+  logLinesDropped(): number;
 }
 
 /** systemd notification transport (native/server/sd_notify.c); merged into ServerAddon. */

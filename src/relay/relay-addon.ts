@@ -23,7 +23,7 @@ export interface NativeRelayConfig {
   /** Close a connection that moved no byte either way this long; 0 = never. */
   idleTimeoutMs: number;
   maxConnections: number;
-  /** Per-connection log lines (-1 = none) and problems. */
+  /** Per-connection log lines (-1 = none) and problems; never written blocking (lines the descriptor cannot take at once are dropped, then counted in a note line). */
   logFd: number;
   errorFd: number;
 }

@@ -41,6 +41,8 @@ Other:
                    descriptor limit allows; more wait, none is dropped; a connection
                    holds its place until it ends or --idle-timeout closes it)
   -q               no per-connection log line ("TIME [remote]:port -> [local]:port")
+                   Log lines never wait for stderr: those it cannot take at once (nobody
+                   reading it) are dropped, and the next line written says how many
   -h, --help       this text
 SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which received descriptors are accepted.
 SIGTERM or SIGINT stops the relay; its connections are closed.`;

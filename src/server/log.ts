@@ -8,6 +8,8 @@ export type LogFormat = 'text' | 'json';
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 let threshold: LogLevel = 'info';
 let format: LogFormat = 'text';
+/** Where lines go once the server has a sink that never blocks; until then process.stderr. */
+let sink: ((line: string) => void) | undefined;
 
 export function configureLog(level: LogLevel, fmt: LogFormat): void {
   threshold = level;
@@ -16,6 +18,16 @@ export function configureLog(level: LogLevel, fmt: LogFormat): void {
 
 export function logFormat(): LogFormat {
   return format;
+}
+
+/**
+ * Send every further line to write instead of process.stderr, which on a pipe
+ * or socket nobody reads would queue lines in memory without bound (and on a
+ * terminal block): the server's native sink drops and counts what stderr
+ * cannot take at once.
+ */
+export function sendLogLinesTo(write: (line: string) => void): void {
+  sink = write;
 }
 
 /**
@@ -49,11 +61,12 @@ function write(level: LogLevel, message: string): void {
 }
 
 function emit(level: LogLevel, message: string): void {
-  if (format === 'json') {
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message })}\n`);
-  } else {
-    process.stderr.write(`socketbox: ${level === 'info' ? '' : `${level}: `}${message}\n`);
-  }
+  const line =
+    format === 'json'
+      ? `${JSON.stringify({ time: new Date().toISOString(), level, msg: message })}\n`
+      : `socketbox: ${level === 'info' ? '' : `${level}: `}${message}\n`;
+  if (sink) sink(line);
+  else process.stderr.write(line);
 }
 
 export const logDebug = (message: string): void => write('debug', message);

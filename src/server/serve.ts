@@ -6,7 +6,7 @@ import { summarizeCounters } from './counters-summary';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
 import { enterSandbox, resolveIdentity } from './identity';
 import { listenerGroups, openListeners, startListening } from './listeners';
-import { logError, logInfo, logWarn } from './log';
+import { logError, logInfo, logWarn, sendLogLinesTo } from './log';
 import { collectGarbageSoon } from './collect-garbage';
 import { buildRegistry, type ReloadCounts } from '../metrics/registry';
 import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
@@ -46,6 +46,7 @@ async function startAcceptPool(
   const pool = new AcceptPool(addon, groups, {
     clearTransparent: o.clearTransparent,
     maxPending: o.maxPending,
+    maxPendingPerTarget: o.maxPendingPerTarget,
     dispatchTimeoutMs: o.dispatchTimeoutMs,
     drainTimeoutMs: o.drainTimeoutMs,
     maxCachedTargets: o.maxCachedTargets,
@@ -89,6 +90,10 @@ function whyLoopEnded(o: ServerOptions, exit: LoopExit): string {
 /** Runs the startup sequence of docs/startup.md in its order; each failing step exits before serving. */
 export async function serve(flags: ServerOptions): Promise<void> {
   const addon = serverAddon();
+  // From here on no log line can block (nor pile up in memory): before chroot, since
+  // the sink opens /proc/self/fd/2.
+  addon.openLogSink();
+  sendLogLinesTo((line) => addon.writeLogLine(line));
   // A JSON config names its own listeners, so it is read before anything is bound.
   let json: JsonConfig | undefined;
   let o = flags;
@@ -156,7 +161,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (o.metrics !== undefined) {
     // Bound after the privilege drop: an unprivileged port, or pass -s for the main listener only.
     const where = parseMetricsAddress(o.metrics);
-    metricsServer = await serveMetrics(buildRegistry({ pool, reloads, pendingLimit: o.maxPending * pool.size, registrar: json ? registrarStats : undefined }), () => serving && !stopping, where);
+    const sources = { pool, reloads, pendingLimit: o.maxPending * pool.size, registrar: json ? registrarStats : undefined, logLinesDropped: () => addon.logLinesDropped() };
+    metricsServer = await serveMetrics(buildRegistry(sources), () => serving && !stopping, where);
     logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
   }
   // 8. listen (a -P registration is already live)
@@ -174,7 +180,9 @@ export async function serve(flags: ServerOptions): Promise<void> {
     // After the loops: what waited for a registered receiver has been delivered.
     if (json) addon.stopRegistrar();
     [...listenFds, ...apiFds].forEach((fd) => addon.closeFd(fd));
-    logInfo(`stopped; ${summarizeCounters(pool.totals())}; accepted per worker: ${pool.perLoop(STAT.accepted).join(', ')}`);
+    const dropped = addon.logLinesDropped();
+    const droppedNote = dropped > 0 ? `; ${dropped} log line${dropped === 1 ? '' : 's'} dropped (stderr could not take them)` : '';
+    logInfo(`stopped; ${summarizeCounters(pool.totals())}; accepted per worker: ${pool.perLoop(STAT.accepted).join(', ')}${droppedNote}`);
     // End by running out of work, so that instrumentation (profilers) can flush
     // what it buffered; the metrics endpoint is the last handle we hold. Should
     // anything else linger, the timer ends the process a second later anyway.

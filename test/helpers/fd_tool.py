@@ -20,6 +20,13 @@
   fd_tool.py listener PORT -- CMD...
       Run CMD with a bound (not yet listening) IPv6 TCP socket on [::]:PORT as
       descriptor 3.
+  fd_tool.py unread-terminal FILE -- CMD...
+      Run CMD with its stderr on a terminal (a new pty) that nobody reads, as one
+      stopped with Ctrl-S or never looked at: once the terminal's buffer is full, a
+      blocking write to it waits for ever. Descriptor 3, when this tool has one, is
+      passed on. Prints {"ready": true, "pid": PID}; on SIGUSR1 copies what the
+      terminal holds to FILE (without the carriage returns it adds), prints
+      {"drained": true} and goes on copying; prints {"exit": STATUS} when CMD ends.
 
 Serving a connection: write "NAME local=[A]:P remote=[A]:P transparent=0|1\\n", read one line,
 answer "NAME echo:LINE\\n", close. One JSON line per connection on stdout.
@@ -183,6 +190,51 @@ def die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def unread_terminal(copy_to, cmd):
+    keep = (3,) if fd_is_open(3) else ()  # before openpty, which may take number 3
+    master, slave = os.openpty()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+                            pass_fds=keep, preexec_fn=die_with_parent)
+    os.close(slave)
+    for fd in keep:
+        os.close(fd)
+    reading = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: reading.set())
+    emit({"ready": True, "pid": proc.pid})
+    while not reading.wait(0.05):
+        pass
+    with open(copy_to, "ab", buffering=0) as out:
+        os.set_blocking(master, False)
+        still_open = copy_terminal(master, out)
+        emit({"drained": True})
+        os.set_blocking(master, True)
+        if still_open:
+            copy_terminal(master, out)
+    emit({"exit": proc.wait()})
+
+
+def copy_terminal(master, out):
+    """Copies what the terminal shows until it holds no more (True) or its other side is closed (False)."""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except BlockingIOError:
+            return True
+        except OSError:  # EIO: every descriptor of the terminal's other side is closed
+            return False
+        if not chunk:
+            return False
+        out.write(chunk.replace(b"\r", b""))
+
+
+def fd_is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
 def split_command(args):
     if "--" not in args:
         sys.exit("missing -- CMD")
@@ -221,6 +273,9 @@ def main():
         os.close(3)
         emit({"ready": True, "pid": proc.pid})
         emit({"exit": proc.wait()})
+    elif mode == "unread-terminal":
+        opts, cmd = split_command(sys.argv[2:])
+        unread_terminal(opts[0], cmd)
     else:
         sys.exit("unknown mode " + mode)
 

@@ -49,9 +49,17 @@ export function tempDir(prefix = 'skbox-relay-'): { dir: string; remove: () => v
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** socketbox-relay -s SOCKET ARGS..., once SOCKET is bound. */
-export async function startRelay(socketPath: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunningProgram> {
-  const program = track(spawn(relayBin, ['-s', socketPath, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env }));
+/**
+ * socketbox-relay -s SOCKET ARGS..., once SOCKET is bound. Its stderr is collected, or is
+ * the descriptor given (then stderr() stays empty).
+ */
+export async function startRelay(
+  socketPath: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  stderr: number | 'pipe' = 'pipe',
+): Promise<RunningProgram> {
+  const program = track(spawn(relayBin, ['-s', socketPath, ...args], { stdio: ['ignore', 'ignore', stderr], env }));
   try {
     await waitFor(`${socketPath} to be bound`, () => {
       if (program.child.exitCode !== null) throw new Error(`socketbox-relay exited ${program.child.exitCode}: ${program.stderr()}`);
