@@ -4,7 +4,10 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <iomanip>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,12 +33,27 @@ Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
   return e;
 }
 
-int IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
-  double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v != static_cast<int>(v)) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an integer");
-  return static_cast<int>(v);
+// A JavaScript number as an integer in [min, max]. Checked as a double before any cast:
+// converting NaN, an infinity or an out-of-range value to an integer type is undefined
+// behaviour in C++ (on x86 it silently gives INT_MIN). Like Node's own argument checks, a
+// non-number is a TypeError and a number that is not an integer in range a RangeError.
+template <typename T>
+T CheckedInteger(Napi::Env env, Napi::Value v, const char* name, double min, double max) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(name) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != std::trunc(d)) {
+    std::ostringstream message;
+    message << name << " must be an integer from " << std::fixed << std::setprecision(0) << min << " to " << max
+            << ", not " << std::defaultfloat << std::setprecision(17) << d;
+    throw Napi::RangeError::New(env, message.str());
+  }
+  return static_cast<T>(d);
 }
+
+constexpr double kIntMax = 2147483647.0;
+
+// A descriptor number: 0..INT_MAX.
+int FdArg(Napi::Env env, Napi::Value v, const char* name) { return CheckedInteger<int>(env, v, name, 0, kIntMax); }
 
 // C strings cannot hold NUL bytes: refuse them instead of silently cutting the string.
 std::string StringArg(Napi::Env env, Napi::Value v, const char* name) {
@@ -45,15 +63,11 @@ std::string StringArg(Napi::Env env, Napi::Value v, const char* name) {
   return s;
 }
 
-std::vector<int> IntArrayArg(Napi::Env env, Napi::Value v, const char* name) {
+std::vector<int> FdArrayArg(Napi::Env env, Napi::Value v, const char* name) {
   if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(name) + " must be an array of numbers");
   Napi::Array a = v.As<Napi::Array>();
   std::vector<int> out;
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value e = a.Get(i);
-    if (!e.IsNumber()) throw Napi::TypeError::New(env, std::string(name) + " must be an array of numbers");
-    out.push_back(e.As<Napi::Number>().Int32Value());
-  }
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(FdArg(env, a.Get(i), name));
   return out;
 }
 
@@ -74,7 +88,7 @@ struct ArgvHolder {
 
 Napi::Value BindDatagramSocket(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info.Env(), info[0], "path");
-  int mode = info[1].IsUndefined() ? 0660 : IntArg(info, 1, "mode");
+  int mode = info[1].IsUndefined() ? 0660 : CheckedInteger<int>(info.Env(), info[1], "mode", 0, 07777);
   int fd = skbox_bind_datagram_socket(path.c_str(), static_cast<mode_t>(mode));
   if (fd < 0) throw ErrnoError(info.Env(), errno, "bind");
   return Napi::Number::New(info.Env(), fd);
@@ -83,11 +97,10 @@ Napi::Value BindDatagramSocket(const Napi::CallbackInfo& info) {
 // registerAt(path, group, timeoutMs) -> the registered seqpacket descriptor (SPEC §3)
 Napi::Value RegisterAt(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info.Env(), info[0], "path");
-  double group = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-  if (group < 0 || group > 4294967295.0 || group != static_cast<double>(static_cast<uint32_t>(group)))
-    throw Napi::TypeError::New(info.Env(), "group must be an integer 0..4294967295");
+  uint32_t group = CheckedInteger<uint32_t>(info.Env(), info[1], "group", 0, 4294967295.0);
+  int timeout = CheckedInteger<int>(info.Env(), info[2], "timeoutMs", 0, kIntMax);
   const char* why = "";
-  int fd = skbox_register(path.c_str(), static_cast<uint32_t>(group), IntArg(info, 2, "timeoutMs"), &why);
+  int fd = skbox_register(path.c_str(), group, timeout, &why);
   if (fd < 0) throw ErrnoError(info.Env(), errno, why);
   return Napi::Number::New(info.Env(), fd);
 }
@@ -110,8 +123,8 @@ const char* StatusName(enum skc_receive_status s) {
 
 Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int sock = IntArg(info, 0, "socket");
-  int level = IntArg(info, 1, "level");
+  int sock = FdArg(env, info[0], "socket");
+  int level = CheckedInteger<int>(env, info[1], "level", 0, 2);
   bool wait = info[2].ToBoolean();
   struct skc_received r;
   enum skc_receive_status s = skc_receive_fd(sock, level, wait ? 1 : 0, &r);
@@ -127,8 +140,8 @@ Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
 
 Napi::Value SendFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int sock = IntArg(info, 0, "socket");
-  std::vector<int> fds = IntArrayArg(env, info[1], "fds");
+  int sock = FdArg(env, info[0], "socket");
+  std::vector<int> fds = FdArrayArg(env, info[1], "fds");
   bool addressed = !info[2].IsUndefined() && !info[2].IsNull();
   std::string path = addressed ? StringArg(env, info[2], "path") : std::string();
   bool wait = info[3].ToBoolean();
@@ -179,7 +192,7 @@ Napi::Value StopWatch(const Napi::CallbackInfo& info) {
 
 Napi::Value WatchReadable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = IntArg(info, 0, "fd");
+  int fd = FdArg(env, info[0], "fd");
   if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "no event loop");
@@ -204,7 +217,7 @@ Napi::Value SpawnInSession(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string file = StringArg(env, info[0], "file");
   ArgvHolder argv(env, info[1]);
-  int conn = IntArg(info, 2, "connection fd");
+  int conn = FdArg(env, info[2], "connection fd");
   pid_t pid = skc_spawn_in_session(file.c_str(), argv.get(), conn);
   if (pid < 0) throw ErrnoError(env, errno, "posix_spawn");
   return Napi::Number::New(env, pid);
@@ -217,8 +230,8 @@ Napi::Value AutoreapChildren(const Napi::CallbackInfo& info) {
 
 Napi::Value ExecWithReceivedFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = IntArg(info, 0, "fd");
-  std::vector<int> keep = IntArrayArg(env, info[1], "keepOpen");
+  int fd = FdArg(env, info[0], "fd");
+  std::vector<int> keep = FdArrayArg(env, info[1], "keepOpen");
   std::string file = StringArg(env, info[2], "file");
   ArgvHolder argv(env, info[3]);
   skc_exec_with_received_fd(fd, keep.data(), static_cast<unsigned>(keep.size()), file.c_str(), argv.get());
@@ -227,7 +240,7 @@ Napi::Value ExecWithReceivedFd(const Napi::CallbackInfo& info) {
 
 Napi::Value SocketEndpoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = IntArg(info, 0, "fd");
+  int fd = FdArg(env, info[0], "fd");
   bool remote = info[1].ToBoolean();
   struct skc_endpoint ep;
   if (skc_socket_endpoint(fd, remote ? 1 : 0, &ep) != 0)

@@ -27,6 +27,8 @@ export interface Endpoint {
   ipv4: boolean;
 }
 
+/** Integer arguments are checked before use: a non-number throws a TypeError, NaN, an
+ *  infinity, a fraction or a value out of the argument's range a RangeError. */
 export interface ClientAddon {
   /** Binds a close-on-exec, non-blocking datagram socket at path ('@name' = abstract), mode
    *  0660 unless given; removes a stale socket file, refuses a live socket or a non-socket. */
