@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <iomanip>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -155,16 +156,24 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
 }
 
 // A libuv poll on a descriptor, calling back into JavaScript each time it is readable.
-// Lives until its stop function is called (then freed in the close callback).
+// Pausing stops the poll (the descriptor leaves the event loop, so what arrives stays queued
+// in the kernel) without giving up the handle. The memory is shared by the libuv handle and
+// the three control functions and freed when the last of them lets go, so a control called
+// after stop (or after the handle closed) finds a live, stopped watch.
 struct ReadableWatch {
   uv_poll_t poll;
   napi_env env;
   Napi::FunctionReference callback;
-  Napi::AsyncContext context;
+  std::unique_ptr<Napi::AsyncContext> context;
   bool stopped = false;
+  int references = 1;  // the handle's own
   ReadableWatch(Napi::Env e, Napi::Function fn)
-      : env(e), callback(Napi::Persistent(fn)), context(e, "socketbox:readable") {}
+      : env(e), callback(Napi::Persistent(fn)), context(new Napi::AsyncContext(e, "socketbox:readable")) {}
 };
+
+void Release(ReadableWatch* w) {
+  if (--w->references == 0) delete w;
+}
 
 void OnReadable(uv_poll_t* handle, int status, int events) {
   auto* w = static_cast<ReadableWatch*>(handle->data);
@@ -173,23 +182,54 @@ void OnReadable(uv_poll_t* handle, int status, int events) {
   Napi::HandleScope scope(env);
   try {
     Napi::Value err = status < 0 ? ErrnoError(env, -status, "poll").Value() : env.Null();
-    w->callback.MakeCallback(env.Global(), {err}, w->context);
+    w->callback.MakeCallback(env.Global(), {err}, *w->context);
   } catch (const Napi::Error& e) {
     // Outside any JavaScript call: hand the exception to Node as uncaught.
     napi_fatal_exception(env, e.Value());
   }
 }
 
-Napi::Value StopWatch(const Napi::CallbackInfo& info) {
-  auto* w = static_cast<ReadableWatch*>(info.Data());
-  if (!w || w->stopped) return info.Env().Undefined();
+// Stops for good; the JavaScript callback is let go at once, the memory once nothing refers to it.
+void CloseWatch(ReadableWatch* w) {
   w->stopped = true;
   uv_poll_stop(&w->poll);
-  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll),
-           [](uv_handle_t* h) { delete static_cast<ReadableWatch*>(h->data); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) {
+    auto* closed = static_cast<ReadableWatch*>(h->data);
+    closed->callback.Reset();
+    closed->context.reset();
+    Release(closed);
+  });
+}
+
+Napi::Value StopWatch(const Napi::CallbackInfo& info) {
+  auto* w = static_cast<ReadableWatch*>(info.Data());
+  if (!w->stopped) CloseWatch(w);
   return info.Env().Undefined();
 }
 
+Napi::Value PauseWatch(const Napi::CallbackInfo& info) {
+  auto* w = static_cast<ReadableWatch*>(info.Data());
+  if (!w->stopped) uv_poll_stop(&w->poll);
+  return info.Env().Undefined();
+}
+
+Napi::Value ResumeWatch(const Napi::CallbackInfo& info) {
+  auto* w = static_cast<ReadableWatch*>(info.Data());
+  if (w->stopped) return info.Env().Undefined();
+  int rc = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  if (rc != 0) throw ErrnoError(info.Env(), -rc, "uv_poll_start");
+  return info.Env().Undefined();
+}
+
+// One control function holding a reference to the watch until it is garbage collected.
+Napi::Function WatchControl(Napi::Env env, Napi::Function::Callback body, const char* name, ReadableWatch* w) {
+  Napi::Function fn = Napi::Function::New(env, body, name, w);
+  w->references++;
+  fn.AddFinalizer([](Napi::Env, ReadableWatch* held) { Release(held); }, w);
+  return fn;
+}
+
+// watchReadable(fd, callback) -> { stop, pause, resume }; after stop the controls do nothing.
 Napi::Value WatchReadable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(env, info[0], "fd");
@@ -205,12 +245,14 @@ Napi::Value WatchReadable(const Napi::CallbackInfo& info) {
   }
   rc = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
   if (rc != 0) {
-    w->stopped = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll),
-             [](uv_handle_t* h) { delete static_cast<ReadableWatch*>(h->data); });
+    CloseWatch(w);
     throw ErrnoError(env, -rc, "uv_poll_start");
   }
-  return Napi::Function::New(env, StopWatch, "stop", w);
+  Napi::Object controls = Napi::Object::New(env);
+  controls.Set("stop", WatchControl(env, StopWatch, "stop", w));
+  controls.Set("pause", WatchControl(env, PauseWatch, "pause", w));
+  controls.Set("resume", WatchControl(env, ResumeWatch, "resume", w));
+  return controls;
 }
 
 Napi::Value SpawnInSession(const Napi::CallbackInfo& info) {
@@ -223,9 +265,17 @@ Napi::Value SpawnInSession(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, pid);
 }
 
-Napi::Value AutoreapChildren(const Napi::CallbackInfo& info) {
-  if (skc_autoreap_children() != 0) throw ErrnoError(info.Env(), errno, "sigaction");
-  return info.Env().Undefined();
+// reapChildren() -> the pids of the children that have exited since the last call.
+Napi::Value ReapChildren(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array pids = Napi::Array::New(env);
+  pid_t batch[64];
+  for (;;) {
+    int n = skc_reap_exited_children(batch, sizeof(batch) / sizeof(batch[0]));
+    if (n < 0) throw ErrnoError(env, errno, "waitpid");
+    for (int i = 0; i < n; i++) pids.Set(pids.Length(), Napi::Number::New(env, batch[i]));
+    if (n < static_cast<int>(sizeof(batch) / sizeof(batch[0]))) return pids;
+  }
 }
 
 Napi::Value ExecWithReceivedFd(const Napi::CallbackInfo& info) {
@@ -260,7 +310,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));
   exports.Set("watchReadable", Napi::Function::New(env, WatchReadable, "watchReadable"));
   exports.Set("spawnInSession", Napi::Function::New(env, SpawnInSession, "spawnInSession"));
-  exports.Set("autoreapChildren", Napi::Function::New(env, AutoreapChildren, "autoreapChildren"));
+  exports.Set("reapChildren", Napi::Function::New(env, ReapChildren, "reapChildren"));
   exports.Set("execWithReceivedFd", Napi::Function::New(env, ExecWithReceivedFd, "execWithReceivedFd"));
   exports.Set("socketEndpoint", Napi::Function::New(env, SocketEndpoint, "socketEndpoint"));
   return exports;
