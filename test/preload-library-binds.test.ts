@@ -259,20 +259,44 @@ t.test('SKBOX_ENABLE_CONNECT=2 hands a socketpair end to a datagram target', asy
   t.equal(buffer.subarray(0, fs.readSync(got.fd, buffer)).toString(), 'through-pair\n', 'data flows through the pair');
 });
 
-t.test('SKBOX_GETPEERNAME_PROTECTION zeroes the caller buffer first', async (t) => {
-  const port = await freePort('::1');
-  const tail = (reply: Reply) => String(reply.raw).slice(56); // bytes 28.. of the buffer
+// The probe's buffer is 256 bytes of 0xAA; getsockname FD ROOM passes *len = ROOM and shows
+// the first ROOM bytes afterwards. Bytes the kernel does not write show what the library did.
+const bytesFrom = (reply: Reply, from: number) => String(reply.raw).slice(2 * from);
+
+t.test('SKBOX_GETPEERNAME_PROTECTION zeroes the caller buffer past a short address', async (t) => {
+  // An unbound UNIX socket's address is its family alone: 2 bytes.
   const expectations: Array<[string, number, string]> = [
-    ['2', 64, '00'.repeat(36)],
-    ['0', 64, 'aa'.repeat(36)],
-    ['1', 64, 'aa'.repeat(36)], // level 1 only for buffers sized exactly sockaddr_in/_in6
+    ['2', 64, '00'.repeat(62)],
+    ['0', 64, 'aa'.repeat(62)],
+    ['1', 64, 'aa'.repeat(62)], // level 1 only for buffers sized exactly sockaddr_in/_in6
+    ['1', 28, '00'.repeat(26)],
   ];
   for (const [level, room, expected] of expectations) {
     const p = await probe(t, { SKBOX_GETPEERNAME_PROTECTION: level });
-    await p.script(['socket 6 stream', `bind 3 ::1 ${port}`]);
+    await p.call('socket unix dgram');
     const reply = await p.call(`getsockname 3 ${room}`);
-    t.match(reply, { rv: 0, len: 28, addr: '::1', port });
-    t.equal(tail(reply), expected, `level ${level}: bytes past the address`);
+    t.match(reply, { rv: 0, len: 2, family: 'unix' });
+    t.equal(bytesFrom(reply, 2), expected, `level ${level}, *len ${room}: bytes past the address`);
+    await p.stop();
+  }
+});
+
+t.test('SKBOX_GETPEERNAME_PROTECTION never writes where the kernel could not (a canary after a small buffer)', async (t) => {
+  // A sockaddr_in passed with *len = sizeof(struct sockaddr_storage): harmless with the kernel,
+  // which writes 16 bytes for an IPv4 socket. Bytes 16..127 stand for what follows the buffer.
+  const port4 = await freePort('127.0.0.1');
+  const port6 = await freePort('::1');
+  for (const level of ['2', '1']) {
+    const p = await probe(t, { SKBOX_GETPEERNAME_PROTECTION: level });
+    await p.script(['socket 4 stream', `bind 3 127.0.0.1 ${port4}`, 'socket 6 stream', `bind 4 ::1 ${port6}`]);
+    const v4 = await p.call('getsockname 3 128');
+    t.match(v4, { rv: 0, len: 16, addr: '127.0.0.1', port: port4 });
+    t.equal(bytesFrom(v4, 16), 'aa'.repeat(112), `level ${level}: the canary after a sockaddr_in is intact`);
+    const v4As6 = await p.call('getsockname 3 28');
+    t.equal(bytesFrom(v4As6, 16), 'aa'.repeat(12), `level ${level}: *len 28 on an IPv4 socket: nothing past its 16 bytes`);
+    const v6 = await p.call('getsockname 4 128');
+    t.match(v6, { rv: 0, len: 28, addr: '::1', port: port6 });
+    t.equal(bytesFrom(v6, 28), 'aa'.repeat(100), `level ${level}: the canary after a sockaddr_in6 is intact`);
     await p.stop();
   }
 });
