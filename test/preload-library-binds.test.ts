@@ -6,6 +6,7 @@ import { enterTestNetns } from './helpers/netns';
 enterTestNetns();
 
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -139,12 +140,19 @@ t.test('modes 2 and 3 use $SKBOX_DIRECTORY_ROOT2/AAAAA/BBBBB_PPPPP', async (t) =
   t.match(await p.call('info 3'), unixSocket(SOCK_DGRAM, `${root2}/00001/00007_00081`));
   t.match(await p.call('info 4'), unixSocket(SOCK_STREAM, `${root2}/00001/00008_00082`));
   await p.call('socket 6 stream');
-  t.match(await p.call('bind 5 fe8f::1:0 80'), { rv: -1, errno: 'EINVAL' }, 'mode 0 without SKBOX_DIRECTORY_ROOT passes through');
-  t.match(await p.call('info 5'), { domain: AF_INET6 });
+  t.match(await p.call('bind 5 fe8f::1:0 80'), { rv: -1, errno: 'EADDRNOTAVAIL' }, 'mode 0 without SKBOX_DIRECTORY_ROOT fails closed');
+  t.match(await p.call('info 5'), { domain: AF_INET6, port: 0 }, 'the socket stays an unbound TCP socket');
+  await p.waitForStderr(/^libsocketbox-preload: bind to \[fe8f::1:0\]:80 refused: SKBOX_DIRECTORY_ROOT: not set \(Cannot assign requested address\)$/m);
 
   const q = await probe(t, withRoot);
   await q.call('socket 6 stream');
-  t.match(await q.call('bind 3 fe8f::2:1:7 81'), { rv: -1, errno: 'EINVAL' }, 'mode 2 without SKBOX_DIRECTORY_ROOT2 passes through');
+  t.match(await q.call('bind 3 fe8f::2:1:7 81'), { rv: -1, errno: 'EADDRNOTAVAIL' }, 'mode 2 without SKBOX_DIRECTORY_ROOT2 fails closed');
+  await q.waitForStderr(/bind to \[fe8f::2:1:7\]:81 refused: SKBOX_DIRECTORY_ROOT2: not set/);
+
+  const r = await probe(t, { SKBOX_DIRECTORY_ROOT2: '/' + 'r'.repeat(89) });
+  await r.call('socket 6 stream');
+  t.match(await r.call('bind 3 fe8f::3:1:7 81'), { rv: -1, errno: 'ENAMETOOLONG' }, 'a root2 path that cannot fit sun_path');
+  await r.waitForStderr(/SKBOX_DIRECTORY_ROOT2: too long for a UNIX socket path with \/AAAAA\/BBBBB_PPPPP \(at most 89 bytes\)/);
 });
 
 t.test('IPv4 127.180.A.B and 127.181.A.B', async (t) => {
@@ -190,7 +198,7 @@ t.test('SKBOX_PORT_FILTER_IPV6 and _IPV4 choose the magic ports', async (t) => {
   t.match(q.stderr, /ignoring SKBOX_PORT_FILTER_IPV6=1-2-3/);
 });
 
-t.test('record problems fail the bind with a telling errno and leave the socket alone', async (t) => {
+t.test('record problems fail the bind with a telling errno and one line, and leave the socket alone', async (t) => {
   const socketFiles = () => fs.readdirSync(dir).filter((f) => f.endsWith('.sock'));
   const before = socketFiles();
   const p = await probe(t);
@@ -198,8 +206,49 @@ t.test('record problems fail the bind with a telling errno and leave the socket 
   t.match(await p.call('bind 3 fe8f::2:0 80'), { rv: -1, errno: 'ENOENT' }, 'no skbox_dir_00002');
   t.match(await p.call('bind 3 fe8f::1:2 80'), { rv: -1, errno: 'EADDRNOTAVAIL' }, 'empty record');
   t.match(await p.call('bind 3 fe8f::1:9 80'), { rv: -1, errno: 'ERANGE' }, 'record past the end of the file');
-  t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM });
+  t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM, port: 0 });
   t.same(socketFiles(), before, 'no socket file created');
+  await p.waitForStderr(/record 9: /);
+  t.same(p.stderr.split('\n').filter(Boolean), [
+    `libsocketbox-preload: bind to [fe8f::2:0]:80 refused: ${dir}/skbox_dir_00002, record 0: cannot open the file (No such file or directory)`,
+    `libsocketbox-preload: bind to [fe8f::1:2]:80 refused: ${dir}/skbox_dir_00001, record 2: empty (Cannot assign requested address)`,
+    `libsocketbox-preload: bind to [fe8f::1:9]:80 refused: ${dir}/skbox_dir_00001, record 9: past the end of the file (Numerical result out of range)`,
+  ], 'one line per refused bind, naming the file, the record and the problem');
+});
+
+t.test('junk record files are refused with a clear error, and never hang the bind', async (t) => {
+  const junk = path.join(dir, 'junk');
+  fs.mkdirSync(junk);
+  const record = (text: string) => Buffer.concat([Buffer.from(text, 'latin1'), Buffer.alloc(128)]).subarray(0, 128);
+  const files: Array<[number, Buffer | 'fifo' | 'directory', string, RegExp]> = [
+    [1, Buffer.from('/run/app.sock\n/run/other.sock\n'), 'EINVAL', /record 0: a control character in the path \(not a record file\?\)/],
+    [2, Buffer.from('/run/app.sock'), 'ERANGE', /record 0: cut off by the end of the file/],
+    [3, Buffer.alloc(128, 'x'), 'ENAMETOOLONG', /record 0: no NUL within 108 bytes \(a path holds at most 107\)/],
+    [4, record('/run/a\x1b[2J.sock'), 'EINVAL', /control character/],
+    [5, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]), 'EINVAL', /control character/], // an ELF header
+    [6, record('@'), 'EADDRNOTAVAIL', /record 0: an abstract name with nothing after '@'/],
+    [7, 'fifo', 'EINVAL', /skbox_dir_00007, record 0: not a regular file/],
+    [8, 'directory', 'EINVAL', /skbox_dir_00008, record 0: not a regular file/],
+  ];
+  for (const [group, content] of files) {
+    const file = path.join(junk, `skbox_dir_${String(group).padStart(5, '0')}`);
+    if (content === 'fifo') execFileSync('mkfifo', [file]);
+    else if (content === 'directory') fs.mkdirSync(file);
+    else fs.writeFileSync(file, content);
+  }
+  const p = await probe(t, { SKBOX_DIRECTORY_ROOT: junk });
+  await p.call('socket 6 stream');
+  for (const [group, , errno, line] of files) {
+    // A FIFO opened for reading would wait for a writer forever: the call must come back.
+    t.match(await p.call(`bind 3 fe8f::${group.toString(16)}:0 80`, 5_000), { rv: -1, errno }, `skbox_dir_${group}: ${errno}`);
+    const name = `skbox_dir_${String(group).padStart(5, '0')}`;
+    await p.waitForStderr(new RegExp(`${name}, record 0: .*\\n`));
+    const lines = p.stderr.split('\n').filter((l) => l.includes(name));
+    t.equal(lines.length, 1, `${name}: one line`);
+    t.match(lines[0], line);
+  }
+  t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM, port: 0 }, 'the socket is still the unbound TCP socket');
+  t.same(fs.readdirSync(junk).filter((f) => !f.startsWith('skbox_dir_')), [], 'no socket file created');
 });
 
 t.test('a stale socket file is replaced, a live socket is not', async (t) => {
