@@ -220,34 +220,36 @@ t.test('junk record files are refused with a clear error, and never hang the bin
   const junk = path.join(dir, 'junk');
   fs.mkdirSync(junk);
   const record = (text: string) => Buffer.concat([Buffer.from(text, 'latin1'), Buffer.alloc(128)]).subarray(0, 128);
-  const files: Array<[number, Buffer | 'fifo' | 'directory', string, RegExp]> = [
-    [1, Buffer.from('/run/app.sock\n/run/other.sock\n'), 'EINVAL', /record 0: a control character in the path \(not a record file\?\)/],
-    [2, Buffer.from('/run/app.sock'), 'ERANGE', /record 0: cut off by the end of the file/],
-    [3, Buffer.alloc(128, 'x'), 'ENAMETOOLONG', /record 0: no NUL within 108 bytes \(a path holds at most 107\)/],
-    [4, record('/run/a\x1b[2J.sock'), 'EINVAL', /control character/],
-    [5, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]), 'EINVAL', /control character/], // an ELF header
-    [6, record('@'), 'EADDRNOTAVAIL', /record 0: an abstract name with nothing after '@'/],
-    [7, 'fifo', 'EINVAL', /skbox_dir_00007, record 0: not a regular file/],
-    [8, 'directory', 'EINVAL', /skbox_dir_00008, record 0: not a regular file/],
+  const files: Array<[string, Buffer | 'fifo' | 'directory', string, RegExp]> = [
+    ['a text file of paths', Buffer.from('/run/app.sock\n/run/other.sock\n'), 'EINVAL', /record 0: a control character in the path \(not a record file\?\)/],
+    ['a path without its NUL at the end of the file', Buffer.from('/run/app.sock'), 'ERANGE', /record 0: cut off by the end of the file/],
+    ['128 bytes without a NUL', Buffer.alloc(128, 'x'), 'ENAMETOOLONG', /record 0: no NUL within 108 bytes \(a path holds at most 107\)/],
+    ['an escape sequence in the path', record('/run/a\x1b[2J.sock'), 'EINVAL', /record 0: a control character in the path/],
+    ['an ELF header', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]), 'EINVAL', /record 0: a control character in the path/],
+    ["'@' alone", record('@'), 'EADDRNOTAVAIL', /record 0: an abstract name with nothing after '@'/],
+    ['a FIFO (opening it for reading would wait for a writer)', 'fifo', 'EINVAL', /record 0: not a regular file/],
+    ['a directory', 'directory', 'EINVAL', /record 0: not a regular file/],
   ];
-  for (const [group, content] of files) {
-    const file = path.join(junk, `skbox_dir_${String(group).padStart(5, '0')}`);
+  files.forEach(([, content], index) => {
+    const file = path.join(junk, `skbox_dir_${String(index + 1).padStart(5, '0')}`);
     if (content === 'fifo') execFileSync('mkfifo', [file]);
     else if (content === 'directory') fs.mkdirSync(file);
     else fs.writeFileSync(file, content);
+  });
+  for (const [index, [what, , errno, line]] of files.entries()) {
+    const group = index + 1;
+    await t.test(`skbox_dir_${String(group).padStart(5, '0')}: ${what}`, async (t) => {
+      const p = await probe(t, { SKBOX_DIRECTORY_ROOT: junk });
+      await p.call('socket 6 stream');
+      t.match(await p.call(`bind 3 fe8f::${group.toString(16)}:0 80`, 5_000), { rv: -1, errno }, `${errno}, at once`);
+      await p.waitForStderr(/\n/);
+      const lines = p.stderr.split('\n').filter(Boolean);
+      t.equal(lines.length, 1, 'one line on stderr');
+      t.match(lines[0], new RegExp(`^libsocketbox-preload: bind to \\[fe8f::${group.toString(16)}:0\\]:80 refused: ${junk}/skbox_dir_`));
+      t.match(lines[0], line);
+      t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM, port: 0 }, 'the socket is still the unbound TCP socket');
+    });
   }
-  const p = await probe(t, { SKBOX_DIRECTORY_ROOT: junk });
-  await p.call('socket 6 stream');
-  for (const [group, , errno, line] of files) {
-    // A FIFO opened for reading would wait for a writer forever: the call must come back.
-    t.match(await p.call(`bind 3 fe8f::${group.toString(16)}:0 80`, 5_000), { rv: -1, errno }, `skbox_dir_${group}: ${errno}`);
-    const name = `skbox_dir_${String(group).padStart(5, '0')}`;
-    await p.waitForStderr(new RegExp(`${name}, record 0: .*\\n`));
-    const lines = p.stderr.split('\n').filter((l) => l.includes(name));
-    t.equal(lines.length, 1, `${name}: one line`);
-    t.match(lines[0], line);
-  }
-  t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM, port: 0 }, 'the socket is still the unbound TCP socket');
   t.same(fs.readdirSync(junk).filter((f) => !f.startsWith('skbox_dir_')), [], 'no socket file created');
 });
 
