@@ -292,6 +292,19 @@ t.test('SKBOX_ENABLE_CONNECT=1 connects to stream targets only', async (t) => {
   t.match(await p.call('connect 4 fe8f::1:6 80'), { rv: -1, errno: 'EINVAL' }, 'a datagram target needs level 2');
 });
 
+t.test('SKBOX_ENABLE_CONNECT fails closed too: never a real connect to a magic address', async (t) => {
+  // A real server at 127.181.1.5:80 (in this test's own network namespace): with the variable
+  // unset, a connect that fell through would reach it instead of the socketbox target.
+  const decoy = net.createServer((c) => c.end('decoy\n'));
+  await new Promise<void>((resolve) => decoy.listen(80, '127.181.1.5', resolve));
+  t.teardown(() => decoy.close());
+  const p = await probe(t, { SKBOX_ENABLE_CONNECT: '1' });
+  await p.call('socket 4 stream');
+  t.match(await p.call('connect 3 127.181.1.5 80'), { rv: -1, errno: 'EADDRNOTAVAIL' });
+  await p.waitForStderr(/^libsocketbox-preload: connect to 127\.181\.1\.5:80 refused: SKBOX_DIRECTORY_ROOT: not set \(Cannot assign requested address\)$/m);
+  t.match(await p.call('info 3'), { domain: AF_INET, type: SOCK_STREAM, port: 0 }, 'the socket is left unconnected');
+});
+
 t.test('SKBOX_ENABLE_CONNECT=2 hands a socketpair end to a datagram target', async (t) => {
   const addon = loadClientAddon();
   const receiver = addon.bindDatagramSocket(`${dir}/connect-dgram.sock`);
