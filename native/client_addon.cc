@@ -4,7 +4,11 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <iomanip>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,12 +34,27 @@ Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what) {
   return e;
 }
 
-int IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
-  double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v != static_cast<int>(v)) throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an integer");
-  return static_cast<int>(v);
+// A JavaScript number as an integer in [min, max]. Checked as a double before any cast:
+// converting NaN, an infinity or an out-of-range value to an integer type is undefined
+// behaviour in C++ (on x86 it silently gives INT_MIN). Like Node's own argument checks, a
+// non-number is a TypeError and a number that is not an integer in range a RangeError.
+template <typename T>
+T CheckedInteger(Napi::Env env, Napi::Value v, const char* name, double min, double max) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, std::string(name) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != std::trunc(d)) {
+    std::ostringstream message;
+    message << name << " must be an integer from " << std::fixed << std::setprecision(0) << min << " to " << max
+            << ", not " << std::defaultfloat << std::setprecision(17) << d;
+    throw Napi::RangeError::New(env, message.str());
+  }
+  return static_cast<T>(d);
 }
+
+constexpr double kIntMax = 2147483647.0;
+
+// A descriptor number: 0..INT_MAX.
+int FdArg(Napi::Env env, Napi::Value v, const char* name) { return CheckedInteger<int>(env, v, name, 0, kIntMax); }
 
 // C strings cannot hold NUL bytes: refuse them instead of silently cutting the string.
 std::string StringArg(Napi::Env env, Napi::Value v, const char* name) {
@@ -45,15 +64,11 @@ std::string StringArg(Napi::Env env, Napi::Value v, const char* name) {
   return s;
 }
 
-std::vector<int> IntArrayArg(Napi::Env env, Napi::Value v, const char* name) {
+std::vector<int> FdArrayArg(Napi::Env env, Napi::Value v, const char* name) {
   if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(name) + " must be an array of numbers");
   Napi::Array a = v.As<Napi::Array>();
   std::vector<int> out;
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value e = a.Get(i);
-    if (!e.IsNumber()) throw Napi::TypeError::New(env, std::string(name) + " must be an array of numbers");
-    out.push_back(e.As<Napi::Number>().Int32Value());
-  }
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(FdArg(env, a.Get(i), name));
   return out;
 }
 
@@ -74,7 +89,7 @@ struct ArgvHolder {
 
 Napi::Value BindDatagramSocket(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info.Env(), info[0], "path");
-  int mode = info[1].IsUndefined() ? 0660 : IntArg(info, 1, "mode");
+  int mode = info[1].IsUndefined() ? 0660 : CheckedInteger<int>(info.Env(), info[1], "mode", 0, 07777);
   int fd = skbox_bind_datagram_socket(path.c_str(), static_cast<mode_t>(mode));
   if (fd < 0) throw ErrnoError(info.Env(), errno, "bind");
   return Napi::Number::New(info.Env(), fd);
@@ -83,11 +98,10 @@ Napi::Value BindDatagramSocket(const Napi::CallbackInfo& info) {
 // registerAt(path, group, timeoutMs) -> the registered seqpacket descriptor (docs/wire-protocol.md#registration)
 Napi::Value RegisterAt(const Napi::CallbackInfo& info) {
   std::string path = StringArg(info.Env(), info[0], "path");
-  double group = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-  if (group < 0 || group > 4294967295.0 || group != static_cast<double>(static_cast<uint32_t>(group)))
-    throw Napi::TypeError::New(info.Env(), "group must be an integer 0..4294967295");
+  uint32_t group = CheckedInteger<uint32_t>(info.Env(), info[1], "group", 0, 4294967295.0);
+  int timeout = CheckedInteger<int>(info.Env(), info[2], "timeoutMs", 0, kIntMax);
   const char* why = "";
-  int fd = skbox_register(path.c_str(), static_cast<uint32_t>(group), IntArg(info, 2, "timeoutMs"), &why);
+  int fd = skbox_register(path.c_str(), group, timeout, &why);
   if (fd < 0) throw ErrnoError(info.Env(), errno, why);
   return Napi::Number::New(info.Env(), fd);
 }
@@ -110,8 +124,8 @@ const char* StatusName(enum skc_receive_status s) {
 
 Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int sock = IntArg(info, 0, "socket");
-  int level = IntArg(info, 1, "level");
+  int sock = FdArg(env, info[0], "socket");
+  int level = CheckedInteger<int>(env, info[1], "level", 0, 2);
   bool wait = info[2].ToBoolean();
   struct skc_received r;
   enum skc_receive_status s = skc_receive_fd(sock, level, wait ? 1 : 0, &r);
@@ -127,8 +141,8 @@ Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
 
 Napi::Value SendFds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int sock = IntArg(info, 0, "socket");
-  std::vector<int> fds = IntArrayArg(env, info[1], "fds");
+  int sock = FdArg(env, info[0], "socket");
+  std::vector<int> fds = FdArrayArg(env, info[1], "fds");
   bool addressed = !info[2].IsUndefined() && !info[2].IsNull();
   std::string path = addressed ? StringArg(env, info[2], "path") : std::string();
   bool wait = info[3].ToBoolean();
@@ -142,16 +156,24 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
 }
 
 // A libuv poll on a descriptor, calling back into JavaScript each time it is readable.
-// Lives until its stop function is called (then freed in the close callback).
+// Pausing stops the poll (the descriptor leaves the event loop, so what arrives stays queued
+// in the kernel) without giving up the handle. The memory is shared by the libuv handle and
+// the three control functions and freed when the last of them lets go, so a control called
+// after stop (or after the handle closed) finds a live, stopped watch.
 struct ReadableWatch {
   uv_poll_t poll;
   napi_env env;
   Napi::FunctionReference callback;
-  Napi::AsyncContext context;
+  std::unique_ptr<Napi::AsyncContext> context;
   bool stopped = false;
+  int references = 1;  // the handle's own
   ReadableWatch(Napi::Env e, Napi::Function fn)
-      : env(e), callback(Napi::Persistent(fn)), context(e, "socketbox:readable") {}
+      : env(e), callback(Napi::Persistent(fn)), context(new Napi::AsyncContext(e, "socketbox:readable")) {}
 };
+
+void Release(ReadableWatch* w) {
+  if (--w->references == 0) delete w;
+}
 
 void OnReadable(uv_poll_t* handle, int status, int events) {
   auto* w = static_cast<ReadableWatch*>(handle->data);
@@ -160,26 +182,57 @@ void OnReadable(uv_poll_t* handle, int status, int events) {
   Napi::HandleScope scope(env);
   try {
     Napi::Value err = status < 0 ? ErrnoError(env, -status, "poll").Value() : env.Null();
-    w->callback.MakeCallback(env.Global(), {err}, w->context);
+    w->callback.MakeCallback(env.Global(), {err}, *w->context);
   } catch (const Napi::Error& e) {
     // Outside any JavaScript call: hand the exception to Node as uncaught.
     napi_fatal_exception(env, e.Value());
   }
 }
 
-Napi::Value StopWatch(const Napi::CallbackInfo& info) {
-  auto* w = static_cast<ReadableWatch*>(info.Data());
-  if (!w || w->stopped) return info.Env().Undefined();
+// Stops for good; the JavaScript callback is let go at once, the memory once nothing refers to it.
+void CloseWatch(ReadableWatch* w) {
   w->stopped = true;
   uv_poll_stop(&w->poll);
-  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll),
-           [](uv_handle_t* h) { delete static_cast<ReadableWatch*>(h->data); });
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), [](uv_handle_t* h) {
+    auto* closed = static_cast<ReadableWatch*>(h->data);
+    closed->callback.Reset();
+    closed->context.reset();
+    Release(closed);
+  });
+}
+
+Napi::Value StopWatch(const Napi::CallbackInfo& info) {
+  auto* w = static_cast<ReadableWatch*>(info.Data());
+  if (!w->stopped) CloseWatch(w);
   return info.Env().Undefined();
 }
 
+Napi::Value PauseWatch(const Napi::CallbackInfo& info) {
+  auto* w = static_cast<ReadableWatch*>(info.Data());
+  if (!w->stopped) uv_poll_stop(&w->poll);
+  return info.Env().Undefined();
+}
+
+Napi::Value ResumeWatch(const Napi::CallbackInfo& info) {
+  auto* w = static_cast<ReadableWatch*>(info.Data());
+  if (w->stopped) return info.Env().Undefined();
+  int rc = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
+  if (rc != 0) throw ErrnoError(info.Env(), -rc, "uv_poll_start");
+  return info.Env().Undefined();
+}
+
+// One control function holding a reference to the watch until it is garbage collected.
+Napi::Function WatchControl(Napi::Env env, Napi::Function::Callback body, const char* name, ReadableWatch* w) {
+  Napi::Function fn = Napi::Function::New(env, body, name, w);
+  w->references++;
+  fn.AddFinalizer([](Napi::Env, ReadableWatch* held) { Release(held); }, w);
+  return fn;
+}
+
+// watchReadable(fd, callback) -> { stop, pause, resume }; after stop the controls do nothing.
 Napi::Value WatchReadable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = IntArg(info, 0, "fd");
+  int fd = FdArg(env, info[0], "fd");
   if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
   uv_loop_t* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) throw Napi::Error::New(env, "no event loop");
@@ -192,33 +245,43 @@ Napi::Value WatchReadable(const Napi::CallbackInfo& info) {
   }
   rc = uv_poll_start(&w->poll, UV_READABLE, OnReadable);
   if (rc != 0) {
-    w->stopped = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll),
-             [](uv_handle_t* h) { delete static_cast<ReadableWatch*>(h->data); });
+    CloseWatch(w);
     throw ErrnoError(env, -rc, "uv_poll_start");
   }
-  return Napi::Function::New(env, StopWatch, "stop", w);
+  Napi::Object controls = Napi::Object::New(env);
+  controls.Set("stop", WatchControl(env, StopWatch, "stop", w));
+  controls.Set("pause", WatchControl(env, PauseWatch, "pause", w));
+  controls.Set("resume", WatchControl(env, ResumeWatch, "resume", w));
+  return controls;
 }
 
 Napi::Value SpawnInSession(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string file = StringArg(env, info[0], "file");
   ArgvHolder argv(env, info[1]);
-  int conn = IntArg(info, 2, "connection fd");
+  int conn = FdArg(env, info[2], "connection fd");
   pid_t pid = skc_spawn_in_session(file.c_str(), argv.get(), conn);
   if (pid < 0) throw ErrnoError(env, errno, "posix_spawn");
   return Napi::Number::New(env, pid);
 }
 
-Napi::Value AutoreapChildren(const Napi::CallbackInfo& info) {
-  if (skc_autoreap_children() != 0) throw ErrnoError(info.Env(), errno, "sigaction");
-  return info.Env().Undefined();
+// reapChildren() -> the pids of the children that have exited since the last call.
+Napi::Value ReapChildren(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array pids = Napi::Array::New(env);
+  pid_t batch[64];
+  for (;;) {
+    int n = skc_reap_exited_children(batch, sizeof(batch) / sizeof(batch[0]));
+    if (n < 0) throw ErrnoError(env, errno, "waitpid");
+    for (int i = 0; i < n; i++) pids.Set(pids.Length(), Napi::Number::New(env, batch[i]));
+    if (n < static_cast<int>(sizeof(batch) / sizeof(batch[0]))) return pids;
+  }
 }
 
 Napi::Value ExecWithReceivedFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = IntArg(info, 0, "fd");
-  std::vector<int> keep = IntArrayArg(env, info[1], "keepOpen");
+  int fd = FdArg(env, info[0], "fd");
+  std::vector<int> keep = FdArrayArg(env, info[1], "keepOpen");
   std::string file = StringArg(env, info[2], "file");
   ArgvHolder argv(env, info[3]);
   skc_exec_with_received_fd(fd, keep.data(), static_cast<unsigned>(keep.size()), file.c_str(), argv.get());
@@ -227,7 +290,7 @@ Napi::Value ExecWithReceivedFd(const Napi::CallbackInfo& info) {
 
 Napi::Value SocketEndpoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int fd = IntArg(info, 0, "fd");
+  int fd = FdArg(env, info[0], "fd");
   bool remote = info[1].ToBoolean();
   struct skc_endpoint ep;
   if (skc_socket_endpoint(fd, remote ? 1 : 0, &ep) != 0)
@@ -247,7 +310,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));
   exports.Set("watchReadable", Napi::Function::New(env, WatchReadable, "watchReadable"));
   exports.Set("spawnInSession", Napi::Function::New(env, SpawnInSession, "spawnInSession"));
-  exports.Set("autoreapChildren", Napi::Function::New(env, AutoreapChildren, "autoreapChildren"));
+  exports.Set("reapChildren", Napi::Function::New(env, ReapChildren, "reapChildren"));
   exports.Set("execWithReceivedFd", Napi::Function::New(env, ExecWithReceivedFd, "execWithReceivedFd"));
   exports.Set("socketEndpoint", Napi::Function::New(env, SocketEndpoint, "socketEndpoint"));
   return exports;

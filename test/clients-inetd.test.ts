@@ -186,14 +186,27 @@ t.test('a file that is not a socket is refused and left alone', async (t) => {
 t.test('usage errors exit 2 with the usage, failures exit 1', async (t) => {
   const tmp = tempDir();
   t.teardown(tmp.remove);
-  for (const args of [[], [path.join(tmp.dir, 's')], ['-x', 'a', 'b']]) {
+  const usageErrors = [
+    [],
+    [path.join(tmp.dir, 's')],
+    ['-x', 'a', 'b'],
+    ['--max-children', '0', 'a', 'b'],
+    ['--max-children=1000001', 'a', 'b'],
+    ['--max-children', '2x', 'a', 'b'],
+    ['--max-children=', 'a', 'b'],
+    ['--max-children'],
+    ['--max-kids', '3', 'a', 'b'],
+  ];
+  for (const args of usageErrors) {
     const r = runInetd(args);
     t.equal(r.status, 2, `args ${JSON.stringify(args)}`);
-    t.match(r.stderr, /Usage: socketbox-inetd SOCKET PROGRAM/);
+    t.match(r.stderr, /Usage: socketbox-inetd \[--max-children N\] SOCKET PROGRAM/);
   }
+  t.match(runInetd(['--max-children', '-1', 'a', 'b']).stderr, /--max-children: expected a whole number from 1 to 1000000, not '-1'/);
   const help = runInetd(['--help']);
   t.equal(help.status, 0);
   t.match(help.stdout, /Usage:/);
+  t.match(help.stdout, /--max-children N +run at most N programs at once \(default 64/, '--help documents --max-children');
   const missing = runInetd([path.join(tmp.dir, 's'), 'no-such-program-skbox']);
   t.equal(missing.status, 1);
   t.match(missing.stderr, /no-such-program-skbox: no such executable program/);

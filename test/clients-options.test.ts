@@ -25,6 +25,20 @@ t.test('getopt: grouping, attached and separate arguments, stop at the first ope
   t.throws(() => getopt(['-s'], 'rs:'), /needs an argument/);
 });
 
+t.test('getopt: long options with = or a separate value, before the operands', async (t) => {
+  const longs = ['max-children=', 'quiet'];
+  t.same(getopt(['--max-children', '5', '--quiet', 'sock', 'cat', '--max-children', '9'], '', longs), {
+    options: [{ name: 'max-children', value: '5' }, { name: 'quiet' }],
+    operands: ['sock', 'cat', '--max-children', '9'],
+  }, "a program's own long options after the operands are not ours");
+  t.same(getopt(['--max-children=7', 'x'], '', longs).options, [{ name: 'max-children', value: '7' }]);
+  t.same(getopt(['--max-children=', 'x'], '', longs).options, [{ name: 'max-children', value: '' }], 'an empty value is left to the caller to refuse');
+  t.throws(() => getopt(['--max-children'], '', longs), { name: 'UsageError', message: 'option --max-children needs an argument' });
+  t.throws(() => getopt(['--quiet=1'], '', longs), { name: 'UsageError', message: 'option --quiet takes no value' });
+  t.throws(() => getopt(['--max'], '', longs), { name: 'UsageError', message: 'unknown option --max' }, 'no abbreviations');
+  t.throws(() => getopt(['--help'], 'h'), { name: 'UsageError', message: 'unknown option --help' });
+});
+
 t.test('socket-query options follow the original', async (t) => {
   const q = (...args: string[]) => parseSocketQueryArgs(args);
   t.same(q(), { part: 'endpoint', raw: false, fd: 0 }, 'both ends of fd 0 by default');

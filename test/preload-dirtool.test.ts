@@ -41,6 +41,7 @@ t.test('every problem is reported with its line number', async (t) => {
   t.match(problems[6].message, /abstract socket name after @ is empty/);
   t.match(problems[7].message, /slot 6 was already given on line 8/);
   t.match(parseRecordList(`1 /${'é'.repeat(54)}`).problems[0]?.message, /109 bytes/, 'the limit counts UTF-8 bytes');
+  t.match(parseRecordList('1 /run/a\tb.sock').problems[0]?.message, /path contains a control character/, 'the library would refuse it as junk');
 });
 
 t.test('records are 128 bytes at offset slot*128, NUL-padded, gaps empty', async (t) => {

@@ -7,6 +7,7 @@ import { enterTestNetns } from './helpers/netns';
 enterTestNetns();
 
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -140,12 +141,19 @@ t.test('modes 2 and 3 use $SKBOX_DIRECTORY_ROOT2/AAAAA/BBBBB_PPPPP', async (t) =
   t.match(await p.call('info 3'), unixSocket(SOCK_DGRAM, `${root2}/00001/00007_00081`));
   t.match(await p.call('info 4'), unixSocket(SOCK_STREAM, `${root2}/00001/00008_00082`));
   await p.call('socket 6 stream');
-  t.match(await p.call('bind 5 fe8f::1:0 80'), { rv: -1, errno: 'EINVAL' }, 'mode 0 without SKBOX_DIRECTORY_ROOT passes through');
-  t.match(await p.call('info 5'), { domain: AF_INET6 });
+  t.match(await p.call('bind 5 fe8f::1:0 80'), { rv: -1, errno: 'EADDRNOTAVAIL' }, 'mode 0 without SKBOX_DIRECTORY_ROOT fails closed');
+  t.match(await p.call('info 5'), { domain: AF_INET6, port: 0 }, 'the socket stays an unbound TCP socket');
+  await p.waitForStderr(/^libsocketbox-preload: bind to \[fe8f::1:0\]:80 refused: SKBOX_DIRECTORY_ROOT: not set \(Cannot assign requested address\)$/m);
 
   const q = await probe(t, withRoot);
   await q.call('socket 6 stream');
-  t.match(await q.call('bind 3 fe8f::2:1:7 81'), { rv: -1, errno: 'EINVAL' }, 'mode 2 without SKBOX_DIRECTORY_ROOT2 passes through');
+  t.match(await q.call('bind 3 fe8f::2:1:7 81'), { rv: -1, errno: 'EADDRNOTAVAIL' }, 'mode 2 without SKBOX_DIRECTORY_ROOT2 fails closed');
+  await q.waitForStderr(/bind to \[fe8f::2:1:7\]:81 refused: SKBOX_DIRECTORY_ROOT2: not set/);
+
+  const r = await probe(t, { SKBOX_DIRECTORY_ROOT2: '/' + 'r'.repeat(89) });
+  await r.call('socket 6 stream');
+  t.match(await r.call('bind 3 fe8f::3:1:7 81'), { rv: -1, errno: 'ENAMETOOLONG' }, 'a root2 path that cannot fit sun_path');
+  await r.waitForStderr(/SKBOX_DIRECTORY_ROOT2: too long for a UNIX socket path with \/AAAAA\/BBBBB_PPPPP \(at most 89 bytes\)/);
 });
 
 t.test('IPv4 127.180.A.B and 127.181.A.B', async (t) => {
@@ -191,7 +199,7 @@ t.test('SKBOX_PORT_FILTER_IPV6 and _IPV4 choose the magic ports', async (t) => {
   t.match(q.stderr, /ignoring SKBOX_PORT_FILTER_IPV6=1-2-3/);
 });
 
-t.test('record problems fail the bind with a telling errno and leave the socket alone', async (t) => {
+t.test('record problems fail the bind with a telling errno and one line, and leave the socket alone', async (t) => {
   const socketFiles = () => fs.readdirSync(dir).filter((f) => f.endsWith('.sock'));
   const before = socketFiles();
   const p = await probe(t);
@@ -199,8 +207,51 @@ t.test('record problems fail the bind with a telling errno and leave the socket 
   t.match(await p.call('bind 3 fe8f::2:0 80'), { rv: -1, errno: 'ENOENT' }, 'no skbox_dir_00002');
   t.match(await p.call('bind 3 fe8f::1:2 80'), { rv: -1, errno: 'EADDRNOTAVAIL' }, 'empty record');
   t.match(await p.call('bind 3 fe8f::1:9 80'), { rv: -1, errno: 'ERANGE' }, 'record past the end of the file');
-  t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM });
+  t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM, port: 0 });
   t.same(socketFiles(), before, 'no socket file created');
+  await p.waitForStderr(/record 9: /);
+  t.same(p.stderr.split('\n').filter(Boolean), [
+    `libsocketbox-preload: bind to [fe8f::2:0]:80 refused: ${dir}/skbox_dir_00002, record 0: cannot open the file (No such file or directory)`,
+    `libsocketbox-preload: bind to [fe8f::1:2]:80 refused: ${dir}/skbox_dir_00001, record 2: empty (Cannot assign requested address)`,
+    `libsocketbox-preload: bind to [fe8f::1:9]:80 refused: ${dir}/skbox_dir_00001, record 9: past the end of the file (Numerical result out of range)`,
+  ], 'one line per refused bind, naming the file, the record and the problem');
+});
+
+t.test('junk record files are refused with a clear error, and never hang the bind', async (t) => {
+  const junk = path.join(dir, 'junk');
+  fs.mkdirSync(junk);
+  const record = (text: string) => Buffer.concat([Buffer.from(text, 'latin1'), Buffer.alloc(128)]).subarray(0, 128);
+  const files: Array<[string, Buffer | 'fifo' | 'directory', string, RegExp]> = [
+    ['a text file of paths', Buffer.from('/run/app.sock\n/run/other.sock\n'), 'EINVAL', /record 0: a control character in the path \(not a record file\?\)/],
+    ['a path without its NUL at the end of the file', Buffer.from('/run/app.sock'), 'ERANGE', /record 0: cut off by the end of the file/],
+    ['128 bytes without a NUL', Buffer.alloc(128, 'x'), 'ENAMETOOLONG', /record 0: no NUL within 108 bytes \(a path holds at most 107\)/],
+    ['an escape sequence in the path', record('/run/a\x1b[2J.sock'), 'EINVAL', /record 0: a control character in the path/],
+    ['an ELF header', Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x00]), 'EINVAL', /record 0: a control character in the path/],
+    ["'@' alone", record('@'), 'EADDRNOTAVAIL', /record 0: an abstract name with nothing after '@'/],
+    ['a FIFO (opening it for reading would wait for a writer)', 'fifo', 'EINVAL', /record 0: not a regular file/],
+    ['a directory', 'directory', 'EINVAL', /record 0: not a regular file/],
+  ];
+  files.forEach(([, content], index) => {
+    const file = path.join(junk, `skbox_dir_${String(index + 1).padStart(5, '0')}`);
+    if (content === 'fifo') execFileSync('mkfifo', [file]);
+    else if (content === 'directory') fs.mkdirSync(file);
+    else fs.writeFileSync(file, content);
+  });
+  for (const [index, [what, , errno, line]] of files.entries()) {
+    const group = index + 1;
+    await t.test(`skbox_dir_${String(group).padStart(5, '0')}: ${what}`, async (t) => {
+      const p = await probe(t, { SKBOX_DIRECTORY_ROOT: junk });
+      await p.call('socket 6 stream');
+      t.match(await p.call(`bind 3 fe8f::${group.toString(16)}:0 80`, 5_000), { rv: -1, errno }, `${errno}, at once`);
+      await p.waitForStderr(/\n/);
+      const lines = p.stderr.split('\n').filter(Boolean);
+      t.equal(lines.length, 1, 'one line on stderr');
+      t.match(lines[0], new RegExp(`^libsocketbox-preload: bind to \\[fe8f::${group.toString(16)}:0\\]:80 refused: ${junk}/skbox_dir_`));
+      t.match(lines[0], line);
+      t.match(await p.call('info 3'), { domain: AF_INET6, type: SOCK_STREAM, port: 0 }, 'the socket is still the unbound TCP socket');
+    });
+  }
+  t.same(fs.readdirSync(junk).filter((f) => !f.startsWith('skbox_dir_')), [], 'no socket file created');
 });
 
 t.test('a stale socket file is replaced, a live socket is not', async (t) => {
@@ -242,6 +293,19 @@ t.test('SKBOX_ENABLE_CONNECT=1 connects to stream targets only', async (t) => {
   t.match(await p.call('connect 4 fe8f::1:6 80'), { rv: -1, errno: 'EINVAL' }, 'a datagram target needs level 2');
 });
 
+t.test('SKBOX_ENABLE_CONNECT fails closed too: never a real connect to a magic address', async (t) => {
+  // A real server at 127.181.1.5:80 (in this test's own network namespace): with the variable
+  // unset, a connect that fell through would reach it instead of the socketbox target.
+  const decoy = net.createServer((c) => c.end('decoy\n'));
+  await new Promise<void>((resolve) => decoy.listen(80, '127.181.1.5', resolve));
+  t.teardown(() => decoy.close());
+  const p = await probe(t, { SKBOX_ENABLE_CONNECT: '1' });
+  await p.call('socket 4 stream');
+  t.match(await p.call('connect 3 127.181.1.5 80'), { rv: -1, errno: 'EADDRNOTAVAIL' });
+  await p.waitForStderr(/^libsocketbox-preload: connect to 127\.181\.1\.5:80 refused: SKBOX_DIRECTORY_ROOT: not set \(Cannot assign requested address\)$/m);
+  t.match(await p.call('info 3'), { domain: AF_INET, type: SOCK_STREAM, port: 0 }, 'the socket is left unconnected');
+});
+
 t.test('SKBOX_ENABLE_CONNECT=2 hands a socketpair end to a datagram target', async (t) => {
   const addon = loadClientAddon();
   const receiver = addon.bindDatagramSocket(`${dir}/connect-dgram.sock`);
@@ -260,20 +324,44 @@ t.test('SKBOX_ENABLE_CONNECT=2 hands a socketpair end to a datagram target', asy
   t.equal(buffer.subarray(0, fs.readSync(got.fd, buffer)).toString(), 'through-pair\n', 'data flows through the pair');
 });
 
-t.test('SKBOX_GETPEERNAME_PROTECTION zeroes the caller buffer first', async (t) => {
-  const port = await freePort('::1');
-  const tail = (reply: Reply) => String(reply.raw).slice(56); // bytes 28.. of the buffer
+// The probe's buffer is 256 bytes of 0xAA; getsockname FD ROOM passes *len = ROOM and shows
+// the first ROOM bytes afterwards. Bytes the kernel does not write show what the library did.
+const bytesFrom = (reply: Reply, from: number) => String(reply.raw).slice(2 * from);
+
+t.test('SKBOX_GETPEERNAME_PROTECTION zeroes the caller buffer past a short address', async (t) => {
+  // An unbound UNIX socket's address is its family alone: 2 bytes.
   const expectations: Array<[string, number, string]> = [
-    ['2', 64, '00'.repeat(36)],
-    ['0', 64, 'aa'.repeat(36)],
-    ['1', 64, 'aa'.repeat(36)], // level 1 only for buffers sized exactly sockaddr_in/_in6
+    ['2', 64, '00'.repeat(62)],
+    ['0', 64, 'aa'.repeat(62)],
+    ['1', 64, 'aa'.repeat(62)], // level 1 only for buffers sized exactly sockaddr_in/_in6
+    ['1', 28, '00'.repeat(26)],
   ];
   for (const [level, room, expected] of expectations) {
     const p = await probe(t, { SKBOX_GETPEERNAME_PROTECTION: level });
-    await p.script(['socket 6 stream', `bind 3 ::1 ${port}`]);
+    await p.call('socket unix dgram');
     const reply = await p.call(`getsockname 3 ${room}`);
-    t.match(reply, { rv: 0, len: 28, addr: '::1', port });
-    t.equal(tail(reply), expected, `level ${level}: bytes past the address`);
+    t.match(reply, { rv: 0, len: 2, family: 'unix' });
+    t.equal(bytesFrom(reply, 2), expected, `level ${level}, *len ${room}: bytes past the address`);
+    await p.stop();
+  }
+});
+
+t.test('SKBOX_GETPEERNAME_PROTECTION never writes where the kernel could not (a canary after a small buffer)', async (t) => {
+  // A sockaddr_in passed with *len = sizeof(struct sockaddr_storage): harmless with the kernel,
+  // which writes 16 bytes for an IPv4 socket. Bytes 16..127 stand for what follows the buffer.
+  const port4 = await freePort('127.0.0.1');
+  const port6 = await freePort('::1');
+  for (const level of ['2', '1']) {
+    const p = await probe(t, { SKBOX_GETPEERNAME_PROTECTION: level });
+    await p.script(['socket 4 stream', `bind 3 127.0.0.1 ${port4}`, 'socket 6 stream', `bind 4 ::1 ${port6}`]);
+    const v4 = await p.call('getsockname 3 128');
+    t.match(v4, { rv: 0, len: 16, addr: '127.0.0.1', port: port4 });
+    t.equal(bytesFrom(v4, 16), 'aa'.repeat(112), `level ${level}: the canary after a sockaddr_in is intact`);
+    const v4As6 = await p.call('getsockname 3 28');
+    t.equal(bytesFrom(v4As6, 16), 'aa'.repeat(12), `level ${level}: *len 28 on an IPv4 socket: nothing past its 16 bytes`);
+    const v6 = await p.call('getsockname 4 128');
+    t.match(v6, { rv: 0, len: 28, addr: '::1', port: port6 });
+    t.equal(bytesFrom(v6, 28), 'aa'.repeat(100), `level ${level}: the canary after a sockaddr_in6 is intact`);
     await p.stop();
   }
 });

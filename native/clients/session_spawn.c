@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #if !defined(__GLIBC__) || !__GLIBC_PREREQ(2, 34)
@@ -71,11 +71,17 @@ pid_t skc_spawn_in_session(const char *file, char *const argv[], int conn) {
   return pid;
 }
 
-int skc_autoreap_children(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = SIG_IGN;
-  sa.sa_flags = SA_NOCLDWAIT;
-  sigemptyset(&sa.sa_mask);
-  return sigaction(SIGCHLD, &sa, NULL);
+int skc_reap_exited_children(pid_t *pids, int room) {
+  int reaped = 0;
+  while (reaped < room) {
+    pid_t pid = waitpid(-1, NULL, WNOHANG);
+    if (pid > 0) {
+      pids[reaped++] = pid;
+    } else if (pid == 0 || errno == ECHILD) {
+      break; /* the others are still running, or there are none */
+    } else if (errno != EINTR) {
+      return -1;
+    }
+  }
+  return reaped;
 }

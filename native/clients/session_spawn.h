@@ -15,8 +15,9 @@
  * Returns the child's pid, or -1 with errno set. CONN stays open in the caller. */
 pid_t skc_spawn_in_session(const char *file, char *const argv[], int conn);
 
-/* Lets the kernel reap every child as it exits (SIGCHLD ignored), so none is ever a zombie.
- * Only for processes that never wait for their children. Returns 0 or -1 with errno. */
-int skc_autoreap_children(void);
+/* Reaps children that have exited, without waiting for any: stores up to ROOM of their pids
+ * in PIDS and returns how many (ROOM means there may be more). Returns -1 with errno on an
+ * error other than having no children. */
+int skc_reap_exited_children(pid_t *pids, int room);
 
 #endif

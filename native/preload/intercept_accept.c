@@ -41,7 +41,7 @@ static int apply_accept_flags(int fd, int flags) {
 }
 
 static void report_peer(int fd, struct sockaddr *addr, socklen_t *len, const struct skbox_preload_config *config) {
-  skbox_protect_address_buffer(addr, len, config->getpeername_protection);
+  skbox_protect_address_buffer(fd, addr, len, config->getpeername_protection);
   if (config->stealth_mode && skbox_socket_domain(fd) == AF_UNIX) {
     skbox_report_loopback_peer(addr, len);
     return;
@@ -73,7 +73,8 @@ static int accept_from_socketbox(int fd, struct sockaddr *addr, socklen_t *len, 
 /* The real accept, with the caller's buffer protected and UNIX peers hidden in stealth mode. */
 static int accept_for_real(int fd, struct sockaddr *addr, socklen_t *len, int flags,
                            const struct skbox_preload_config *config) {
-  skbox_protect_address_buffer(addr, len, config->getpeername_protection);
+  /* The connection will be of the listening socket's family. */
+  skbox_protect_address_buffer(fd, addr, len, config->getpeername_protection);
   socklen_t room = (len != NULL) ? *len : 0;
   int connection = skbox_real()->accept4(fd, addr, len, flags);
   if (connection >= 0 && config->stealth_mode && addr != NULL && len != NULL && room >= sizeof(sa_family_t) &&

@@ -1,5 +1,6 @@
 /* bind(): magic addresses become UNIX sockets, fe8f:1::/32 becomes link-local. */
 #include <errno.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "exported.h"
@@ -8,13 +9,30 @@
 #include "real_calls.h"
 #include "socket_kind.h"
 #include "socket_replace.h"
+#include "target_refusal.h"
 #include "unix_target_path.h"
 
-static int bind_socketbox_target(int fd, const struct skbox_socketbox_target *target,
+/* Fails closed: whatever goes wrong, the socket stays unbound and the daemon gets an errno,
+ * with one line on stderr saying why; it never falls back to a real bind on the address. */
+static int bind_socketbox_target(int fd, const struct sockaddr *addr, socklen_t len,
+                                 const struct skbox_socketbox_target *target,
                                  const struct skbox_preload_config *config) {
   struct skbox_unix_target unix_target;
-  if (skbox_resolve_unix_target(target, config, &unix_target) != 0) return -1;
-  return skbox_bind_unix_in_place(fd, &unix_target, target->stream);
+  struct skbox_target_error error;
+  if (skbox_resolve_unix_target(target, config, &unix_target, &error) != 0) {
+    skbox_report_refused("bind", addr, len, &error);
+    return -1;
+  }
+  if (skbox_bind_unix_in_place(fd, &unix_target, target->stream) != 0) {
+    int bind_errno = errno;
+    const char *name = unix_target.addr.sun_path;
+    snprintf(error.subject, sizeof(error.subject), "%s%s", unix_target.abstract ? "@" : "", unix_target.abstract ? name + 1 : name);
+    error.why = "cannot bind the UNIX socket there";
+    errno = bind_errno;
+    skbox_report_refused("bind", addr, len, &error);
+    return -1;
+  }
+  return 0;
 }
 
 SKBOX_EXPORTED int bind(int fd, const struct sockaddr *addr, socklen_t len) {
@@ -31,7 +49,7 @@ SKBOX_EXPORTED int bind(int fd, const struct sockaddr *addr, socklen_t len) {
     case SKBOX_ADDRESS_SOCKETBOX:
       /* Only TCP sockets are replaced; a UDP bind to the same address is left alone. */
       if (skbox_is_inet_stream(fd)) {
-        if (bind_socketbox_target(fd, &decision.target, config) != 0) return -1;
+        if (bind_socketbox_target(fd, addr, len, &decision.target, config) != 0) return -1;
         errno = saved_errno;
         return 0;
       }

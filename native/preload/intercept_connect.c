@@ -8,9 +8,13 @@
 #include "real_calls.h"
 #include "socket_kind.h"
 #include "socket_replace.h"
+#include "target_refusal.h"
 #include "unix_target_path.h"
 
-static int connect_socketbox_target(int fd, const struct skbox_socketbox_target *target,
+/* Fails closed like bind when the target cannot be resolved (one line on stderr); a refused
+ * connection to a resolved target is the daemon's to report, as for any connect. */
+static int connect_socketbox_target(int fd, const struct sockaddr *addr, socklen_t len,
+                                    const struct skbox_socketbox_target *target,
                                     const struct skbox_preload_config *config) {
   /* A datagram target receives connections, it cannot be connected to; level 2 fakes one. */
   if (!target->stream && config->enable_connect < 2) {
@@ -18,7 +22,11 @@ static int connect_socketbox_target(int fd, const struct skbox_socketbox_target 
     return -1;
   }
   struct skbox_unix_target unix_target;
-  if (skbox_resolve_unix_target(target, config, &unix_target) != 0) return -1;
+  struct skbox_target_error error;
+  if (skbox_resolve_unix_target(target, config, &unix_target, &error) != 0) {
+    skbox_report_refused("connect", addr, len, &error);
+    return -1;
+  }
   if (target->stream) return skbox_connect_stream_in_place(fd, &unix_target);
   return skbox_connect_datagram_in_place(fd, &unix_target);
 }
@@ -37,7 +45,7 @@ SKBOX_EXPORTED int connect(int fd, const struct sockaddr *addr, socklen_t len) {
         return real->connect(fd, (const struct sockaddr *)&decision.link_local, sizeof(decision.link_local));
       case SKBOX_ADDRESS_SOCKETBOX:
         if (skbox_is_inet_stream(fd)) {
-          if (connect_socketbox_target(fd, &decision.target, config) != 0) return -1;
+          if (connect_socketbox_target(fd, addr, len, &decision.target, config) != 0) return -1;
           errno = saved_errno;
           return 0;
         }

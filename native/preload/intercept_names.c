@@ -7,11 +7,11 @@
 #include "real_calls.h"
 
 SKBOX_EXPORTED int getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
-  skbox_protect_address_buffer(addr, len, skbox_config()->getpeername_protection);
+  skbox_protect_address_buffer(fd, addr, len, skbox_config()->getpeername_protection);
   return skbox_real()->getsockname(fd, addr, len);
 }
 
 SKBOX_EXPORTED int getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
-  skbox_protect_address_buffer(addr, len, skbox_config()->getpeername_protection);
+  skbox_protect_address_buffer(fd, addr, len, skbox_config()->getpeername_protection);
   return skbox_real()->getpeername(fd, addr, len);
 }

@@ -1,6 +1,7 @@
 #include "magic_address.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Smallest sockaddr_in6 the kernel accepts (RFC 2133, without sin6_scope_id). */
@@ -95,9 +96,23 @@ void skbox_classify_address(const struct sockaddr *addr, socklen_t len, enum skb
     memcpy(&sa, addr, sizeof(sa));
     classify_ipv4(&sa, use, config, out);
   }
+}
 
-  if (out->kind == SKBOX_ADDRESS_SOCKETBOX) {
-    const char *root = out->target.named_by_root2 ? config->directory_root2 : config->directory_root;
-    if (root[0] == '\0') out->kind = SKBOX_ADDRESS_ORDINARY;
+void skbox_describe_address(const struct sockaddr *addr, socklen_t len, char *out, size_t size) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  sa_family_t family = 0;
+  if (addr != NULL && len >= sizeof(family)) memcpy(&family, &addr->sa_family, sizeof(family));
+  if (family == AF_INET6 && len >= SIN6_LENGTH_WITHOUT_SCOPE) {
+    struct sockaddr_in6 sa;
+    memcpy(&sa, addr, SIN6_LENGTH_WITHOUT_SCOPE);
+    inet_ntop(AF_INET6, &sa.sin6_addr, text, sizeof(text));
+    snprintf(out, size, "[%s]:%u", text, (unsigned)ntohs(sa.sin6_port));
+  } else if (family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+    struct sockaddr_in sa;
+    memcpy(&sa, addr, sizeof(sa));
+    inet_ntop(AF_INET, &sa.sin_addr, text, sizeof(text));
+    snprintf(out, size, "%s:%u", text, (unsigned)ntohs(sa.sin_port));
+  } else {
+    snprintf(out, size, "an address of family %u", (unsigned)family);
   }
 }

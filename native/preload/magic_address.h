@@ -14,6 +14,7 @@
 #define SKBOX_PRELOAD_MAGIC_ADDRESS_H
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -43,8 +44,12 @@ struct skbox_address_decision {
 
 /* Looks at ADDR only (not the socket). Bind checks the port against the configured filters;
  * connect takes any non-zero port and never treats wildcards as magic. A socketbox target
- * whose directory root is not configured is ordinary. */
+ * stays one when its directory variable is unusable: resolving it then fails (fail closed),
+ * so a matched bind never becomes a real bind on the address. */
 void skbox_classify_address(const struct sockaddr *addr, socklen_t len, enum skbox_address_use use,
                             const struct skbox_preload_config *config, struct skbox_address_decision *out);
+
+/* "[ADDR]:PORT" or "A.B.C.D:PORT" for messages (ADDR may be short or unaligned). */
+void skbox_describe_address(const struct sockaddr *addr, socklen_t len, char *out, size_t size);
 
 #endif

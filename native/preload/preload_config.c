@@ -4,8 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "preload_log.h"
 #include "real_calls.h"
 
 static struct skbox_preload_config config;
@@ -14,11 +14,8 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 /* One line on stderr about an environment variable that is being ignored. */
 static void warn_ignored(const char *name, const char *value, const char *why) {
-  const char *parts[] = {"libsocketbox-preload: ignoring ", name, "=", value, ": ", why, "\n"};
-  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-    ssize_t ignored = write(2, parts[i], strlen(parts[i]));
-    (void)ignored;
-  }
+  const char *parts[] = {"ignoring ", name, "=", value, ": ", why};
+  skbox_log(parts, sizeof(parts) / sizeof(parts[0]));
 }
 
 /* A one-digit setting in MIN..MAX; anything else keeps FALLBACK (and says so). */
@@ -41,23 +38,30 @@ static void filter_setting(const char *name, uint16_t default_below, struct skbo
     warn_ignored(name, value, "expected N (ports below N) or LO-HI, comma-separated");
 }
 
-static void directory_setting(const char *name, char *out) {
-  out[0] = '\0';
+/* The problem is reported by the bind that needs the root, not here: a program that never
+ * binds a magic address does not care. */
+static void directory_setting(const char *name, struct skbox_directory_root *out) {
+  _Static_assert(SKBOX_ROOT_MAX == 4064, "the message below states the limit");
+  out->variable = name;
+  out->path[0] = '\0';
+  out->problem = NULL;
   const char *value = getenv(name);
-  if (value == NULL || value[0] == '\0') return;
-  size_t length = strlen(value);
-  if (length > SKBOX_ROOT_MAX) {
-    warn_ignored(name, "...", "path too long");
-    return;
+  if (value == NULL) {
+    out->problem = "not set";
+  } else if (value[0] == '\0') {
+    out->problem = "empty";
+  } else if (strlen(value) > SKBOX_ROOT_MAX) {
+    out->problem = "longer than 4064 bytes";
+  } else {
+    memcpy(out->path, value, strlen(value) + 1);
   }
-  memcpy(out, value, length + 1);
 }
 
 static void initialise(void) {
   int saved_errno = errno;
   skbox_resolve_real_calls(&real_calls);
-  directory_setting("SKBOX_DIRECTORY_ROOT", config.directory_root);
-  directory_setting("SKBOX_DIRECTORY_ROOT2", config.directory_root2);
+  directory_setting("SKBOX_DIRECTORY_ROOT", &config.directory_root);
+  directory_setting("SKBOX_DIRECTORY_ROOT2", &config.directory_root2);
   filter_setting("SKBOX_PORT_FILTER_IPV6", 1024, &config.filter_ipv6);
   filter_setting("SKBOX_PORT_FILTER_IPV4", 1024, &config.filter_ipv4);
   filter_setting("SKBOX_PORT_FILTER_IPV6_WILDCARD", 0, &config.filter_ipv6_wildcard);

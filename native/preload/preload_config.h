@@ -11,11 +11,19 @@
 /* Room for a directory root: the longest root plus "/skbox_dir_00000" must fit PATH_MAX. */
 #define SKBOX_ROOT_MAX (PATH_MAX - 32)
 
+/* A directory variable as read: its value, or why there is none to use. A magic bind or
+ * connect needing a root that has a problem fails (fail closed), it never passes through. */
+struct skbox_directory_root {
+  const char *variable; /* "SKBOX_DIRECTORY_ROOT" */
+  char path[SKBOX_ROOT_MAX + 1];
+  const char *problem;  /* NULL, or "not set", "empty", "longer than ... bytes" */
+};
+
 struct skbox_preload_config {
-  /* $SKBOX_DIRECTORY_ROOT: where skbox_dir_AAAAA record files live ("" = unset). */
-  char directory_root[SKBOX_ROOT_MAX + 1];
+  /* $SKBOX_DIRECTORY_ROOT: where skbox_dir_AAAAA record files live. */
+  struct skbox_directory_root directory_root;
   /* $SKBOX_DIRECTORY_ROOT2: root of the AAAAA/BBBBB_PPPPP paths of modes 2 and 3. */
-  char directory_root2[SKBOX_ROOT_MAX + 1];
+  struct skbox_directory_root directory_root2;
 
   struct skbox_port_filter filter_ipv6;          /* fe8f::M:A:B binds, default below 1024 */
   struct skbox_port_filter filter_ipv4;          /* 127.180.0.0/15 binds, default below 1024 */

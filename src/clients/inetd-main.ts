@@ -1,25 +1,26 @@
 // socketbox-inetd SOCKET PROGRAM [ARGS...]: bind a datagram socket at SOCKET and
 // start PROGRAM for every connection received on it, in a new session, with the connection
 // as stdin and stdout.
-import { getopt } from './getopt';
+import { INETD_OPTIONS_USAGE, parseInetdCommandLine } from './inetd-options';
 import { loadClientAddon } from './load-client-addon';
 import { EXIT_FAILURE, runProgram, UsageError } from './program-exit';
 import { prepareProgram, serveConnections } from './inetd-program';
 import { warn, writeAllSync } from './write-fd';
 
 const NAME = 'socketbox-inetd';
-const USAGE = `Usage: ${NAME} SOCKET PROGRAM [ARGS...]
+const USAGE = `Usage: ${NAME} [--max-children N] SOCKET PROGRAM [ARGS...]
   Receives connections on the datagram socket SOCKET ('@name' = abstract; created with mode
   0660, a stale socket file is replaced) and starts PROGRAM for each, in a new session, with
   the connection as stdin and stdout. SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which
-  descriptors are accepted.`;
+  descriptors are accepted.
+${INETD_OPTIONS_USAGE}`;
 
 runProgram(NAME, USAGE, (args) => {
   if (args[0] === '-h' || args[0] === '--help') {
     writeAllSync(1, USAGE + '\n');
     return 0;
   }
-  const { operands } = getopt(args, '');
+  const { maxChildren, operands } = parseInetdCommandLine(args);
   if (operands.length < 2) throw new UsageError('SOCKET and PROGRAM are required');
   const [socketPath, program, ...programArgs] = operands;
   if (socketPath === '') throw new UsageError('SOCKET must not be empty');
@@ -40,6 +41,6 @@ runProgram(NAME, USAGE, (args) => {
     return EXIT_FAILURE;
   }
 
-  serveConnections(NAME, addon, socket, socketPath, prepared);
+  serveConnections(NAME, addon, socket, socketPath, { ...prepared, maxChildren });
   return undefined;
 });

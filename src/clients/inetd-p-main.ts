@@ -1,7 +1,7 @@
 // socketbox-inetd-p SOCKET GROUP PROGRAM [ARGS...]: register as GROUP at the
 // registration socket SOCKET of a socketbox running a JSON config, then start PROGRAM for
 // every connection that arrives, as socketbox-inetd does. Exits 0 when the server goes away.
-import { getopt } from './getopt';
+import { INETD_OPTIONS_USAGE, parseInetdCommandLine } from './inetd-options';
 import { loadClientAddon } from './load-client-addon';
 import { EXIT_FAILURE, runProgram, UsageError } from './program-exit';
 import { prepareProgram, serveConnections } from './inetd-program';
@@ -10,19 +10,20 @@ import { parseGroupNumber } from './group-number';
 
 const NAME = 'socketbox-inetd-p';
 const REGISTRATION_TIMEOUT_MS = 10_000;
-const USAGE = `Usage: ${NAME} SOCKET GROUP PROGRAM [ARGS...]
+const USAGE = `Usage: ${NAME} [--max-children N] SOCKET GROUP PROGRAM [ARGS...]
   Registers as GROUP (a slot number of the server's JSON config: decimal, 0x hex or 0 octal)
   at the registration socket SOCKET ('@name' = abstract) and starts PROGRAM for each
   connection that arrives, in a new session, with the connection as stdin and stdout.
   Exits 0 when the server closes the registration, 1 when it refuses it.
-  SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which descriptors are accepted.`;
+  SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which descriptors are accepted.
+${INETD_OPTIONS_USAGE}`;
 
 runProgram(NAME, USAGE, (args) => {
   if (args[0] === '-h' || args[0] === '--help') {
     writeAllSync(1, USAGE + '\n');
     return 0;
   }
-  const { operands } = getopt(args, '');
+  const { maxChildren, operands } = parseInetdCommandLine(args);
   if (operands.length < 3) throw new UsageError('SOCKET, GROUP and PROGRAM are required');
   const [socketPath, groupText, program, ...programArgs] = operands;
   if (socketPath === '') throw new UsageError('SOCKET must not be empty');
@@ -40,7 +41,7 @@ runProgram(NAME, USAGE, (args) => {
     return EXIT_FAILURE;
   }
 
-  serveConnections(NAME, addon, socket, socketPath, prepared, () => {
+  serveConnections(NAME, addon, socket, socketPath, { ...prepared, maxChildren }, () => {
     warn(`${NAME}: the server at ${socketPath} closed the registration; exiting`);
     process.exit(0);
   });

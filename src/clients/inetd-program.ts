@@ -15,6 +15,11 @@ export interface InetdProgram {
   level: ValidationLevel;
 }
 
+export interface InetdService extends InetdProgram {
+  /** --max-children */
+  maxChildren: number;
+}
+
 /** Resolves PROGRAM and reads SKBOX_STRICT_STREAM_MODE; null (after saying why) when PROGRAM is not there. */
 export function prepareProgram(name: string, program: string, args: string[]): InetdProgram | null {
   const file = resolveProgram(program);
@@ -27,13 +32,14 @@ export function prepareProgram(name: string, program: string, args: string[]): I
 }
 
 /** Starts PROGRAM per connection received on socket; `ended` runs when a registration's server goes away. */
-export function serveConnections(name: string, addon: ClientAddon, socket: number, socketPath: string, p: InetdProgram, ended?: () => void): void {
+export function serveConnections(name: string, addon: ClientAddon, socket: number, socketPath: string, p: InetdService, ended?: () => void): void {
   startInetd({
     addon,
     socket,
     level: p.level,
     program: p.file,
     argv: p.argv,
+    maxChildren: p.maxChildren,
     report: rateLimitedReport((message) => warn(`${name}: ${message}`)),
     fatal: (error) => {
       reportError(name, `receiving on ${socketPath}`, error);

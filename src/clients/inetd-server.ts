@@ -10,8 +10,13 @@
 // exec'd, never waiting for the program to run, so a slow program does not hold up the next
 // connection. child_process.spawn was measured here at ~600 spawns/s of /bin/true on its own,
 // below what systemd-socket-activate --inetd reaches (~1,000/s) on the same machine; the
-// native path does the whole receive-and-spawn at 1,100-1,300/s. Children are reaped by the
-// kernel (SIGCHLD ignored), so there is never a zombie and no per-child bookkeeping.
+// native path does the whole receive-and-spawn at 1,100-1,300/s.
+//
+// Bounding: at most maxChildren programs run at once (systemd's MaxConnections=). At the
+// limit the socket is taken out of the event loop, so nothing more is received: connections
+// wait in the kernel's socket queue, and once that is full the sender (socketbox) waits
+// within its own bounds. Nothing is refused here. Children are reaped on SIGCHLD, and each
+// one reaped frees its slot and lets intake resume.
 import * as fs from 'node:fs';
 import type { ClientAddon, Received } from './load-client-addon';
 import type { ValidationLevel } from './strict-stream-mode';
@@ -19,6 +24,12 @@ import type { ValidationLevel } from './strict-stream-mode';
 /** Messages taken per wake-up before yielding to the event loop (the poll is level-triggered,
  *  so whatever is left wakes us again at once). */
 const DRAIN_BATCH = 64;
+
+/** The default of --max-children, as systemd's MaxConnections=. */
+export const DEFAULT_MAX_CHILDREN = 64;
+
+/** Longest timer libuv takes; it only keeps the process alive while intake is paused. */
+const KEEP_ALIVE_MS = 2 ** 31 - 1;
 
 export interface InetdOptions {
   addon: ClientAddon;
@@ -28,6 +39,8 @@ export interface InetdOptions {
   /** The program file to start (a path, resolved once) and its full argv (argv[0] as given). */
   program: string;
   argv: string[];
+  /** Most programs running at once; connections beyond wait in the socket queue. */
+  maxChildren: number;
   /** Things worth a line on stderr; the loop keeps serving after every one of them. */
   report: (message: string) => void;
   /** A receive error the loop cannot continue after (the socket is unusable). */
@@ -37,6 +50,8 @@ export interface InetdOptions {
 }
 
 export interface RunningInetd {
+  /** Programs started and not yet reaped. */
+  running(): number;
   stop(): void;
 }
 
@@ -49,12 +64,17 @@ function describeDiscards(r: Received): string[] {
 }
 
 export function startInetd(options: InetdOptions): RunningInetd {
-  const { addon, socket, level, program, argv, report, fatal, ended } = options;
-  addon.autoreapChildren();
+  const { addon, socket, level, program, argv, maxChildren, report, fatal, ended } = options;
+  const children = new Set<number>();
+  let stopped = false;
+  // Set while intake is paused: a stopped poll and a signal listener hold no reference on
+  // the event loop, so without it the process would exit with its children still running.
+  let keepAlive: NodeJS.Timeout | undefined;
+  let limitReported = false;
 
   const serve = (connection: number): void => {
     try {
-      addon.spawnInSession(program, argv, connection);
+      children.add(addon.spawnInSession(program, argv, connection));
     } catch (error) {
       report(`cannot start ${program}: ${(error as Error).message}`);
     } finally {
@@ -62,8 +82,29 @@ export function startInetd(options: InetdOptions): RunningInetd {
     }
   };
 
+  const pauseIntake = (): void => {
+    if (keepAlive) return;
+    watch.pause();
+    keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
+    if (!limitReported) {
+      limitReported = true;
+      report(`${maxChildren} programs running (--max-children): further connections wait in the socket queue until one exits (logged once)`);
+    }
+  };
+
+  const resumeIntake = (): void => {
+    if (!keepAlive) return;
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+    if (!stopped) watch.resume();
+  };
+
   const drain = (): void => {
     for (let i = 0; i < DRAIN_BATCH; i++) {
+      if (children.size >= maxChildren) {
+        pauseIntake();
+        return;
+      }
       let received: Received;
       try {
         received = addon.receiveFd(socket, level, false);
@@ -86,14 +127,21 @@ export function startInetd(options: InetdOptions): RunningInetd {
     }
   };
 
-  let stopped = false;
-  let stopWatching: (() => void) | undefined;
+  const reap = (): void => {
+    for (const pid of addon.reapChildren()) children.delete(pid);
+    if (children.size < maxChildren) resumeIntake();
+  };
+
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
-    stopWatching?.();
+    watch.stop();
+    resumeIntake(); // drops the keep-alive; the watch stays stopped
   };
-  stopWatching = addon.watchReadable(socket, (error) => {
+
+  // Listening before the first spawn: no exit can go unnoticed.
+  process.on('SIGCHLD', reap);
+  const watch = addon.watchReadable(socket, (error) => {
     if (error) {
       stop();
       fatal(error);
@@ -101,5 +149,5 @@ export function startInetd(options: InetdOptions): RunningInetd {
     }
     drain();
   });
-  return { stop };
+  return { running: () => children.size, stop };
 }

@@ -27,6 +27,16 @@ export interface Endpoint {
   ipv4: boolean;
 }
 
+/** Controls of a watchReadable; after stop, pause and resume do nothing. */
+export interface ReadableWatch {
+  /** Takes the descriptor out of the event loop: what arrives stays queued in the kernel. */
+  pause(): void;
+  resume(): void;
+  stop(): void;
+}
+
+/** Integer arguments are checked before use: a non-number throws a TypeError, NaN, an
+ *  infinity, a fraction or a value out of the argument's range a RangeError. */
 export interface ClientAddon {
   /** Binds a close-on-exec, non-blocking datagram socket at path ('@name' = abstract), mode
    *  0660 unless given; removes a stale socket file, refuses a live socket or a non-socket. */
@@ -41,14 +51,13 @@ export interface ClientAddon {
   /** Sends payload "\0" with the descriptors (possibly none) to path (or the socket's peer).
    *  Returns false when the receiver's queue is full and wait is false. */
   sendFds(sock: number, fds: number[], path: string | null, wait: boolean): boolean;
-  /** Calls back (err or null) each time fd is readable, from the event loop; never blocks.
-   *  Returns the function that stops watching. */
-  watchReadable(fd: number, callback: (err: Error | null) => void): () => void;
+  /** Calls back (err or null) each time fd is readable, from the event loop; never blocks. */
+  watchReadable(fd: number, callback: (err: Error | null) => void): ReadableWatch;
   /** Starts file (PATH search) in a new session with conn as stdin and stdout; the child
    *  keeps stderr and nothing else. Returns the pid; throws when the exec fails. */
   spawnInSession(file: string, argv: string[], conn: number): number;
-  /** SIGCHLD ignored: the kernel reaps every child as it exits. */
-  autoreapChildren(): void;
+  /** Reaps the children that have exited (never waits); their pids. */
+  reapChildren(): number[];
   /** Makes fd, stdio and keepOpen inheritable, sets SKBOX_RECEIVED_FD, restores default
    *  signal handling, execvp. Only returns by throwing. */
   execWithReceivedFd(fd: number, keepOpen: number[], file: string, argv: string[]): never;

@@ -1,7 +1,8 @@
 // The record files of libsocketbox-preload: `skbox_dir_AAAAA` holds 128-byte
 // records; record B names the UNIX socket that a bind to [fe8f::A:B]:P gets. The library
 // uses the first 108 bytes of a record (sizeof sun_path) up to the first NUL; `_@SB_` in it
-// becomes the port as five digits; a leading `@` names an abstract socket.
+// becomes the port as five digits; a leading `@` names an abstract socket. A record without a
+// NUL in those bytes or with a control character is refused as junk.
 
 export const RECORD_SIZE = 128;
 /** sizeof(struct sockaddr_un.sun_path) on Linux. */
@@ -42,7 +43,8 @@ export interface DecodedFile {
   trailingBytes: number;
 }
 
-/** Reads records the way the library does: up to the first NUL within sun_path. */
+/** The path of each record: up to the first NUL within sun_path. (The library also refuses
+ *  records `write` never produces: no NUL within sun_path, or a control character.) */
 export function decodeRecords(file: Buffer): DecodedFile {
   const records = new Map<number, string>();
   const whole = Math.floor(file.length / RECORD_SIZE);

@@ -93,6 +93,12 @@ export class Probe {
     return answers;
   }
 
+  /** stderr arrives on its own pipe, after or before the answer on stdout: wait for it. */
+  async waitForStderr(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
+    await waitFor(() => pattern.test(this.stderr), timeoutMs, `probe stderr matching ${pattern} (have: ${JSON.stringify(this.stderr)})`);
+    return this.stderr;
+  }
+
   waitForEvents(count: number, timeoutMs = 10_000): Promise<void> {
     return waitFor(() => this.events.length >= count, timeoutMs, `${count} probe events (have ${this.events.length}; stderr: ${this.stderr})`);
   }
