@@ -2,6 +2,7 @@
 // Argument checking and error conversion only; the logic lives in the C files.
 #include <napi.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -27,6 +28,7 @@ extern "C" {
 #include "server/sd_notify.h"
 #include "server/stats.h"
 #include "server/table.h"
+#include "server/target_root.h"
 #include "server/thread_sched.h"
 }
 
@@ -97,15 +99,31 @@ Napi::Value CloseFd(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+const char *FileType(mode_t mode) {
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISFIFO(mode)) return "pipe";
+  if (S_ISREG(mode)) return "regular file";
+  if (S_ISDIR(mode)) return "directory";
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  return "special file";
+}
+
 // What kind of descriptor fd is: for validating jump-fd / -i / -s before use.
 Napi::Value DescribeFd(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   int fd = IntArg(info, 0);
   Napi::Object r = Napi::Object::New(env);
   struct stat st;
-  r.Set("open", fstat(fd, &st) == 0);
-  bool sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  bool open = fstat(fd, &st) == 0;
+  r.Set("open", open);
+  bool sock = open && S_ISSOCK(st.st_mode);
   r.Set("socket", sock);
+  if (open) {
+    r.Set("fileType", FileType(st.st_mode));
+    // Which file it is: tells a descriptor from a later one that reuses its number.
+    r.Set("identity", std::to_string((unsigned long long)st.st_dev) + ":" + std::to_string((unsigned long long)st.st_ino));
+  }
   if (sock) {
     int type = 0, domain = 0;
     socklen_t len = sizeof type;
@@ -116,6 +134,25 @@ Napi::Value DescribeFd(const Napi::CallbackInfo &info) {
     r.Set("domain", domain);
   }
   return r;
+}
+
+// The open descriptors (null when /proc/self/fd cannot be read). Listed
+// first thing at start-up, before socketbox opens any of its own, they are
+// those its parent passed on and those of the Node runtime itself (which marks
+// inherited ones close-on-exec too, so that flag tells nothing).
+Napi::Value OpenFds(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir) return env.Null();
+  std::vector<int> fds;
+  while (struct dirent *e = readdir(dir)) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd != dirfd(dir)) fds.push_back(fd);
+  }
+  closedir(dir);
+  Napi::Array a = Napi::Array::New(env, fds.size());
+  for (size_t i = 0; i < fds.size(); i++) a.Set((uint32_t)i, fds[i]);
+  return a;
 }
 
 // ---- users and privileges ---------------------------------------------------
@@ -311,13 +348,17 @@ Napi::Value StopLoop(const Napi::CallbackInfo &info) {
 
 Napi::Value OpenTargetRoot(const Napi::CallbackInfo &info) {
   std::string dir = StringArg(info, 0);
-  int fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw ErrnoError(info.Env(), "--target-root " + dir, errno);
+  const char *why = "";
+  int fd = skbox_target_root_open(dir.c_str(), &why);
+  if (fd < 0) throw ErrnoError(info.Env(), "--target-root " + dir + ": " + why, errno);
   return Napi::Number::New(info.Env(), fd);
 }
 
+// setTargetRoot(loopId, rootFd, prefix, allowAbstract)
 Napi::Value SetTargetRoot(const Napi::CallbackInfo &info) {
-  skbox_loop_set_target_root(FindLoop(info.Env(), IntArg(info, 0)), IntArg(info, 1), StringArg(info, 2).c_str());
+  if (info.Length() < 4 || !info[3].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setTargetRoot(loopId, rootFd, prefix, allowAbstract)");
+  skbox_loop_set_target_root(FindLoop(info.Env(), IntArg(info, 0)), IntArg(info, 1), StringArg(info, 2).c_str(),
+                             info[3].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 
@@ -379,6 +420,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("listen", Napi::Function::New(env, Listen));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("describeFd", Napi::Function::New(env, DescribeFd));
+  exports.Set("openFds", Napi::Function::New(env, OpenFds));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
   exports.Set("lookupGroup", Napi::Function::New(env, LookupGroup));
   exports.Set("enterChroot", Napi::Function::New(env, EnterChroot));

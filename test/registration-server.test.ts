@@ -16,6 +16,7 @@ import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from
 import { LoadResult, runLoad } from '../load-tests/load-generator';
 import { talk } from './helpers/client';
 import { waitFor, waitForListening } from './helpers/wait-for';
+import { unixSocketFdsAt } from './helpers/proc';
 import { startActivated } from './helpers/socket-activate';
 import { NOBODY, registrationTool, scrape, waitForSample, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
 
@@ -284,4 +285,26 @@ t.test('the daemon section drops privileges after the sockets are made', async (
   children.push(zero);
   await waitForRegistered(PORT + 100, 1);
   await expectServed(t, '2001:db8::1', PORT, 'zero', 0);
+});
+
+t.test('a registered receiver that goes: every loop closes its duplicate at once, not at the slot\'s next connection', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const server = startJsonServer(path.join(dir, 'h.json'), config(), PORT + 100, ['--workers', '2']);
+  children.push(server);
+  await waitForListening(PORT);
+  t.equal(unixSocketFdsAt(server.pid, api).length, 1, 'before any registration: the registration socket alone');
+  const zero = startInetdP(api, 0, 'zero', 0);
+  children.push(zero);
+  await waitForRegistered(PORT + 100, 1);
+  for (let i = 0; i < 4; i++) await expectServed(t, '2001:db8::1', PORT, 'zero', 0);
+  const held = unixSocketFdsAt(server.pid, api).length;
+  t.ok(held >= 3, `registered and used: the registration socket, the registrar's connection and ${held - 2} loop duplicate(s)`);
+  zero.proc.kill('SIGKILL');
+  await waitForRegistered(PORT + 100, 0);
+  await waitFor(() => unixSocketFdsAt(server.pid, api).length === 1, 5_000, `the duplicates to be closed; held: ${unixSocketFdsAt(server.pid, api).length}`);
+  t.pass('no descriptor of the gone receiver is left, with no connection routed to its slot since');
+  t.equal((await talk('2001:db8::1', PORT)).greeting, null, 'the next connection to the slot is refused');
+  const m = await scrape(PORT + 100);
+  t.equal(m.get('socketbox_connections_refused_total{reason="no_receiver"}'), 1, 'as no_receiver');
 });

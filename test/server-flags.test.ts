@@ -123,6 +123,7 @@ t.test('defaults', async (t) => {
     drainTimeoutMs: 5000,
     maxCachedTargets: 1024,
     schedPolicy: 'batch',
+    allowAbstractTargets: false,
     mode: 'serve',
     operands: [],
   });
@@ -253,6 +254,11 @@ t.test('-S path length', async (t) => {
   usageError(t, () => flags('-S', '\u00e9'.repeat(54)), '-S: the path is 108 bytes; the limit is 107', 'multi-byte characters count as bytes');
   t.ok(flags('-S', '\u00e9'.repeat(53) + 'a').forcedUnixPath, '53 two-byte characters and one more byte: 107 bytes');
   t.equal(flags('-S', p107 + 'a', '-i', '4').forcedFd, 4, 'a later -i replaces the too-long path');
+});
+
+t.test('--allow-abstract-targets only with --target-root', async (t) => {
+  t.match(flags('--target-root', '/srv', '--allow-abstract-targets'), { targetRoot: '/srv', allowAbstractTargets: true });
+  usageError(t, () => flags('--allow-abstract-targets'), '--allow-abstract-targets only applies with --target-root (without it, abstract targets are allowed anyway)');
 });
 
 t.test('-e and operands', async (t) => {

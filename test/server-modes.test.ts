@@ -218,7 +218,7 @@ t.test('--check and --explain work without a server', async (t) => {
 
 t.test('usage errors exit 2 with a hint; --help lists every flag', async (t) => {
   const help = execFileSync(SOCKETBOX, ['--help']).toString();
-  for (const flag of ['-f', '-l', '-p', '-t', '-F', '-R', '-r', '-b', '-s', '-e', '-u', '-g', '-G', '-k', '-x', '-d', '-S', '-i', '-z', '-P', '-U', '--workers', '--check', '--explain']) {
+  for (const flag of ['-f', '-l', '-p', '-t', '-F', '-R', '-r', '-b', '-s', '-e', '-u', '-g', '-G', '-k', '-x', '-d', '-S', '-i', '-z', '-P', '-U', '--workers', '--target-root', '--allow-abstract-targets', '--check', '--explain']) {
     t.match(help, new RegExp(`^\\s+${flag}[ ,]`, 'm'), `--help lists ${flag}`);
   }
   for (const args of [['-q'], ['-p'], ['-p', '80x'], ['stray']]) {

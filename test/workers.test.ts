@@ -6,13 +6,15 @@
  * a graceful stop delivers everything that was accepted.
  */
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
-import { Child, startDrainReceiver, startSocketbox, stopAll, stopDrainReceiver } from './helpers/processes';
+import { Child, SOCKETBOX, startDrainReceiver, startSocketbox, stopAll, stopDrainReceiver } from './helpers/processes';
 import { runLoad } from '../load-tests/load-generator';
 import { waitFor, waitForListening } from './helpers/wait-for';
+import { scrape, waitForSample } from './helpers/registration';
 
 enterTestNetns();
 
@@ -167,4 +169,46 @@ t.test('SIGTERM under load delivers every connection that was accepted', async (
   t.equal(refused, 0, 'none refused');
   t.equal(load.delivered, delivered, 'the clients got an answer on exactly those');
   t.equal((await drainReport(slow)).count, delivered, 'the receiver counted them');
+});
+
+t.test('a worker that keeps dying is given up with connections waiting: each is reset and counted', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const held = await startDrainReceiver(path.join(dir, 'held.sock'), 'held', { hold: true });
+  children.push(held);
+  const port = nextPort++;
+  const metricsPort = nextPort++;
+  const server = new Child(
+    spawn(SOCKETBOX, ['--dispatch-timeout', '120s', '--metrics', String(metricsPort), '-S', path.join(dir, 'held.sock'), '-l', '::', '-p', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SOCKETBOX_TEST_CONTROL: '1' },
+    }),
+  );
+  children.push(server);
+  await waitForListening(port);
+  const load = runLoad({ hosts: HOSTS, port, connections: 40, inFlight: 40, timeoutMs: 120_000 });
+  await waitForSample(metricsPort, 'socketbox_connections_accepted_total{worker="0"}', (v) => v === 40);
+  const waiting = (await scrape(metricsPort)).get(`socketbox_connections_pending{target="unix:${path.join(dir, 'held.sock')}"}`) ?? 0;
+  t.ok(waiting > 0, `${waiting} connections wait for the held receiver`);
+  // Each SIGUSR2 ends the loop as a crash would, its waiters kept for the restart; the 11th within a minute is one too many.
+  for (let kills = 1; !server.stderr.includes('giving up'); kills++) {
+    server.proc.kill('SIGUSR2');
+    const restarted = async (): Promise<boolean> => (await scrape(metricsPort).catch(() => new Map())).get('socketbox_worker_restarts_total') === kills;
+    const deadline = Date.now() + 15_000;
+    while (!server.stderr.includes('giving up') && !(await restarted())) {
+      if (Date.now() > deadline) throw new Error(`no restart ${kills}; stderr: ${server.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  t.equal(await server.wait(), 1, 'socketbox stops with status 1');
+  const m = /stopped; accepted (\d+), delivered (\d+), refused (\d+) \(draining (\d+)\)/.exec(server.stderr);
+  t.ok(m, `every connection accounted for: ${/stopped; ([^;]*)/.exec(server.stderr)?.[1]}`);
+  const [accepted, delivered, refused, draining] = (m ?? []).slice(1).map(Number);
+  t.equal(accepted, 40);
+  t.equal(delivered + refused, accepted, 'accepted = delivered + refused');
+  t.equal(draining, waiting, `the ${waiting} that waited were reset and counted as draining`);
+  held.proc.kill('SIGUSR1');
+  const result = await load;
+  t.equal(result.delivered, delivered, 'the receiver answered exactly those handed over');
+  t.equal(result.refused, refused, 'the clients of the others were closed');
 });

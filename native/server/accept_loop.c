@@ -17,6 +17,7 @@
 #include "server/fdpass.h"
 #include "server/lookup.h"
 #include "server/path_subst.h"
+#include "server/slot_registry.h"
 #include "server/stats.h"
 
 #define TAG_LISTENER 0x4c495354
@@ -43,6 +44,8 @@ struct skbox_loop {
   int stop_requested;      /* atomic */
   int abandon_requested;   /* atomic */
   int running;             /* atomic: a thread is inside skbox_loop_run */
+  int watching_slots;      /* ctl_fd is woken on every slot change */
+  uint64_t slot_changes_seen;
   skbox_dest_cache dests;
   uint32_t pending_total;
   int paused;
@@ -72,6 +75,12 @@ skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_l
   if (L->epfd < 0 || L->ctl_fd < 0 || !L->listeners ||
       skbox_dest_cache_init(&L->dests, L->epfd, opt->max_cached_targets) < 0) {
     *why = "cannot create the loop's epoll set, eventfd or caches";
+    skbox_loop_destroy(L);
+    return NULL;
+  }
+  L->watching_slots = skbox_slot_watch(L->ctl_fd) == 0;
+  if (!L->watching_slots) {
+    *why = "too many accept loops";
     skbox_loop_destroy(L);
     return NULL;
   }
@@ -106,8 +115,8 @@ void skbox_loop_request_abandon(skbox_loop *L) {
   (void)!write(L->ctl_fd, &one, sizeof one);
 }
 
-void skbox_loop_set_target_root(skbox_loop *L, int root_fd, const char *prefix) {
-  skbox_dest_cache_set_root(&L->dests, root_fd, prefix);
+void skbox_loop_set_target_root(skbox_loop *L, int root_fd, const char *prefix, int allow_abstract) {
+  skbox_dest_cache_set_root(&L->dests, root_fd, prefix, allow_abstract);
 }
 
 int skbox_loop_fatal_errno(const skbox_loop *L) { return L->fatal_errno; }
@@ -123,9 +132,14 @@ int skbox_loop_reclaim(skbox_loop *L, unsigned timeout_ms) {
   __atomic_store_n(&L->abandon_requested, 0, __ATOMIC_RELEASE);
   return 0;
 }
+static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skbox_stat reason);
 
 void skbox_loop_destroy(skbox_loop *L) {
   if (!L) return;
+  if (L->watching_slots) skbox_slot_unwatch(L->ctl_fd);
+  /* A loop left without finishing (abandoned, then given up) still has its
+   * waiters: the process is stopping, so they are reset and counted as such. */
+  expire_waiters(L, now_ms(), 1, SKBOX_STAT_REFUSED_DRAINING);
   skbox_dest_cache_destroy(&L->dests);
   skbox_table_free(L->table);
   skbox_table_free(L->next_table);
@@ -156,6 +170,15 @@ static void adopt_published_table(skbox_loop *L) {
   skbox_table_free(L->table);
   L->table = t;
   skbox_stat_add(L->stats, SKBOX_STAT_TABLES_ADOPTED, 1);
+}
+
+/* A registration slot changed (its receiver may be gone): let go of stale
+ * duplicates now rather than at that slot's next connection. */
+static void drop_stale_slots(skbox_loop *L) {
+  uint64_t changes = skbox_slot_changes();
+  if (changes == L->slot_changes_seen) return;
+  L->slot_changes_seen = changes;
+  skbox_dest_drop_stale_slots(&L->dests);
 }
 
 static const char *outcome_name(enum skbox_stat s) {
@@ -460,6 +483,7 @@ static int run_loop(skbox_loop *L) {
   for (;;) {
     uint64_t now = now_ms();
     adopt_published_table(L);
+    drop_stale_slots(L);
     if (__atomic_exchange_n(&L->abandon_requested, 0, __ATOMIC_ACQ_REL)) {
       set_listening(L, 0);
       return SKBOX_LOOP_ABANDONED;

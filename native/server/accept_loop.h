@@ -58,7 +58,7 @@ void skbox_loop_publish(skbox_loop *loop, skbox_table *table);
 void skbox_loop_request_stop(skbox_loop *loop);
 
 /* Before the loop first runs: confine UNIX targets beneath root_fd (see dest.h). */
-void skbox_loop_set_target_root(skbox_loop *loop, int root_fd, const char *prefix);
+void skbox_loop_set_target_root(skbox_loop *loop, int root_fd, const char *prefix, int allow_abstract);
 
 /* Any thread: make skbox_loop_run return SKBOX_LOOP_ABANDONED at once. */
 void skbox_loop_request_abandon(skbox_loop *loop);
@@ -80,7 +80,9 @@ int skbox_loop_run(skbox_loop *loop);
 /* errno of the accept failure that ended the loop (SKBOX_LOOP_ACCEPT_FAILED). */
 int skbox_loop_fatal_errno(const skbox_loop *loop);
 
-/* After skbox_loop_run has returned (or was never called). */
+/* After skbox_loop_run has returned (or was never called). Connections still
+ * waiting (a loop that was abandoned and not run again) are reset and counted
+ * as draining. */
 void skbox_loop_destroy(skbox_loop *loop);
 
 #endif

@@ -1,10 +1,6 @@
 #include "server/dest.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +23,7 @@ static uint64_t hash_key(uint32_t kind, int fd, const char *path, uint32_t len) 
 int skbox_dest_cache_init(skbox_dest_cache *c, int epfd, uint32_t max) {
   memset(c, 0, sizeof *c);
   c->epfd = epfd;
-  c->root_fd = -1;
+  c->root.fd = -1;
   c->max = max ? max : 1;
   c->n_buckets = 64;
   while (c->n_buckets < c->max) c->n_buckets *= 2;
@@ -52,6 +48,7 @@ static void unlink_from_bucket(skbox_dest_cache *c, skbox_dest *d) {
 }
 
 static void free_dest(skbox_dest_cache *c, skbox_dest *d) {
+  while (d->count > 0) skbox_reset_close(skbox_dest_pop(c, d).fd);
   disconnect(c, d);
   free(d->ring);
   free(d);
@@ -125,41 +122,13 @@ skbox_dest *skbox_dest_get(skbox_dest_cache *c, const skbox_target *t, const cha
   return d;
 }
 
-void skbox_dest_cache_set_root(skbox_dest_cache *c, int root_fd, const char *prefix) {
-  c->root_fd = root_fd;
-  c->root_prefix_len = strlen(prefix);
-  if (c->root_prefix_len > SKBOX_UNIX_PATH_MAX) c->root_prefix_len = SKBOX_UNIX_PATH_MAX;
-  memcpy(c->root_prefix, prefix, c->root_prefix_len);
-  c->root_prefix[c->root_prefix_len] = 0;
+void skbox_dest_cache_set_root(skbox_dest_cache *c, int root_fd, const char *prefix, int allow_abstract) {
+  skbox_target_root_init(&c->root, root_fd, prefix, allow_abstract);
 }
 
-/* With --target-root: 0 when path resolves to a socket beneath the root,
- * -1 with errno ENOENT (nothing there) or EXDEV (outside, or not a socket). */
-static int check_beneath_root(const skbox_dest_cache *c, const char *path) {
-  const char *rel = path;
-  if (path[0] == '/') {
-    if (strncmp(path, c->root_prefix, c->root_prefix_len) != 0 || path[c->root_prefix_len] != '/') {
-      errno = EXDEV;
-      return -1;
-    }
-    rel = path + c->root_prefix_len + 1;
-  }
-  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-  int fd = (int)syscall(SYS_openat2, c->root_fd, rel, &how, sizeof how);
-  if (fd < 0) {
-    if (errno != ENOENT) errno = EXDEV; /* escapes (EXDEV), loops, or no openat2: refuse */
-    return -1;
-  }
-  struct stat st;
-  int ok = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-  close(fd);
-  if (!ok) errno = EXDEV;
-  return ok ? 0 : -1;
-}
-
-static int connect_unix(skbox_dest *d) {
+static int connect_unix(skbox_dest *d, const char *name) {
   struct sockaddr_un sa;
-  int len = skbox_unix_address(d->path, &sa);
+  int len = skbox_unix_address(name, &sa);
   if (len < 0) return -1;
   int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (s < 0) return -1;
@@ -179,13 +148,46 @@ static int receiver_absent(int e) {
          e == ENOTCONN || e == EPIPE || e == ECONNRESET || e == EDESTADDRREQ;
 }
 
+/* Connects d to its path. Under --target-root the path is opened beneath
+ * the root first and the connect goes through that descriptor, so it reaches
+ * the inode that was checked even if the path is swapped meanwhile. */
+static skbox_send_result connect_path(skbox_dest_cache *c, skbox_dest *d) {
+  const char *name = d->path;
+  char checked_name[SKBOX_PROC_FD_NAME_MAX];
+  int checked = -1;
+  if (c->root.fd >= 0 && d->path[0] == '@') {
+    if (!c->root.allow_abstract) return SKBOX_SEND_FORBIDDEN; /* not a file: nothing to confine */
+  } else if (c->root.fd >= 0) {
+    checked = skbox_target_root_resolve(&c->root, d->path);
+    if (checked < 0) return errno == ENOENT ? SKBOX_SEND_MISSING : SKBOX_SEND_FORBIDDEN;
+    skbox_proc_fd_name(checked, checked_name);
+    name = checked_name;
+  }
+  int connected = connect_unix(d, name);
+  int e = errno;
+  if (checked >= 0) close(checked);
+  if (connected == 0) return SKBOX_SEND_OK;
+  if (e == EAGAIN) return SKBOX_SEND_AGAIN;
+  return receiver_absent(e) ? SKBOX_SEND_MISSING : SKBOX_SEND_ERROR;
+}
+
+/* The duplicate d holds belongs to a registration that has since changed. */
+static int holds_stale_slot(const skbox_dest *d) {
+  return d->sock >= 0 && skbox_slot_generation(d->slot) != d->slot_generation;
+}
+
 /* A slot's receiver changed (registered, gone, replaced): drop our duplicate
  * of the old one and take one of the new. */
 static void refresh_slot(skbox_dest_cache *c, skbox_dest *d) {
-  uint64_t generation = skbox_slot_generation(d->slot);
-  if (d->sock >= 0 && generation == d->slot_generation) return;
+  if (d->sock >= 0 && !holds_stale_slot(d)) return;
   disconnect(c, d);
   d->sock = skbox_slot_dup(d->slot, &d->slot_generation);
+}
+
+void skbox_dest_drop_stale_slots(skbox_dest_cache *c) {
+  for (uint32_t b = 0; b < c->n_buckets; b++)
+    for (skbox_dest *d = c->buckets[b]; d; d = d->hash_next)
+      if (d->kind == SKBOX_TARGET_SLOT && d->count == 0 && holds_stale_slot(d)) disconnect(c, d);
 }
 
 static skbox_send_result send_to_slot(skbox_dest_cache *c, skbox_dest *d, int fd) {
@@ -208,11 +210,9 @@ skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd) {
   /* A cached socket whose receiver went away fails with ECONNREFUSED; a
    * receiver that came back has a new socket at the path: reconnect once. */
   for (int attempt = 0; attempt < 2; attempt++) {
-    if (d->sock < 0 && c->root_fd >= 0 && d->path[0] != '@' && check_beneath_root(c, d->path) < 0)
-      return errno == ENOENT ? SKBOX_SEND_MISSING : SKBOX_SEND_FORBIDDEN;
-    if (d->sock < 0 && connect_unix(d) < 0) {
-      if (errno == EAGAIN) return SKBOX_SEND_AGAIN;
-      return receiver_absent(errno) ? SKBOX_SEND_MISSING : SKBOX_SEND_ERROR;
+    if (d->sock < 0) {
+      skbox_send_result r = connect_path(c, d);
+      if (r != SKBOX_SEND_OK) return r;
     }
     if (skbox_send_fd(d->sock, fd) == 0) return SKBOX_SEND_OK;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return SKBOX_SEND_AGAIN;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "server/table.h"
+#include "server/target_root.h"
 
 #define SKBOX_TAG_DEST 0x44455354 /* first member of epoll-registered objects */
 
@@ -52,12 +53,12 @@ typedef struct {
   int epfd;
   uint64_t use_clock;
   skbox_dest *waiting; /* dests whose queue is not empty */
-  int root_fd;         /* --target-root directory, or -1 */
-  char root_prefix[SKBOX_UNIX_PATH_MAX + 1];
-  size_t root_prefix_len;
+  skbox_target_root root; /* --target-root; root.fd is -1 without one */
 } skbox_dest_cache;
 
 int skbox_dest_cache_init(skbox_dest_cache *c, int epfd, uint32_t max);
+/* Frees every destination. Connections still waiting are reset: settle and
+ * count them first (the cache cannot count them), none is ever leaked. */
 void skbox_dest_cache_destroy(skbox_dest_cache *c);
 
 /* Finds or creates the destination for a target (path already substituted).
@@ -75,10 +76,17 @@ static inline const skbox_pending *skbox_dest_head(const skbox_dest *d) {
   return d->count ? &d->ring[d->head] : 0;
 }
 
-/* Confine UNIX target paths to the directory root_fd (opened from prefix):
- * absolute paths must start with prefix, and every path must resolve beneath
- * it without a symlink leading out. root_fd is owned by the caller. */
-void skbox_dest_cache_set_root(skbox_dest_cache *c, int root_fd, const char *prefix);
+/* Confine UNIX target paths to the directory root_fd (opened from prefix,
+ * see target_root.h): relative paths start there, absolute ones must start
+ * with prefix, and the socket connected to is the one checked. Abstract names
+ * are refused unless allow_abstract. root_fd is owned by the caller. */
+void skbox_dest_cache_set_root(skbox_dest_cache *c, int root_fd, const char *prefix, int allow_abstract);
+
+/* A slot's receiver changed (see slot_registry.h): close the duplicates of
+ * old registrations that idle destinations still hold, so a receiver that is
+ * gone is not kept open until its slot's next connection. Destinations with
+ * waiters keep theirs: their next send settles them against the new state. */
+void skbox_dest_drop_stale_slots(skbox_dest_cache *c);
 
 /* Ask epoll for EPOLLOUT on the destination while it has waiters. */
 void skbox_dest_watch(skbox_dest_cache *c, skbox_dest *d, int on);

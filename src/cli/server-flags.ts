@@ -42,6 +42,8 @@ export interface ServerOptions {
   schedPolicy: 'batch' | 'other';
   metrics?: string;
   targetRoot?: string;
+  /** --allow-abstract-targets: abstract (@name) targets are allowed under --target-root. */
+  allowAbstractTargets: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'text' | 'json';
   accessLog: boolean;
@@ -84,6 +86,7 @@ const SPECS: OptionSpec[] = [
   { key: 'sched-policy', long: 'sched-policy', takesValue: true },
   { key: 'metrics', long: 'metrics', takesValue: true },
   { key: 'target-root', long: 'target-root', takesValue: true },
+  { key: 'allow-abstract-targets', long: 'allow-abstract-targets', takesValue: false },
   { key: 'log-level', long: 'log-level', takesValue: true },
   { key: 'log-format', long: 'log-format', takesValue: true },
   { key: 'access-log', long: 'access-log', takesValue: false },
@@ -105,12 +108,25 @@ Routing:
                  is its incoming socket index
   -S PATH        send every connection to the datagram socket PATH (no config; '@' = abstract)
   -i FD          send every connection over inherited socket FD (no config);
-                 exits with status 11 when FD's peer is gone
+                 exits with status 11 when FD's peer is gone. FD (like jump-fd:FD in the
+                 config) must be a UNIX datagram or seqpacket socket that was open when
+                 socketbox started (passed on by its parent), not stdin/out/err, a
+                 listener or a descriptor socketbox opened itself
   -U             substitute #//0_ ... #//7_ (local address groups) and #//P_ (local port)
                  in target paths
-  --target-root DIR  every UNIX target path must resolve to a socket beneath DIR, with no
-                 symlink leading out (openat2 RESOLVE_BENEATH); others are refused and
-                 counted as outside_root. Under -x, DIR is inside the chroot
+  --target-root DIR  every UNIX target path must resolve to a socket beneath DIR, through
+                 relative symlinks only that stay beneath it (openat2 RESOLVE_BENEATH);
+                 others are refused and counted as outside_root. socketbox connects to
+                 the very socket it checked (through /proc/thread-self/fd, so /proc
+                 must be mounted, inside the chroot under -x; it refuses to start
+                 otherwise). Relative target paths start at DIR; absolute ones must
+                 start with DIR (with DIR = /, every absolute path may). Under -x, DIR
+                 is inside the chroot. Abstract (@name) targets are refused at start-up
+                 and on reload unless --allow-abstract-targets is given.
+                 Without --target-root, relative paths start at the working directory
+                 (/ under -d and -x)
+  --allow-abstract-targets  with --target-root: allow abstract (@name) targets too (they
+                 are not files, so nothing confines them)
 Listening:
   -l ADDR        listen address (default ::; IPv4 clients appear as ::ffff:a.b.c.d)
   -p PORT        listen port (default 80)
@@ -207,6 +223,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     drainTimeoutMs: 5000,
     maxCachedTargets: 1024,
     schedPolicy: 'batch',
+    allowAbstractTargets: false,
     logLevel: 'info',
     logFormat: 'text',
     accessLog: false,
@@ -251,6 +268,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'sched-policy': o.schedPolicy = oneOf(value, spelled, ['batch', 'other'] as const); break;
       case 'metrics': o.metrics = nonEmpty(value, spelled); break;
       case 'target-root': o.targetRoot = nonEmpty(value, spelled); break;
+      case 'allow-abstract-targets': o.allowAbstractTargets = true; break;
       case 'log-level': o.logLevel = oneOf(value, spelled, ['debug', 'info', 'warn', 'error'] as const); break;
       case 'log-format': o.logFormat = oneOf(value, spelled, ['text', 'json'] as const); break;
       case 'access-log': o.accessLog = true; break;
@@ -306,6 +324,8 @@ function checkConsistency(o: ServerOptions): void {
   }
   if (o.maxPendingPerTarget > o.maxPending)
     throw new UsageError(`--max-pending-per-target: ${o.maxPendingPerTarget} is more than --max-pending (${o.maxPending})`);
+  if (o.allowAbstractTargets && o.targetRoot === undefined)
+    throw new UsageError('--allow-abstract-targets only applies with --target-root (without it, abstract targets are allowed anyway)');
   if (o.forcedUnixPath !== undefined && Buffer.byteLength(o.forcedUnixPath) > 107)
     throw new UsageError(`-S: the path is ${Buffer.byteLength(o.forcedUnixPath)} bytes; the limit is 107`);
 }

@@ -36,6 +36,10 @@ export interface LoopExit {
 export interface FdDescription {
   open: boolean;
   socket: boolean;
+  /** "socket", "pipe", "regular file", "directory", "character device"...; absent when not open. */
+  fileType?: string;
+  /** "dev:inode" of the open file: which file it is, whatever number it has. */
+  identity?: string;
   type?: number;
   domain?: number;
 }
@@ -51,6 +55,8 @@ export interface ServerAddon {
   listen(fd: number, backlog: number): void;
   closeFd(fd: number): void;
   describeFd(fd: number): FdDescription;
+  /** The process's open descriptors (null when /proc/self/fd cannot be read). */
+  openFds(): number[] | null;
   lookupUser(name: string): { uid: number; gid: number } | null;
   lookupGroup(name: string): number | null;
   enterChroot(dir: string): void;
@@ -69,10 +75,13 @@ export interface ServerAddon {
   publishTable(loopId: number, table: Buffer, slots?: Uint32Array): void;
   /** Wake the loop; it counts a pong when it gets to it. */
   pingLoop(loopId: number): void;
-  /** An O_PATH descriptor of the --target-root directory. */
+  /** An O_PATH descriptor of the --target-root directory; throws when /proc/thread-self/fd cannot reach it. */
   openTargetRoot(dir: string): number;
-  /** Before the loop runs: confine its UNIX targets beneath rootFd (absolute paths must start with prefix). */
-  setTargetRoot(loopId: number, rootFd: number, prefix: string): void;
+  /**
+   * Before the loop runs: confine its UNIX targets beneath rootFd (relative paths start there,
+   * absolute ones must start with prefix); abstract targets are refused unless allowAbstract.
+   */
+  setTargetRoot(loopId: number, rootFd: number, prefix: string, allowAbstract: boolean): void;
   runLoop(loopId: number): LoopExit;
   stopLoop(loopId: number): void;
   /** Test support: the loop returns status 99 as if its thread had died. */

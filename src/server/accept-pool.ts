@@ -110,8 +110,8 @@ export class AcceptPool {
   }
 
   /** Confine every loop's UNIX targets beneath a directory (--target-root). */
-  setTargetRoot(rootFd: number, prefix: string): void {
-    for (const loop of this.loops) this.addon.setTargetRoot(loop.id, rootFd, prefix);
+  setTargetRoot(rootFd: number, prefix: string, allowAbstract: boolean): void {
+    for (const loop of this.loops) this.addon.setTargetRoot(loop.id, rootFd, prefix, allowAbstract);
   }
 
   /** Wake every loop; each counts a pong once it gets to it (see pongs()). */

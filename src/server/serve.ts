@@ -19,6 +19,7 @@ import { isJsonConfigFile, parseJsonConfig } from '../config/json-parser';
 import type { JsonConfig } from '../config/json-model';
 import { newCounterBlock } from './stats-layout';
 import { REGISTRAR_STAT_COUNT } from './registrar-stats';
+import { DescriptorOrigins } from './descriptor-origins';
 import {
   checkFlagsWithJsonConfig,
   checkJsonCoversSystemdSockets,
@@ -90,6 +91,8 @@ function whyLoopEnded(o: ServerOptions, exit: LoopExit): string {
 /** Runs the startup sequence of docs/startup.md in its order; each failing step exits before serving. */
 export async function serve(flags: ServerOptions): Promise<void> {
   const addon = serverAddon();
+  // Before anything is opened: which descriptors the parent passed on (jump-fd / -i must be among them).
+  const origins = DescriptorOrigins.record(addon);
   // From here on no log line can block (nor pile up in memory): before chroot, since
   // the sink opens /proc/self/fd/2.
   addon.openLogSink();
@@ -126,12 +129,14 @@ export async function serve(flags: ServerOptions): Promise<void> {
   } else {
     listenFds = openListeners(addon, o, systemdSockets);
   }
+  origins.claim(listenFds, o.registration ? `socketbox's registration at ${o.registration.path} (-P)` : "one of socketbox's listening sockets");
+  if (daemonChild) origins.claim([daemonChild.readyFd], "the daemon's readiness pipe (-d)");
   // 2. daemonize
   if (o.daemonize && !daemonChild) await becomeDaemon(listenFds);
   // the registration sockets are bound by the process that serves them, before chroot
   if (json) apiFds = openApiSockets(addon, json);
   // 3. open the config (read it now: after chroot the path may not resolve)
-  const forced = o.exec || json ? null : compileForcedTarget(addon, o);
+  const forced = o.exec || json ? null : compileForcedTarget(origins, o);
   const configText = o.exec || forced || json ? null : readConfigFile(o.configFile);
   // Worker threads start now, while their code can still be loaded from disk;
   // they take no connection until step 9.
@@ -146,11 +151,12 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // 6. no new privileges, for every thread of the process
   addon.noNewPrivs();
   if (o.targetRoot !== undefined) {
+    // Opened (and /proc checked) here: under -x the directory is inside the chroot.
     const prefix = path.resolve(o.targetRoot);
-    pool.setTargetRoot(addon.openTargetRoot(prefix), prefix);
+    pool.setTargetRoot(addon.openTargetRoot(prefix), prefix, o.allowAbstractTargets);
   }
   // 7. parse the config
-  const compileRules = (text: string): CompiledRules => compileConfigText(addon, text, o.configFile, o);
+  const compileRules = (text: string): CompiledRules => compileConfigText(origins, text, o.configFile, o);
   const rules = forced ?? (json ? compileJsonRules(json) : compileRules(configText as string));
   if (addon.registrarStatCount !== REGISTRAR_STAT_COUNT) throw new Error('native and JavaScript registrar counters disagree; rebuild socketbox');
   const registrarStats = newCounterBlock(REGISTRAR_STAT_COUNT);

@@ -4,10 +4,13 @@
   fd_tool.py receive PATH NAME
       Bind a datagram socket at PATH ('@' = abstract) and serve every
       descriptor that arrives on it.
-  fd_tool.py socketpair NAME [--close-after N] -- CMD...
-      Run CMD with one end of a datagram socketpair as descriptor 3 and serve
-      what arrives on the other end; after N connections close our end.
-      Prints {"exit": STATUS} when CMD ends.
+  fd_tool.py socketpair NAME [--close-after N] [--seqpacket] -- CMD...
+      Run CMD with one end of a datagram (or seqpacket) socketpair as
+      descriptor 3 and serve what arrives on the other end; after N
+      connections close our end. Prints {"exit": STATUS} when CMD ends.
+  fd_tool.py fds KIND... -- CMD...
+      Exec CMD with one descriptor of each KIND from 3 on: pipe (a read end),
+      stream, dgram or seqpacket (one end of a UNIX socketpair).
   fd_tool.py drain PATH NAME [RATE [hold]]
       (PATH "reg:SOCKET:SLOT": register for SLOT at a registration socket instead of
       binding; the end of that registration ends the tool as SIGTERM does)
@@ -27,6 +30,10 @@
       passed on. Prints {"ready": true, "pid": PID}; on SIGUSR1 copies what the
       terminal holds to FILE (without the carriage returns it adds), prints
       {"drained": true} and goes on copying; prints {"exit": STATUS} when CMD ends.
+  fd_tool.py flip TARGET PATH=SOCKET...
+      A hostile receiver: until SIGTERM, as fast as it can, rename over each
+      PATH in turn a hard link of SOCKET (a real socket) and a symlink to
+      TARGET (a socket elsewhere). On SIGTERM print {"flips": N}.
 
 Serving a connection: write "NAME local=[A]:P remote=[A]:P transparent=0|1\\n", read one line,
 answer "NAME echo:LINE\\n", close. One JSON line per connection on stdout.
@@ -242,6 +249,39 @@ def split_command(args):
     return args[:i], args[i + 1 :]
 
 
+SOCKETPAIR_TYPES = {"stream": socket.SOCK_STREAM, "dgram": socket.SOCK_DGRAM, "seqpacket": socket.SOCK_SEQPACKET}
+
+
+def exec_with_fds(kinds, cmd):
+    """Only these descriptors matter: the other ends are not inheritable and close at exec."""
+    made = []
+    for kind in kinds:
+        if kind == "pipe":
+            made.append(os.pipe()[0])
+        else:
+            made.append(socket.socketpair(socket.AF_UNIX, SOCKETPAIR_TYPES[kind])[0].detach())
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in made]
+    for i, fd in enumerate(high):
+        os.dup2(fd, 3 + i, inheritable=True)
+    os.execvp(cmd[0], cmd)
+
+
+def flip(target, pairs):
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    flips = 0
+    emit({"ready": True})
+    while not stopping:
+        for path, sock in pairs:
+            spare = path + ".next"
+            os.link(sock, spare)
+            os.rename(spare, path)
+            os.symlink(target, spare)
+            os.rename(spare, path)
+            flips += 2
+    emit({"flips": flips})
+
+
 def main():
     mode = sys.argv[1]
     if mode == "receive":
@@ -254,8 +294,9 @@ def main():
     elif mode == "socketpair":
         opts, cmd = split_command(sys.argv[2:])
         name = opts[0]
-        close_after = int(opts[2]) if len(opts) > 2 and opts[1] == "--close-after" else None
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        close_after = int(opts[opts.index("--close-after") + 1]) if "--close-after" in opts else None
+        kind = socket.SOCK_SEQPACKET if "--seqpacket" in opts else socket.SOCK_DGRAM
+        ours, theirs = socket.socketpair(socket.AF_UNIX, kind)
         ours = socket.socket(fileno=fcntl.fcntl(ours.detach(), fcntl.F_DUPFD_CLOEXEC, 10))
         hand_over_as_fd3(theirs)
         proc = subprocess.Popen(cmd, pass_fds=(3,), preexec_fn=die_with_parent)
@@ -276,6 +317,11 @@ def main():
     elif mode == "unread-terminal":
         opts, cmd = split_command(sys.argv[2:])
         unread_terminal(opts[0], cmd)
+    elif mode == "fds":
+        kinds, cmd = split_command(sys.argv[2:])
+        exec_with_fds(kinds, cmd)
+    elif mode == "flip":
+        flip(sys.argv[2], [arg.split("=", 1) for arg in sys.argv[3:]])
     else:
         sys.exit("unknown mode " + mode)
 

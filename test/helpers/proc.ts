@@ -89,9 +89,17 @@ export function isListening(port: number): boolean {
   return tcpTableRows().some((fields) => fields.length > 3 && fields[1].endsWith(`:${hexPort}`) && fields[3] === TCP_LISTEN);
 }
 
-/** The inodes of the sockets pid holds, from its descriptors' "socket:[inode]" links. */
+/** pid's descriptors on sockets, with the socket's inode, from their "socket:[inode]" links. */
+function socketFds(pid: number): Array<{ fd: number; inode: string }> {
+  return [...fdTargets(pid)].flatMap(([fd, target]) => {
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    return inode ? [{ fd, inode }] : [];
+  });
+}
+
+/** The inodes of the sockets pid holds. */
 function socketInodesHeld(pid: number): string[] {
-  return [...fdTargets(pid).values()].flatMap((target) => /^socket:\[(\d+)\]$/.exec(target)?.[1] ?? []);
+  return socketFds(pid).map((s) => s.inode);
 }
 
 /** TCP sockets other than listeners that pid holds (accepted connections), per /proc/net/tcp{,6}. */
@@ -100,23 +108,46 @@ export function heldTcpConnections(pid: number): number {
   return socketInodesHeld(pid).filter((inode) => connections.has(inode)).length;
 }
 
+/** pid's descriptors on listening TCP sockets. */
+export function listeningTcpFds(pid: number): number[] {
+  const listeners = new Set(tcpTableRows().flatMap((cols) => (cols.length > 9 && cols[3] === TCP_LISTEN ? [cols[9]] : [])));
+  return socketFds(pid).flatMap((s) => (listeners.has(s.inode) ? [s.fd] : []));
+}
+
 /** Waits until something listens on port, without connecting to it. */
 export function waitForListen(port: number, timeoutMs = 10_000): Promise<void> {
   return waitFor(`a listener on port ${port}`, () => isListening(port), timeoutMs);
 }
 
+/** The rows of /proc/net/unix: inode, type (1 stream, 2 datagram, 5 seqpacket) and path ('@name' for abstract, '' unbound). */
+function unixSocketRows(): Array<{ inode: string; type: number; path: string }> {
+  return fs
+    .readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields.length >= 7)
+    .map((fields) => ({ inode: fields[6], type: parseInt(fields[4], 16), path: fields.slice(7).join(' ') }));
+}
+
 /** Inodes of UNIX sockets bound to path ('@name' for abstract ones), per /proc/net/unix. */
 function unixSocketInodes(path: string): Set<string> {
-  const inodes = new Set<string>();
-  for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length >= 8 && fields.slice(7).join(' ') === path) inodes.add(fields[6]);
-  }
-  return inodes;
+  return new Set(unixSocketRows().flatMap((row) => (row.path === path ? [row.inode] : [])));
 }
 
 /** True when pid holds a UNIX socket bound to path (so a stale file there does not count). */
 export function holdsUnixSocket(pid: number, path: string): boolean {
+  return unixSocketFdsAt(pid, path).length > 0;
+}
+
+/** pid's descriptors on UNIX sockets bound to path: a listener and the connections accepted on it (duplicates each count). */
+export function unixSocketFdsAt(pid: number, path: string): number[] {
   const inodes = unixSocketInodes(path);
-  return inodes.size > 0 && socketInodesHeld(pid).some((inode) => inodes.has(inode));
+  return socketFds(pid).flatMap((s) => (inodes.has(s.inode) ? [s.fd] : []));
+}
+
+/** pid's descriptors on UNIX sockets of a type (2 datagram, 5 seqpacket). */
+export function unixSocketFdsOfType(pid: number, type: number): number[] {
+  const inodes = new Set(unixSocketRows().flatMap((row) => (row.type === type ? [row.inode] : [])));
+  return socketFds(pid).flatMap((s) => (inodes.has(s.inode) ? [s.fd] : []));
 }
