@@ -7,8 +7,8 @@ import { enterTestNetns } from './helpers/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
-import { binPath, Daemon } from './helpers/preload-fixtures';
-import { withoutSkboxSettings } from './helpers/preload-probe';
+import { Daemon } from './helpers/preload-fixtures';
+import { runWithSocketbox, withoutSkboxSettings } from './helpers/preload-probe';
 import { isListening, waitFor } from './helpers/proc';
 
 const PORT = 8081;
@@ -16,7 +16,7 @@ const PORT = 8081;
 /** Runs python3 -m http.server --bind ADDRESS PORT under the library until it exits or listens. */
 async function runHttpServer(t: Test, address: string, port: number, env: Record<string, string>): Promise<Daemon> {
   const daemon = Daemon.start(
-    [binPath('run-with-socketbox'), 'python3', '-u', '-m', 'http.server', '--bind', address, String(port)],
+    [runWithSocketbox, 'python3', '-u', '-m', 'http.server', '--bind', address, String(port)],
     { ...withoutSkboxSettings(process.env), ...env },
   );
   t.teardown(() => daemon.stop());

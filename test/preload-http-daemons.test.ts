@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { binPath, curl, Daemon, startSocketbox, tempDir, waitForUnixSocket } from './helpers/preload-fixtures';
-import { withoutSkboxSettings } from './helpers/preload-probe';
+import { runWithSocketbox, withoutSkboxSettings } from './helpers/preload-probe';
 import { waitFor } from './helpers/wait-for';
 
 const { dir } = tempDir();
@@ -47,7 +47,7 @@ t.teardown(() => socketbox?.stop());
 
 t.test('Python http.server bound to [fe8f::1:0]:80 serves through socketbox', async (t) => {
   const python = Daemon.start(
-    [binPath('run-with-socketbox'), 'python3', '-u', '-m', 'http.server', '--bind', 'fe8f::1:0', '--directory', www, '80'],
+    [runWithSocketbox, 'python3', '-u', '-m', 'http.server', '--bind', 'fe8f::1:0', '--directory', www, '80'],
     daemonEnv,
   );
   t.teardown(() => python.stop());
@@ -76,7 +76,7 @@ http.createServer((req, res) => {
 }).listen({ host: 'fe8f::1:1', port: 80 }, () => console.log('listening'));
 `,
   );
-  const node = Daemon.start([binPath('run-with-socketbox'), process.execPath, script], daemonEnv);
+  const node = Daemon.start([runWithSocketbox, process.execPath, script], daemonEnv);
   t.teardown(() => node.stop());
   await waitForUnixSocket(nodeSocket, node.child);
 

@@ -8,8 +8,8 @@ enterTestNetns([5, 6, 7]);
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { binPath, curl, Daemon, startSocketbox, tempDir, waitForUnixSocket, writeRecordFile } from './helpers/preload-fixtures';
-import { withoutSkboxSettings } from './helpers/preload-probe';
+import { curl, Daemon, startSocketbox, tempDir, waitForUnixSocket, writeRecordFile } from './helpers/preload-fixtures';
+import { runWithSocketbox, withoutSkboxSettings } from './helpers/preload-probe';
 import { freePort } from './helpers/free-port';
 import { waitFor, waitForListening } from './helpers/wait-for';
 
@@ -63,7 +63,7 @@ http {
   t.teardown(() => socketbox.stop());
 
   const nginx = Daemon.start(
-    [binPath('run-with-socketbox'), NGINX, '-p', dir, '-c', config, '-e', path.join(dir, 'error.log')],
+    [runWithSocketbox, NGINX, '-p', dir, '-c', config, '-e', path.join(dir, 'error.log')],
     { ...withoutSkboxSettings(process.env), SKBOX_DIRECTORY_ROOT: dir },
   );
   t.teardown(() => nginx.stop());

@@ -7,7 +7,12 @@ import * as path from 'node:path';
 import { waitFor } from './wait-for';
 
 export const projectRoot = path.resolve(__dirname, '..', '..');
-export const runWithSocketbox = path.join(projectRoot, 'bin', 'run-with-socketbox');
+/**
+ * The launcher the preload tests run daemons under. SOCKETBOX_TEST_PRELOAD_ROOT names
+ * another package root (bin/run-with-socketbox + build/Release/libsocketbox-preload.so):
+ * test/preload-sanitize.test.ts runs every preload test again with a sanitized library.
+ */
+export const runWithSocketbox = path.join(process.env.SOCKETBOX_TEST_PRELOAD_ROOT ?? projectRoot, 'bin', 'run-with-socketbox');
 
 /** One JSON answer (or event) of the probe. */
 export type Reply = Record<string, unknown> & { rv?: number; errno?: string };
