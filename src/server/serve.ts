@@ -4,7 +4,8 @@ import { LoopExit, ServerAddon, serverAddon } from '../native/server-addon';
 import { AcceptPool } from './accept-pool';
 import { summarizeCounters } from './counters-summary';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
-import { enterSandbox, resolveIdentity } from './identity';
+import { enterSandbox, flagIdentityRequest, resolveIdentity } from './identity';
+import { checkStartupCapabilities } from './startup-capabilities';
 import { listenerGroups, openListeners, startListening } from './listeners';
 import { logError, logInfo, logWarn } from './log';
 import { collectGarbageSoon } from './collect-garbage';
@@ -28,6 +29,7 @@ import {
   reloadProblem,
   slotRules,
   startJsonListening,
+  withDaemonIdentity,
   withDaemonSettings,
 } from './json-mode';
 
@@ -89,6 +91,7 @@ function whyLoopEnded(o: ServerOptions, exit: LoopExit): string {
 /** Runs the startup sequence of SPEC §4 in its order; each failing step exits before serving. */
 export async function serve(flags: ServerOptions): Promise<void> {
   const addon = serverAddon();
+  checkStartupCapabilities(addon);
   // A JSON config names its own listeners, so it is read before anything is bound.
   let json: JsonConfig | undefined;
   let o = flags;
@@ -103,7 +106,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (systemdSockets && !json) checkFlagsWithSystemdSockets(o, systemdSockets);
   if (systemdSockets && json) checkJsonCoversSystemdSockets(json, systemdSockets);
   const systemd = o.exec ? undefined : SystemdLifecycle.fromEnvironment(addon);
-  const identity = resolveIdentity(addon, o);
+  const identityRequest = json ? withDaemonIdentity(flagIdentityRequest(o), json) : flagIdentityRequest(o);
+  const identity = resolveIdentity(addon, identityRequest);
   const daemonChild = daemonChildContext();
 
   // 1. create and bind the listeners (or take inherited ones)
@@ -122,7 +126,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
     listenFds = openListeners(addon, o, systemdSockets);
   }
   // 2. daemonize
-  if (o.daemonize && !daemonChild) await becomeDaemon(listenFds);
+  if (o.daemonize && !daemonChild) await becomeDaemon(listenFds, addon.startupLibrary());
   // the registration sockets are bound by the process that serves them, before chroot
   if (json) apiFds = openApiSockets(addon, json);
   // 3. open the config (read it now: after chroot the path may not resolve)
@@ -131,8 +135,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // Worker threads start now, while their code can still be loaded from disk;
   // they take no connection until step 9.
   const pool = o.exec ? undefined : await startAcceptPool(addon, o, listenFds, systemdSockets !== undefined, json);
-  // 4. chroot, groups, gid, uid
-  enterSandbox(addon, o.chrootDir, identity);
+  // 4. chroot, capabilities, groups, gid, uid
+  enterSandbox(addon, o.chrootDir, identity, o.exec);
   // 5. -e: hand the bound socket to another program
   if (!pool) {
     reportDaemonReady(daemonChild);
