@@ -18,6 +18,7 @@ enterTestNetns();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-priv-'));
 fs.chmodSync(dir, 0o755);
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 t.test('-u -g -G -x: new identity, no capabilities, NoNewPrivs, chroot; still serving', async (t) => {
   const root = path.join(dir, 'jail');
