@@ -11,7 +11,16 @@
   "targets": [
     {
       "target_name": "socketbox_server",
-      "sources": ["native/server_addon.cc", "native/registration_bindings.cc", "native/log_bindings.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)"]
+      "sources": ["native/server_addon.cc", "native/registration_bindings.cc", "native/log_bindings.cc", "native/capability_bindings.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)"]
+    },
+    {
+      "target_name": "libsocketbox-startup",
+      "type": "shared_library",
+      "product_prefix": "",
+      "product_name": "libsocketbox-startup",
+      "sources": ["<!@(ls -1 native/startup/*.c)", "native/common/thread_caps.c"],
+      "libraries": ["-ldl"],
+      "cflags": ["-fPIC", "-fvisibility=hidden"]
     },
     {
       "target_name": "socketbox_client",

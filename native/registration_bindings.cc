@@ -23,6 +23,7 @@ extern "C" {
 namespace {
 
 using skbox_napi::ErrnoError;
+using skbox_napi::IdValue;
 using skbox_napi::IntArg;
 using skbox_napi::IntArrayArg;
 using skbox_napi::SharedCounters;
@@ -32,8 +33,8 @@ using skbox_napi::StringArg;
 Napi::Value OpenRegistrationSocket(const Napi::CallbackInfo &info) {
   std::string path = StringArg(info, 0);
   const char *why = "";
-  int fd = skbox_open_registration_socket(path.c_str(), (mode_t)IntArg(info, 1), IntArg(info, 2), IntArg(info, 3),
-                                          IntArg(info, 4), &why);
+  long long uid = IdValue(info.Env(), info[2], "uid", true), gid = IdValue(info.Env(), info[3], "gid", true);
+  int fd = skbox_open_registration_socket(path.c_str(), (mode_t)IntArg(info, 1), uid, gid, IntArg(info, 4), &why);
   if (fd < 0) throw ErrnoError(info.Env(), std::string(why) + " " + path, errno);
   return Napi::Number::New(info.Env(), fd);
 }
@@ -53,7 +54,7 @@ std::vector<skbox_slot_rule> SlotRules(const Napi::CallbackInfo &info, size_t i)
   std::vector<skbox_slot_rule> rules;
   for (uint32_t k = 0; k < a.Length(); k++) {
     Napi::Object o = a.Get(k).As<Napi::Object>();
-    rules.push_back({o.Get("uid").As<Napi::Number>().Uint32Value(), o.Get("pathNr").As<Napi::Number>().Uint32Value()});
+    rules.push_back({(uint32_t)IdValue(info.Env(), o.Get("uid"), "a slot's uid"), o.Get("pathNr").As<Napi::Number>().Uint32Value()});
   }
   return rules;
 }

@@ -35,10 +35,12 @@ extern "C" {
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
 void InitLogBindings(Napi::Env env, Napi::Object exports);           // log_bindings.cc
 skbox_log_sink *StderrLogSink();                                     // log_bindings.cc
+void InitCapabilityBindings(Napi::Env env, Napi::Object exports);    // capability_bindings.cc
 
 namespace {
 
 using skbox_napi::ErrnoError;
+using skbox_napi::IdValue;
 using skbox_napi::IntArg;
 using skbox_napi::IntArrayArg;
 using skbox_napi::SharedCounters;
@@ -167,6 +169,17 @@ Napi::Value LookupUser(const Napi::CallbackInfo &info) {
   return r;
 }
 
+// The passwd entry of a numeric uid: a uid given without a group takes its primary group.
+Napi::Value LookupUserById(const Napi::CallbackInfo &info) {
+  uid_t uid = (uid_t)IdValue(info.Env(), info[0], "uid");
+  struct passwd *pw = getpwuid(uid);
+  if (!pw) return info.Env().Null();
+  Napi::Object r = Napi::Object::New(info.Env());
+  r.Set("uid", (double)pw->pw_uid);
+  r.Set("gid", (double)pw->pw_gid);
+  return r;
+}
+
 Napi::Value LookupGroup(const Napi::CallbackInfo &info) {
   std::string name = StringArg(info, 0);
   struct group *gr = getgrnam(name.c_str());
@@ -184,18 +197,18 @@ Napi::Value SetGroups(const Napi::CallbackInfo &info) {
   if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "expected an array of gids");
   Napi::Array a = info[0].As<Napi::Array>();
   std::vector<gid_t> gids;
-  for (uint32_t i = 0; i < a.Length(); i++) gids.push_back((gid_t)a.Get(i).As<Napi::Number>().Uint32Value());
+  for (uint32_t i = 0; i < a.Length(); i++) gids.push_back((gid_t)IdValue(info.Env(), a.Get(i), "a supplementary group"));
   if (skbox_set_groups(gids.data(), (int)gids.size()) < 0) throw ErrnoError(info.Env(), "setgroups", errno);
   return info.Env().Undefined();
 }
 
 Napi::Value SetGid(const Napi::CallbackInfo &info) {
-  if (skbox_set_gid((gid_t)info[0].As<Napi::Number>().Uint32Value()) < 0) throw ErrnoError(info.Env(), "setgid", errno);
+  if (skbox_set_gid((gid_t)IdValue(info.Env(), info[0], "gid")) < 0) throw ErrnoError(info.Env(), "setgid", errno);
   return info.Env().Undefined();
 }
 
 Napi::Value SetUid(const Napi::CallbackInfo &info) {
-  if (skbox_set_uid((uid_t)info[0].As<Napi::Number>().Uint32Value()) < 0) throw ErrnoError(info.Env(), "setuid", errno);
+  if (skbox_set_uid((uid_t)IdValue(info.Env(), info[0], "uid")) < 0) throw ErrnoError(info.Env(), "setuid", errno);
   return info.Env().Undefined();
 }
 
@@ -422,6 +435,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("describeFd", Napi::Function::New(env, DescribeFd));
   exports.Set("openFds", Napi::Function::New(env, OpenFds));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser));
+  exports.Set("lookupUserById", Napi::Function::New(env, LookupUserById));
   exports.Set("lookupGroup", Napi::Function::New(env, LookupGroup));
   exports.Set("enterChroot", Napi::Function::New(env, EnterChroot));
   exports.Set("setGroups", Napi::Function::New(env, SetGroups));
@@ -448,6 +462,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("notifySocketSend", Napi::Function::New(env, NotifySocketSend));
   InitRegistrationBindings(env, exports);
   InitLogBindings(env, exports);
+  InitCapabilityBindings(env, exports);
   return exports;
 }
 

@@ -160,6 +160,7 @@ t.test('a config with every key parses to the expected model', async (t) => {
     uid: 'socketbox',
     gid: 100,
     groups: [1, 'adm'],
+    idsAt: { uid: { line: 12, column: 21 }, gid: { line: 12, column: 41 }, groups: [{ line: 12, column: 57 }, { line: 12, column: 60 }] },
     chroot: '/var/empty',
     apiConnectionsPerUid: 7,
   });
@@ -205,9 +206,18 @@ t.test('a config with every key parses to the expected model', async (t) => {
   }
 });
 
+t.test('an id written as a string of digits is that number', async (t) => {
+  const config = parse(
+    sections({ paths: '[{"socket": "/a", "uid": "1000", "gid": "0"}]', outgoing: '[{"uid": "65534", "path_nr": 0}]', extra: '"daemon": {"uid": "4", "groups": ["7"]}' }),
+  );
+  t.same([config.paths[0].uid, config.paths[0].gid], [1000, 0], 'paths uid and gid');
+  t.equal(config.outgoing[0].uid, 65534, 'a slot uid');
+  t.same([config.daemon.uid, config.daemon.groups], [4, [7]], 'daemon ids');
+});
+
 t.test('defaults and the shipped example', async (t) => {
   const minimal = parse(sections({ paths: '[]', outgoing: '[]', rules: '{"_start": {"type": "rule", "rules": []}}' }));
-  t.same(minimal.daemon, { at: null, uid: null, gid: null, groups: null, chroot: null, apiConnectionsPerUid: 5 });
+  t.same(minimal.daemon, { at: null, uid: null, gid: null, groups: null, idsAt: { uid: null, gid: null, groups: [] }, chroot: null, apiConnectionsPerUid: 5 });
   t.equal(minimal.finalNetns, null);
   t.same(minimal.paths, []);
   const noOptional = parse('{"socketbox-version": 1, "incoming": [{"fd": 0}], "rules": {"_start": {"type": "map", "rules": []}}}');
@@ -302,6 +312,9 @@ t.test('bad inputs: the exact position and reason', async (t) => {
     [sections({ paths: '[{"socket": "/a", "uid": -2}]' }), 4, '-2', "paths[0].uid must be -1..4294967294, not '-2'"],
     [sections({ paths: '[{"socket": "/a", "gid": true}]' }), 4, 'true', 'paths[0].gid must be a number or a name, not a boolean'],
     [sections({ paths: '[{"socket": "/a", "uid": ""}]' }), 4, '""', 'paths[0].uid must not be an empty name'],
+    // An id in a string of digits is a number: range-checked like one (it used to pass as a "name").
+    [sections({ paths: '[{"socket": "/a", "uid": "4294967296"}]' }), 4, '"4294967296"', "paths[0].uid must be -1..4294967294, not '4294967296'"],
+    [sections({ paths: '[{"socket": "/a", "gid": "-2"}]' }), 4, '"-2"', "paths[0].gid must be -1..4294967294, not '-2'"],
     [sections({ paths: '[{"socket": "/a", "owner": 1}]' }), 4, '"owner"', "unknown key 'owner' in paths[0]"],
     // outgoing
     [sections({ outgoing: '[{"uid": 1000, "path_nr": 1}]' }), 5, '1}', 'outgoing[0].path_nr is 1, but paths has 1 (0..0)'],
@@ -309,12 +322,17 @@ t.test('bad inputs: the exact position and reason', async (t) => {
     [sections({ outgoing: '[{"path_nr": 0}]' }), 5, '{', "missing key 'uid' in outgoing[0]"],
     [sections({ outgoing: '[{"uid": 1}]' }), 5, '{', "missing key 'path_nr' in outgoing[0]"],
     [sections({ outgoing: '[{"uid": -1, "path_nr": 0}]' }), 5, '-1', "outgoing[0].uid must be 0..4294967294, not '-1'"],
+    [sections({ outgoing: '[{"uid": "99999999999999999999", "path_nr": 0}]' }), 5, '"9999', "outgoing[0].uid must be 0..4294967294, not '99999999999999999999'"],
     [sections({ outgoing: '[{"uid": 1, "path_nr": "0"}]' }), 5, '"0"', "outgoing[0].path_nr must be an integer, not the string '0'"],
     // daemon and final_netns
     [sections({ extra: '"daemon": []' }), 7, '[', 'daemon must be an object, not an array'],
     [sections({ extra: '"daemon": {"user": 1}' }), 7, '"user"', "unknown key 'user' in daemon"],
     [sections({ extra: '"daemon": {"api_connections_per_uid": 0}' }), 7, '0}', "daemon.api_connections_per_uid must be 1..1000, not '0'"],
     [sections({ extra: '"daemon": {"groups": [1, null]}' }), 7, 'null', 'daemon.groups[1] must be a number or a name, not null'],
+    [sections({ extra: '"daemon": {"uid": 4294967295}' }), 7, '4294967295', "daemon.uid must be 0..4294967294, not '4294967295'"],
+    [sections({ extra: '"daemon": {"uid": "4294967296"}' }), 7, '"4294967296"', "daemon.uid must be 0..4294967294, not '4294967296'"],
+    [sections({ extra: '"daemon": {"gid": "-1"}' }), 7, '"-1"', "daemon.gid must be 0..4294967294, not '-1'"],
+    [sections({ extra: '"daemon": {"groups": ["+1", "4294967296"]}' }), 7, '"4294967296"', "daemon.groups[1] must be 0..4294967294, not '4294967296'"],
     [sections({ extra: '"daemon": {"groups": "adm"}' }), 7, '"adm"', 'daemon.groups must be an array, not a string'],
     [sections({ extra: '"daemon": {"chroot": 5}' }), 7, '5', "daemon.chroot must be a string, not '5'"],
     [sections({ extra: '"final_netns": ""' }), 7, '""', 'final_netns must not be empty'],

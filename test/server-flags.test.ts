@@ -163,6 +163,17 @@ t.test('flags, grouped and spelled apart', async (t) => {
   t.equal(flags('-f-').configFile, '-');
 });
 
+t.test('user and group ids: 0..4294967294, checked before anything starts', async (t) => {
+  t.match(flags('-u', '4294967294', '-g', '0', '-G', '1,4294967294'), { user: '4294967294', group: '0', supplementaryGroups: ['1', '4294967294'] }, 'the largest id and 0 are ids');
+  // Each of these would wrap around to 0 (root) in a 32-bit id, or mean "unchanged" to setresuid().
+  usageError(t, () => flags('-u', '4294967296'), '-u: 4294967296 is out of range (0..4294967294)');
+  usageError(t, () => flags('-u', '4294967295'), '-u: 4294967295 is out of range (0..4294967294)');
+  usageError(t, () => flags('-u', '-1'), '-u: -1 is out of range (0..4294967294)');
+  usageError(t, () => flags('-g', '18446744073709551616'), '-g: 18446744073709551616 is out of range (0..4294967294)');
+  usageError(t, () => flags('-G', 'adm,+4294967296'), '-G: +4294967296 is out of range (0..4294967294)');
+  t.equal(flags('-u', 'user-1').user, 'user-1', 'a name with digits is still a name');
+});
+
 t.test('numbers: strict decimal within range', async (t) => {
   usageError(t, () => flags('-p', '80x'), "-p: expected a whole number, got '80x'");
   usageError(t, () => flags('-p80x'), "-p: expected a whole number, got '80x'", 'attached junk');

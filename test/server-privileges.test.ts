@@ -12,26 +12,13 @@ import { enterTestNetns } from './helpers/netns';
 import { Child, startReceiver, startSocketbox, stopAll } from './helpers/processes';
 import { talk } from './helpers/client';
 import { isListening, waitForListening } from './helpers/wait-for';
+import { statusField, threadIds } from './helpers/proc';
 
 enterTestNetns();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-priv-'));
 fs.chmodSync(dir, 0o755);
-
-function statusField(pid: number, field: string): string {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
-  return (line ?? '').slice(field.length + 1).trim();
-}
-
-/** Every thread of the process, for checks that must hold in all of them. */
-function threads(pid: number): number[] {
-  return fs.readdirSync(`/proc/${pid}/task`).map(Number);
-}
-
-function taskField(pid: number, tid: number, field: string): string {
-  const line = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
-  return (line ?? '').slice(field.length + 1).trim();
-}
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 t.test('-u -g -G -x: new identity, no capabilities, NoNewPrivs, chroot; still serving', async (t) => {
   const root = path.join(dir, 'jail');
@@ -53,11 +40,11 @@ t.test('-u -g -G -x: new identity, no capabilities, NoNewPrivs, chroot; still se
   t.equal(statusField(pid, 'Gid'), '65534\t65534\t65534\t65534', 'real, effective, saved and fs gid');
   t.equal(statusField(pid, 'Groups'), '65532 65533', 'exactly the -G groups');
   t.equal(fs.readlinkSync(`/proc/${pid}/root`), root, 'the root is the chroot');
-  for (const tid of threads(pid)) {
-    t.equal(taskField(pid, tid, 'CapEff'), '0000000000000000', `thread ${tid}: no effective capability`);
-    t.equal(taskField(pid, tid, 'CapPrm'), '0000000000000000', `thread ${tid}: no permitted capability`);
-    t.equal(taskField(pid, tid, 'Uid'), '65534\t65534\t65534\t65534', `thread ${tid}: runs as the new uid`);
-    t.equal(taskField(pid, tid, 'NoNewPrivs'), '1', `thread ${tid}: NoNewPrivs`);
+  for (const tid of threadIds(pid)) {
+    const sets = ['CapEff', 'CapPrm', 'CapInh', 'CapAmb', 'CapBnd'].map((set) => `${set} ${statusField(pid, set, tid)}`);
+    t.same(sets, ['CapEff', 'CapPrm', 'CapInh', 'CapAmb', 'CapBnd'].map((set) => `${set} 0000000000000000`), `thread ${tid}: every capability set is empty`);
+    t.equal(statusField(pid, 'Uid', tid), '65534\t65534\t65534\t65534', `thread ${tid}: runs as the new uid`);
+    t.equal(statusField(pid, 'NoNewPrivs', tid), '1', `thread ${tid}: NoNewPrivs`);
   }
   t.equal(statusField(pid, 'NoNewPrivs'), '1', 'NoNewPrivs is set');
   const r = await talk('2001:db8::1', port, { line: 'inside' });
@@ -98,4 +85,126 @@ t.test('a failing step exits before serving', async (t) => {
     t.match(server.stderr, message);
     t.notOk(isListening(port), 'never listened');
   }
+});
+
+/** A passwd entry whose primary group differs from its uid (and neither is root), to tell them apart. */
+function userWithOtherGroup(): { uid: number; gid: number } {
+  for (const line of fs.readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const [, , uid, gid] = line.split(':').map(Number);
+    if (uid > 0 && gid > 0 && uid !== gid && Number.isInteger(uid) && Number.isInteger(gid)) return { uid, gid };
+  }
+  throw new Error('no passwd entry with a primary group other than its uid');
+}
+
+/** A uid with no passwd entry. */
+function uidWithoutEntry(): number {
+  const taken = new Set(fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => Number(l.split(':')[2])));
+  let uid = 54321;
+  while (taken.has(uid)) uid++;
+  return uid;
+}
+
+t.test('out-of-range ids are usage errors, before anything is bound', async (t) => {
+  // Each of these used to wrap around to 0: the server then stayed root (or joined group 0).
+  const cases: Array<[string[], RegExp]> = [
+    [['-u', '4294967296'], /-u: 4294967296 is out of range \(0\.\.4294967294\)/],
+    [['-u', '4294967295'], /-u: 4294967295 is out of range/],
+    [['-u', '-1'], /-u: -1 is out of range/],
+    [['-u', '65534', '-g', '4294967296'], /-g: 4294967296 is out of range/],
+    [['-u', '65534', '-G', '65533,8589934592'], /-G: 8589934592 is out of range/],
+  ];
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  let port = 8520;
+  for (const [args, message] of cases) {
+    port++;
+    const server = startSocketbox([...args, '-S', '@range', '-l', '::', '-p', String(port)]);
+    children.push(server);
+    t.equal(await server.wait(), 2, `${args.join(' ')}: exit 2`);
+    t.match(server.stderr, message);
+    t.notOk(isListening(port), 'never listened');
+  }
+});
+
+t.test('JSON daemon ids out of range: exit 1 at file:line:column, nothing bound', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['"uid": "4294967296"', /range\.json:4:20: daemon\.uid must be 0\.\.4294967294, not '4294967296'/],
+    ['"uid": 65534, "gid": "4294967295"', /range\.json:4:34: daemon\.gid must be 0\.\.4294967294/],
+    ['"uid": 65534, "groups": [1, "-1"]', /range\.json:4:41: daemon\.groups\[1\] must be 0\.\.4294967294, not '-1'/],
+  ];
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  let port = 8530;
+  for (const [daemon, message] of cases) {
+    port++;
+    const file = path.join(dir, 'range.json');
+    const socket = path.join(dir, 'range-api.sock');
+    fs.writeFileSync(
+      file,
+      `{"socketbox-version": 1,\n "incoming": [{"address": "::", "port": ${port}}],\n "paths": [{"socket": "${socket}"}],\n` +
+        ` "daemon": {${daemon}},\n "rules": {"_start": {"type": "rule", "rules": []}}}\n`,
+    );
+    const server = startSocketbox(['-f', file]);
+    children.push(server);
+    t.equal(await server.wait(), 1, `${daemon}: exit 1`);
+    t.match(server.stderr, message);
+    t.notOk(isListening(port), 'the listener was never bound');
+    t.notOk(fs.existsSync(socket), 'no registration socket was created');
+  }
+});
+
+t.test('a numeric -u takes the primary group of its passwd entry', async (t) => {
+  const { uid, gid } = userWithOtherGroup();
+  const port = 8540;
+  const server = startSocketbox(['-u', String(uid), '-S', '@numeric', '-l', '::', '-p', String(port)]);
+  t.teardown(() => stopAll([server]));
+  await waitForListening(port);
+  t.equal(statusField(server.pid, 'Uid'), `${uid}\t${uid}\t${uid}\t${uid}`, 'real, effective, saved and fs uid');
+  t.equal(statusField(server.pid, 'Gid'), `${gid}\t${gid}\t${gid}\t${gid}`, 'its passwd group, not root’s group 0');
+  t.equal(statusField(server.pid, 'Groups'), '', 'no supplementary groups');
+});
+
+t.test('JSON daemon.uid as a number takes its passwd group too', async (t) => {
+  const { uid, gid } = userWithOtherGroup();
+  const port = 8541;
+  const file = path.join(dir, 'numeric.json');
+  fs.writeFileSync(file, JSON.stringify({ 'socketbox-version': 1, incoming: [{ address: '::', port }], daemon: { uid }, rules: { _start: { type: 'rule', rules: [] } } }));
+  const server = startSocketbox(['-f', file]);
+  t.teardown(() => stopAll([server]));
+  await waitForListening(port);
+  t.equal(statusField(server.pid, 'Uid'), `${uid}\t${uid}\t${uid}\t${uid}`);
+  t.equal(statusField(server.pid, 'Gid'), `${gid}\t${gid}\t${gid}\t${gid}`, 'no id is left 0');
+});
+
+t.test('a numeric uid with no passwd entry and no group is refused, before anything is bound', async (t) => {
+  const uid = uidWithoutEntry();
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  let port = 8550;
+  const flag = startSocketbox(['-u', String(uid), '-S', '@orphan', '-l', '::', '-p', String(++port)]);
+  children.push(flag);
+  t.equal(await flag.wait(), 2, '-u alone: exit 2');
+  t.match(flag.stderr, new RegExp(`uid ${uid} has no passwd entry.*give the group with -g GROUP`));
+  t.notOk(isListening(port), 'never listened');
+
+  const file = path.join(dir, 'orphan.json');
+  const socket = path.join(dir, 'orphan-api.sock');
+  fs.writeFileSync(
+    file,
+    `{"socketbox-version": 1,\n "incoming": [{"address": "::", "port": ${++port}}],\n "paths": [{"socket": "${socket}"}],\n` +
+      ` "daemon": {"uid": ${uid}},\n "rules": {"_start": {"type": "rule", "rules": []}}}\n`,
+  );
+  const json = startSocketbox(['-f', file]);
+  children.push(json);
+  t.equal(await json.wait(), 1, 'daemon.uid alone: exit 1');
+  t.match(json.stderr, new RegExp(`orphan\\.json:4:20: daemon\\.uid: uid ${uid} has no passwd entry.*"gid" in daemon`));
+  t.notOk(isListening(port), 'never listened');
+  t.notOk(fs.existsSync(socket), 'no registration socket was created');
+
+  // With a group it runs as asked.
+  const given = startSocketbox(['-u', String(uid), '-g', '65534', '-S', '@orphan', '-l', '::', '-p', String(++port)]);
+  children.push(given);
+  await waitForListening(port);
+  t.equal(statusField(given.pid, 'Uid'), `${uid}\t${uid}\t${uid}\t${uid}`);
+  t.equal(statusField(given.pid, 'Gid'), '65534\t65534\t65534\t65534');
 });

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/socket_file.h"
 #include "common/unix_address.h"
 
 /* 1 when a socket file at ADDR has no process behind it, 0 when one is live, -1 on error. */
@@ -41,11 +42,13 @@ static int prepare_socket_path(const char *path, const struct sockaddr_un *addr,
 }
 
 int skbox_bind_datagram_socket(const char *path, mode_t mode) {
-  return skbox_bind_unix_socket(path, SOCK_DGRAM, mode);
+  const char *step;
+  return skbox_bind_unix_socket(path, SOCK_DGRAM, mode, -1, -1, &step);
 }
 
-int skbox_bind_unix_socket(const char *path, int type, mode_t mode) {
+int skbox_bind_unix_socket(const char *path, int type, mode_t mode, long long uid, long long gid, const char **step) {
   struct sockaddr_un addr;
+  *step = "bind";
   int len = skbox_unix_address(path, &addr);
   if (len < 0) return -1;
   int abstract = path[0] == '@';
@@ -53,18 +56,10 @@ int skbox_bind_unix_socket(const char *path, int type, mode_t mode) {
 
   int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  /* Create the file owner-only, then widen to MODE: it is never more open than asked for,
-   * whatever the umask. */
-  mode_t old_mask = abstract ? 0 : umask(0177);
-  int rc = bind(fd, (const struct sockaddr *)&addr, (socklen_t)len);
-  int err = errno;
-  if (!abstract) umask(old_mask);
-  if (rc == 0 && !abstract && chmod(path, mode) != 0) {
-    err = errno;
-    unlink(path);
-    rc = -1;
-  }
+  int rc = abstract ? bind(fd, (const struct sockaddr *)&addr, (socklen_t)len)
+                    : skbox_bind_socket_file(fd, (const struct sockaddr *)&addr, (socklen_t)len, path, mode, uid, gid, step);
   if (rc != 0) {
+    int err = errno;
     close(fd);
     errno = err;
     return -1;

@@ -29,6 +29,16 @@ inline std::string StringArg(const Napi::CallbackInfo &info, size_t i) {
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+// A uid or gid: a whole number 0..4294967294, or -1 ("unchanged") when allowed.
+// (uid_t)-1 means "unchanged" to set*id() and chown(), so it is nobody's id; anything
+// else out of range is refused here instead of wrapping around (4294967296 -> 0 = root).
+inline long long IdValue(Napi::Env env, Napi::Value v, const std::string &what, bool allow_unchanged = false) {
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -2;
+  if (!(d >= (allow_unchanged ? -1 : 0) && d <= 4294967294.0 && d == (double)(long long)d))
+    throw Napi::RangeError::New(env, what + " must be a whole number 0..4294967294" + (allow_unchanged ? " or -1" : ""));
+  return (long long)d;
+}
+
 // A JavaScript array of numbers as ints (descriptor lists).
 inline std::vector<int> IntArrayArg(const Napi::CallbackInfo &info, size_t i) {
   if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "expected an array of numbers");

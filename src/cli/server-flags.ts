@@ -4,6 +4,7 @@ import { getopt, OptionSpec } from './getopt';
 import { UsageError } from './usage-error';
 import { parseDuration, parseInteger } from './values';
 import { parseMetricsAddress } from '../metrics/http-endpoint';
+import { idNumber, idRangeProblem } from '../config/ids';
 
 /** Everything `socketbox` was asked to do, checked but not yet acted on. */
 export interface ServerOptions {
@@ -143,10 +144,16 @@ Listening:
   Workers share them all, unless there are exactly N for --workers N: one each.
 Process:
   -e             bind, drop privileges, then exec PROGRAM with SKBOX_LISTEN_FD set
-  -u USER        run as USER (name or number; a name also sets its group)
-  -g GROUP       run as GROUP (name or number)
+  -u USER        run as USER (name or number 0..4294967294); without -g it also sets
+                 USER's primary group from its passwd entry (a number with no entry is
+                 refused: give -g)
+  -g GROUP       run as GROUP (name or number 0..4294967294)
   -G G1,G2,...   supplementary groups (default: none when -u/-g is given)
   -k             keep the current supplementary groups
+  Capabilities: the inheritable and ambient ones are cleared at start, in every thread.
+  Started without root, socketbox keeps its permitted ones (e.g. CAP_NET_BIND_SERVICE)
+  in the main thread only, to bind, and clears them before serving; -u -g -G then work
+  only where the kernel allows them without a capability. Run it as bin/socketbox.
   -x DIR         chroot to DIR (config reloads and target paths resolve inside it)
   -d             daemonize (the parent exits once the server is serving)
   -P NR:PATH     take connections from another socketbox instead of listening: register
@@ -243,9 +250,9 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'b': o.backlog = parseInteger(value, spelled, 1, 1 << 30); break;
       case 's': o.inheritedListenFd = parseInteger(value, spelled, 0, 1 << 30); break;
       case 'e': o.exec = true; break;
-      case 'u': o.user = nonEmpty(value, spelled); break;
-      case 'g': o.group = nonEmpty(value, spelled); break;
-      case 'G': o.supplementaryGroups = nonEmpty(value, spelled).split(',').filter((g) => g !== ''); break;
+      case 'u': o.user = idFlag(value, spelled); break;
+      case 'g': o.group = idFlag(value, spelled); break;
+      case 'G': o.supplementaryGroups = nonEmpty(value, spelled).split(',').filter((g) => g !== '').map((g) => idFlag(g, spelled)); break;
       case 'k': o.keepGroups = true; break;
       case 'x': o.chrootDir = nonEmpty(value, spelled); break;
       case 'd': o.daemonize = true; break;
@@ -292,6 +299,15 @@ function parseRegistration(value: string): { group: number; path: string } {
 function oneOf<T extends string>(value: string | undefined, spelled: string, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) throw new UsageError(`${spelled}: expected one of ${allowed.join(', ')}, got '${value ?? ''}'`);
   return value as T;
+}
+
+/** A user or group: a name, or a number in range (checked now, before anything is bound). */
+function idFlag(value: string | undefined, spelled: string): string {
+  const text = nonEmpty(value, spelled);
+  const n = idNumber(text);
+  const problem = n === null ? null : idRangeProblem(n, text);
+  if (problem) throw new UsageError(`${spelled}: ${problem}`);
+  return text;
 }
 
 function nonEmpty(value: string | undefined, spelled: string): string {

@@ -10,7 +10,8 @@ import { warn, writeAllSync } from './write-fd';
 const NAME = 'socketbox-inetd';
 const USAGE = `Usage: ${NAME} [--max-children N] SOCKET PROGRAM [ARGS...]
   Receives connections on the datagram socket SOCKET ('@name' = abstract; created with mode
-  0660, a stale socket file is replaced) and starts PROGRAM for each, in a new session, with
+  0660 whatever the umask, never chmod'ed afterwards; a stale socket file is replaced) and
+  starts PROGRAM for each, in a new session, with
   the connection as stdin and stdout. SKBOX_STRICT_STREAM_MODE=0|1|2 (default 2) sets which
   descriptors are accepted.
 ${INETD_OPTIONS_USAGE}`;

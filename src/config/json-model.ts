@@ -12,7 +12,7 @@ import { SourcePos } from './model';
 
 export const TUPLE_SIZE = 36;
 
-/** A uid or gid as written: a number, or a user/group name the server resolves when it starts. */
+/** A uid or gid as written: a number (also when written as a string of digits), or a user/group name the server resolves when it starts. */
 export type JsonId = number | string;
 
 /** `uid`/`gid` of a registration socket when not given: leave the owner as created. */
@@ -78,6 +78,8 @@ export interface JsonDaemon {
   readonly uid: JsonId | null;
   readonly gid: JsonId | null;
   readonly groups: readonly JsonId[] | null;
+  /** Where uid, gid and each of groups were written: problems found at start-up point there. */
+  readonly idsAt: { readonly uid: SourcePos | null; readonly gid: SourcePos | null; readonly groups: readonly SourcePos[] };
   readonly chroot: string | null;
   /** Our extension: how many registration API connections one uid may hold open. */
   readonly apiConnectionsPerUid: number;

@@ -28,10 +28,9 @@ import {
   jsonMapListener,
 } from './json-model';
 import { parseIPv4, parseIPv6, prefixMask } from '../net/address';
+import { idNumber, MAX_ID } from './ids';
 
 const MAX_FD = 0x7fffffff;
-/** (uid_t)-1 means "unchanged" to chown, so it is no real id. */
-const MAX_ID = 0xfffffffe;
 const MAX_BACKLOG = 65535;
 const DEFAULT_BACKLOG = 4096;
 const DEFAULT_MODE = 0o700;
@@ -181,13 +180,23 @@ class JsonConfigChecker {
 
   /** A uid/gid: a number, or a name resolved when the server starts. */
   private id(node: JsonNode, where: string, allowUnchanged: boolean): JsonId {
+    const min = allowUnchanged ? ID_UNCHANGED : 0;
     if (node.kind === 'string') {
       if (node.value.length === 0) this.fail(node, `${where} must not be an empty name`);
       if (node.value.includes('\0')) this.fail(node, `${where} contains a NUL character`);
-      return node.value;
+      // Digits are a number, not a name: "4294967296" must meet the range check too.
+      const n = idNumber(node.value);
+      if (n === null) return node.value;
+      if (!(Number.isInteger(n) && n >= min && n <= MAX_ID)) this.fail(node, `${where} must be ${min}..${MAX_ID}, not ${quote(node.value)}`);
+      return n;
     }
     if (node.kind !== 'number') this.fail(node, `${where} must be a number or a name, not ${shown(node)}`);
-    return this.integer(node, where, allowUnchanged ? ID_UNCHANGED : 0, MAX_ID);
+    return this.integer(node, where, min, MAX_ID);
+  }
+
+  /** Where a value was written. */
+  private at(node: JsonNode): SourcePos {
+    return { line: node.line, column: node.column };
   }
 
   // ---- sections ----
@@ -291,15 +300,29 @@ class JsonConfigChecker {
 
   private daemon(node: JsonNode | undefined): JsonDaemon {
     if (node === undefined) {
-      return { at: null, uid: null, gid: null, groups: null, chroot: null, apiConnectionsPerUid: DEFAULT_API_CONNECTIONS_PER_UID };
+      return {
+        at: null,
+        uid: null,
+        gid: null,
+        groups: null,
+        idsAt: { uid: null, gid: null, groups: [] },
+        chroot: null,
+        apiConnectionsPerUid: DEFAULT_API_CONNECTIONS_PER_UID,
+      };
     }
     const fields = this.fields(node, 'daemon', DAEMON_KEYS);
     const groups = (n: JsonNode) => this.array(n, 'daemon.groups').map((g, i) => this.id(g, `daemon.groups[${i}]`, false));
+    const groupsNode = fields.get('groups')?.value;
     return {
       at: { line: node.line, column: node.column },
       uid: this.optional(fields, 'uid', (n) => this.id(n, 'daemon.uid', false)),
       gid: this.optional(fields, 'gid', (n) => this.id(n, 'daemon.gid', false)),
       groups: this.optional(fields, 'groups', groups),
+      idsAt: {
+        uid: this.optional(fields, 'uid', (n) => this.at(n)),
+        gid: this.optional(fields, 'gid', (n) => this.at(n)),
+        groups: groupsNode?.kind === 'array' ? groupsNode.items.map((g) => this.at(g)) : [],
+      },
       chroot: this.optional(fields, 'chroot', (n) => this.path(n, 'daemon.chroot')),
       apiConnectionsPerUid:
         this.optional(fields, 'api_connections_per_uid', (n) =>

@@ -58,12 +58,23 @@ export interface ServerAddon {
   /** The process's open descriptors (null when /proc/self/fd cannot be read). */
   openFds(): number[] | null;
   lookupUser(name: string): { uid: number; gid: number } | null;
+  lookupUserById(uid: number): { uid: number; gid: number } | null;
   lookupGroup(name: string): number | null;
   enterChroot(dir: string): void;
   setGroups(gids: number[]): void;
   setGid(gid: number): void;
   setUid(uid: number): void;
   noNewPrivs(): void;
+  /** Empties the calling thread's capability bounding set if CAP_SETPCAP allows it; otherwise leaves it. */
+  dropBoundingSet(): void;
+  /** Empties the calling thread's permitted, effective, inheritable and ambient capabilities. */
+  clearCapabilities(): void;
+  /** Whether the real, effective or saved uid is 0. */
+  uidIsRoot(): boolean;
+  /** Which capability sets of the calling thread are not empty. */
+  capabilitiesHeld(): { permitted: boolean; inheritable: boolean; ambient: boolean };
+  /** Where libsocketbox-startup.so was preloaded from (bin/socketbox), or null. */
+  startupLibrary(): string | null;
   execWithFd(fd: number, argv: string[]): never;
   /** The calling thread's policy: SCHED_BATCH (true) or SCHED_OTHER; throws with errno. */
   setThreadSchedBatch(batch: boolean): void;

@@ -36,8 +36,12 @@ export function reportDaemonReady(child: DaemonChild | undefined): void {
   }
 }
 
-/** In the parent: never returns; exits 0 once the copy serves. */
-export function becomeDaemon(listenFds: number[]): Promise<never> {
+/**
+ * In the parent: never returns; exits 0 once the copy serves. `startupLibrary`
+ * (what bin/socketbox preloaded) is preloaded into the copy too, so that its
+ * threads start without capabilities as ours did.
+ */
+export function becomeDaemon(listenFds: number[], startupLibrary: string | null): Promise<never> {
   const first = 3;
   const readyFd = first + listenFds.length;
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
@@ -45,6 +49,7 @@ export function becomeDaemon(listenFds: number[]): Promise<never> {
     stdio: ['ignore', 'inherit', 'inherit', ...listenFds, 'pipe'],
     env: {
       ...process.env,
+      ...(startupLibrary === null ? {} : { LD_PRELOAD: [startupLibrary, process.env.LD_PRELOAD].filter(Boolean).join(':') }),
       [FDS_VAR]: listenFds.map((_, i) => first + i).join(','),
       [READY_VAR]: String(readyFd),
     },

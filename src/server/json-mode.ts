@@ -9,7 +9,9 @@ import type { JsonConfig, JsonId } from '../config/json-model';
 import { ID_UNCHANGED } from '../config/json-model';
 import type { ServerAddon, SlotRule } from '../native/server-addon';
 import { compileJsonTable } from '../table/compile-json';
-import { resolveGroup } from './identity';
+import { IdentityRequest, IdSource, resolveGroup } from './identity';
+import { ConfigError } from '../config/config-error';
+import type { SourcePos } from '../config/model';
 import type { CompiledRules } from './rules';
 import { describeSystemdSockets, type SystemdSockets } from './systemd-activation';
 
@@ -46,15 +48,24 @@ export function checkJsonCoversSystemdSockets(config: JsonConfig, sockets: Syste
   );
 }
 
-/** The daemon section fills in what -u -g -G -x did not say: flags win over the file. */
+/** The daemon section fills in what -x did not say: flags win over the file. */
 export function withDaemonSettings(o: ServerOptions, config: JsonConfig): ServerOptions {
+  return { ...o, chrootDir: o.chrootDir ?? config.daemon.chroot ?? undefined };
+}
+
+/** The daemon section's uid, gid and groups fill in what -u -g -G did not say; a problem points at the value. */
+export function withDaemonIdentity(request: IdentityRequest, config: JsonConfig): IdentityRequest {
   const d = config.daemon;
+  const source = (value: JsonId, at: SourcePos, where: string): IdSource => ({
+    value,
+    problem: (reason) => new ConfigError(config.file, at.line, at.column, `${where}: ${reason}`),
+  });
   return {
-    ...o,
-    user: o.user ?? (d.uid === null ? undefined : String(d.uid)),
-    group: o.group ?? (d.gid === null ? undefined : String(d.gid)),
-    supplementaryGroups: o.supplementaryGroups ?? d.groups?.map(String),
-    chrootDir: o.chrootDir ?? d.chroot ?? undefined,
+    ...request,
+    user: request.user ?? (d.uid === null ? undefined : source(d.uid, d.idsAt.uid!, 'daemon.uid')),
+    group: request.group ?? (d.gid === null ? undefined : source(d.gid, d.idsAt.gid!, 'daemon.gid')),
+    groups: request.groups ?? d.groups?.map((g, i) => source(g, d.idsAt.groups[i], `daemon.groups[${i}]`)),
+    groupHint: request.user ? request.groupHint : '"gid" in daemon (or -g GROUP)',
   };
 }
 
@@ -66,12 +77,7 @@ function uidOf(addon: ServerAddon, id: JsonId, where: string): number {
 }
 
 function gidOf(addon: ServerAddon, id: JsonId, where: string): number {
-  if (typeof id === 'number') return id;
-  try {
-    return resolveGroup(addon, id);
-  } catch {
-    throw new Error(`${where}: group '${id}' not found`);
-  }
+  return resolveGroup(addon, { value: id, problem: (reason) => new Error(`${where}: ${reason}`) });
 }
 
 /** Who may take each slot, with user names resolved (before chroot: /etc/passwd is outside). */
@@ -160,7 +166,7 @@ export function compileJsonRules(config: JsonConfig): CompiledRules {
 export function reloadProblem(running: JsonConfig, next: JsonConfig): string | null {
   const listeners = (c: JsonConfig) => JSON.stringify(c.incoming.map(({ at: _at, ...rest }) => ({ ...rest, address: 'address' in rest ? Array.from(rest.address) : null })));
   const apis = (c: JsonConfig) => JSON.stringify(c.paths.map(({ at: _at, ...rest }) => rest));
-  const daemon = (c: JsonConfig) => JSON.stringify({ ...c.daemon, at: null, apiConnectionsPerUid: 0, netns: c.finalNetns });
+  const daemon = (c: JsonConfig) => JSON.stringify({ ...c.daemon, at: null, idsAt: null, apiConnectionsPerUid: 0, netns: c.finalNetns });
   if (listeners(running) !== listeners(next)) return '`incoming` changed; restart socketbox to apply it';
   if (apis(running) !== apis(next)) return '`paths` changed; restart socketbox to apply it';
   if (daemon(running) !== daemon(next)) return '`daemon` or `final_netns` changed; restart socketbox to apply it';

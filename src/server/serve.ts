@@ -4,7 +4,8 @@ import { LoopExit, ServerAddon, serverAddon } from '../native/server-addon';
 import { AcceptPool } from './accept-pool';
 import { summarizeCounters } from './counters-summary';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
-import { enterSandbox, resolveIdentity } from './identity';
+import { enterSandbox, flagIdentityRequest, resolveIdentity } from './identity';
+import { checkStartupCapabilities } from './startup-capabilities';
 import { listenerGroups, openListeners, startListening } from './listeners';
 import { logError, logInfo, logWarn, sendLogLinesTo } from './log';
 import { collectGarbageSoon } from './collect-garbage';
@@ -29,6 +30,7 @@ import {
   reloadProblem,
   slotRules,
   startJsonListening,
+  withDaemonIdentity,
   withDaemonSettings,
 } from './json-mode';
 
@@ -91,6 +93,7 @@ function whyLoopEnded(o: ServerOptions, exit: LoopExit): string {
 /** Runs the startup sequence of docs/startup.md in its order; each failing step exits before serving. */
 export async function serve(flags: ServerOptions): Promise<void> {
   const addon = serverAddon();
+  checkStartupCapabilities(addon);
   // Before anything is opened: which descriptors the parent passed on (jump-fd / -i must be among them).
   const origins = DescriptorOrigins.record(addon);
   // From here on no log line can block (nor pile up in memory): before chroot, since
@@ -111,7 +114,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (systemdSockets && !json) checkFlagsWithSystemdSockets(o, systemdSockets);
   if (systemdSockets && json) checkJsonCoversSystemdSockets(json, systemdSockets);
   const systemd = o.exec ? undefined : SystemdLifecycle.fromEnvironment(addon);
-  const identity = resolveIdentity(addon, o);
+  const identityRequest = json ? withDaemonIdentity(flagIdentityRequest(o), json) : flagIdentityRequest(o);
+  const identity = resolveIdentity(addon, identityRequest);
   const daemonChild = daemonChildContext();
 
   // 1. create and bind the listeners (or take inherited ones)
@@ -132,7 +136,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   origins.claim(listenFds, o.registration ? `socketbox's registration at ${o.registration.path} (-P)` : "one of socketbox's listening sockets");
   if (daemonChild) origins.claim([daemonChild.readyFd], "the daemon's readiness pipe (-d)");
   // 2. daemonize
-  if (o.daemonize && !daemonChild) await becomeDaemon(listenFds);
+  if (o.daemonize && !daemonChild) await becomeDaemon(listenFds, addon.startupLibrary());
   // the registration sockets are bound by the process that serves them, before chroot
   if (json) apiFds = openApiSockets(addon, json);
   // 3. open the config (read it now: after chroot the path may not resolve)
@@ -141,8 +145,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // Worker threads start now, while their code can still be loaded from disk;
   // they take no connection until step 9.
   const pool = o.exec ? undefined : await startAcceptPool(addon, o, listenFds, systemdSockets !== undefined, json);
-  // 4. chroot, groups, gid, uid
-  enterSandbox(addon, o.chrootDir, identity);
+  // 4. chroot, capabilities, groups, gid, uid
+  enterSandbox(addon, o.chrootDir, identity, o.exec);
   // 5. -e: hand the bound socket to another program
   if (!pool) {
     reportDaemonReady(daemonChild);

@@ -151,3 +151,15 @@ export function unixSocketFdsOfType(pid: number, type: number): number[] {
   const inodes = new Set(unixSocketRows().flatMap((row) => (row.type === type ? [row.inode] : [])));
   return socketFds(pid).flatMap((s) => (inodes.has(s.inode) ? [s.fd] : []));
 }
+
+/** A field of /proc/PID/status (or of one thread's, with tid), e.g. "Uid" -> "0\t0\t0\t0". */
+export function statusField(pid: number, field: string, tid?: number): string {
+  const file = tid === undefined ? `/proc/${pid}/status` : `/proc/${pid}/task/${tid}/status`;
+  const line = fs.readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  return (line ?? '').slice(field.length + 1).trim();
+}
+
+/** Every thread of pid, for checks that must hold in all of them. */
+export function threadIds(pid: number): number[] {
+  return fs.readdirSync(`/proc/${pid}/task`).map(Number);
+}

@@ -3,12 +3,12 @@
  * socketbox-inetd-p receivers (as root or as another uid), the raw protocol
  * tool, and a scrape of the server's metrics.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { Child, ROOT, SOCKETBOX } from './processes';
+import { Child, SOCKETBOX } from './processes';
+import { programFor } from './runnable-by';
 
 export const NOBODY = 65534;
 const TOOL = path.join(__dirname, 'registration_tool.py');
@@ -19,41 +19,13 @@ export function startJsonServer(file: string, config: unknown, metricsPort: numb
   return new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(metricsPort), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
-/** Whether uid can read (and so run) the project's own files where they are. */
-function readableBy(uid: number, file: string): boolean {
-  return spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', 'test', '-r', file]).status === 0;
-}
-
-let installedFor: string | undefined;
-
-/**
- * The socketbox-inetd-p program, runnable by another uid. A checkout under a
- * private home directory is not readable by nobody: then the compiled program
- * and its addon are copied to a world-readable temporary directory.
- */
-function inetdPFor(uid: number): string {
-  const inPlace = path.join(ROOT, 'bin', 'socketbox-inetd-p');
-  if (uid === 0 || readableBy(uid, path.join(ROOT, 'dist', 'src', 'clients', 'inetd-p-main.js'))) return inPlace;
-  if (!installedFor) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-inetd-p-'));
-    for (const sub of ['bin', 'dist', 'build/Release']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
-    fs.cpSync(path.join(ROOT, 'dist', 'src'), path.join(dir, 'dist', 'src'), { recursive: true });
-    fs.copyFileSync(path.join(ROOT, 'build', 'Release', 'socketbox_client.node'), path.join(dir, 'build', 'Release', 'socketbox_client.node'));
-    fs.copyFileSync(path.join(ROOT, 'binding.gyp'), path.join(dir, 'binding.gyp'));
-    fs.copyFileSync(inPlace, path.join(dir, 'bin', 'socketbox-inetd-p'));
-    execFileSync('chmod', ['-R', 'a+rX', dir]);
-    installedFor = dir;
-  }
-  return path.join(installedFor, 'bin', 'socketbox-inetd-p');
-}
-
 /**
  * socketbox-inetd-p SOCKET SLOT sh -c '…' as uid: each connection gets the
  * line "NAME uid=UID", then the first line it sends echoed back.
  */
 export function startInetdP(socketPath: string, slot: number, name: string, uid = 0): Child {
   const program = ['sh', '-c', 'echo "$0 uid=$(id -u)"; head -n 1', name];
-  const args = [inetdPFor(uid), socketPath, String(slot), ...program];
+  const args = [programFor(uid, 'socketbox-inetd-p'), socketPath, String(slot), ...program];
   const cmd = uid === 0 ? args : ['setpriv', '--reuid', String(uid), '--regid', String(uid), '--clear-groups', ...args];
   return new Child(spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: process.env.PATH } }));
 }
