@@ -30,6 +30,7 @@ extern "C" {
 }
 
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
+void InitFastpathBindings(Napi::Env env, Napi::Object exports);      // fastpath_bindings.cc (kernel fast path)
 
 namespace {
 
@@ -392,6 +393,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("notifySocketOpen", Napi::Function::New(env, NotifySocketOpen));
   exports.Set("notifySocketSend", Napi::Function::New(env, NotifySocketSend));
   InitRegistrationBindings(env, exports);
+  InitFastpathBindings(env, exports);  // kernel fast path
   return exports;
 }
 
