@@ -3,6 +3,9 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -90,6 +93,36 @@ Napi::Value RegisterAt(const Napi::CallbackInfo& info) {
   int fd = skbox_register(path.c_str(), static_cast<uint32_t>(group), IntArg(info, 2, "timeoutMs"), &why);
   if (fd < 0) throw ErrnoError(info.Env(), errno, why);
   return Napi::Number::New(info.Env(), fd);
+}
+
+// registerListenerAt(path, group, timeoutMs) -> { socket, listener }: listener mode (docs/fast-path.md);
+// listener is -1 when the server granted the slot without one. The listener is made non-blocking.
+Napi::Value RegisterListenerAt(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info.Env(), info[0], "path");
+  double group = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  if (group < 0 || group > 4294967295.0 || group != static_cast<double>(static_cast<uint32_t>(group)))
+    throw Napi::TypeError::New(info.Env(), "group must be an integer 0..4294967295");
+  const char* why = "";
+  int listener = -1;
+  int fd = skbox_register_listener(path.c_str(), static_cast<uint32_t>(group), IntArg(info, 2, "timeoutMs"), &listener, &why);
+  if (fd < 0) throw ErrnoError(info.Env(), errno, why);
+  if (listener >= 0) fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("socket", fd);
+  o.Set("listener", listener);
+  return o;
+}
+
+// acceptConnection(listener) -> a connection (close-on-exec, blocking), -1 when none waits,
+// -2 when the listener was shut down (the server took the slot back)
+Napi::Value AcceptConnection(const Napi::CallbackInfo& info) {
+  int fd;
+  while ((fd = accept4(IntArg(info, 0, "listener"), nullptr, nullptr, SOCK_CLOEXEC)) < 0 && (errno == EINTR || errno == ECONNABORTED)) {
+  }
+  if (fd >= 0) return Napi::Number::New(info.Env(), fd);
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
+  if (errno == EINVAL) return Napi::Number::New(info.Env(), -2);
+  throw ErrnoError(info.Env(), errno, "accept4");
 }
 
 Napi::Value OpenDatagramSocket(const Napi::CallbackInfo& info) {
@@ -242,6 +275,8 @@ Napi::Value SocketEndpoint(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindDatagramSocket", Napi::Function::New(env, BindDatagramSocket, "bindDatagramSocket"));
   exports.Set("registerAt", Napi::Function::New(env, RegisterAt, "registerAt"));
+  exports.Set("registerListenerAt", Napi::Function::New(env, RegisterListenerAt, "registerListenerAt"));
+  exports.Set("acceptConnection", Napi::Function::New(env, AcceptConnection, "acceptConnection"));
   exports.Set("openDatagramSocket", Napi::Function::New(env, OpenDatagramSocket, "openDatagramSocket"));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd, "receiveFd"));
   exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));

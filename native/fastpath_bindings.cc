@@ -78,7 +78,7 @@ Napi::Value Publish(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), rc == 1);
 }
 
-// fastpathCounters() -> { decisions: {name: n}, slots: [{slot, assigned, reclaimed}] }
+// fastpathCounters() -> { decisions: {name: n}, slots: [{slot, assigned, reclaimed}], grants: {listener, without_listener} }
 Napi::Value Counters(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -98,6 +98,10 @@ Napi::Value Counters(const Napi::CallbackInfo &info) {
     slots.Set(i, s);
   }
   out.Set("slots", slots);
+  Napi::Object grants = Napi::Object::New(env);
+  grants.Set("listener", Napi::Number::New(env, (double)skbox_fastpath_grants(1)));
+  grants.Set("without_listener", Napi::Number::New(env, (double)skbox_fastpath_grants(0)));
+  out.Set("grants", grants);
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fastpath/fastpath_abi.h"
 #include "server/table.h"
@@ -40,6 +41,13 @@ int skbox_fastpath_slot_open(uint32_t slot);
  * gone, so socketbox takes what waits in the socket's queue, resets it and
  * counts it (skbox_fastpath_reclaimed), and shuts the socket down. */
 void skbox_fastpath_slot_close(uint32_t slot, int reclaim);
+
+/* The registrar, for a listener-mode registration of slot: send the grant,
+ * with the slot's listener when the fast path serves it (*listener_mode = 1).
+ * Returns what sendmsg returned; 4 when the grant went out. */
+ssize_t skbox_fastpath_grant(int conn_fd, uint32_t slot, int *listener_mode);
+/* Listener-mode registrations granted with (1) or without (0) a listener. */
+uint64_t skbox_fastpath_grants(int with_listener);
 
 /* Counters: per decision (summed over CPUs), per slot. */
 int skbox_fastpath_decisions(uint64_t out[SKBOX_FP_DECISION_COUNT]);

@@ -127,7 +127,13 @@ int skbox_fastpath_publish(const skbox_table *t) {
   }
   /* Unused since the last publish waited for the programs that read it. */
   uint32_t g = published ? 1 - current_gen : 0;
-  if (clear_generation(g) != 0 || write_generation(t, g, n_rules, n_map) != 0) return -1;
+  if (clear_generation(g) != 0 || write_generation(t, g, n_rules, n_map) != 0) {
+    /* The accept loops have the new table: rather than decide by the old one, pass everything. */
+    int e = errno;
+    if (set_state(SKBOX_FP_STATE_NONE, current_gen) == 0) skbox_fp_wait_for_programs();
+    errno = e;
+    return -1;
+  }
   if (set_state(SKBOX_FP_STATE_TABLE, g) != 0 || skbox_fp_wait_for_programs() != 0) return -1;
   current_gen = g;
   published = 1;

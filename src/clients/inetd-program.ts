@@ -6,6 +6,7 @@ import { rateLimitedReport } from './rate-limited-report';
 import { resolveProgram } from './resolve-program';
 import { validationLevelFromEnv, type ValidationLevel } from './strict-stream-mode';
 import { startInetd } from './inetd-server';
+import { serveListener, type ListenerServer } from './listener-serve';
 import { warn } from './write-fd';
 
 export interface InetdProgram {
@@ -41,4 +42,22 @@ export function serveConnections(name: string, addon: ClientAddon, socket: numbe
     },
     ended,
   });
+}
+
+/** Listener mode: starts PROGRAM per connection accepted on the fast-path listener. */
+export function serveListenerPrograms(name: string, addon: ClientAddon, listener: number, p: InetdProgram): ListenerServer {
+  const report = rateLimitedReport((message) => warn(`${name}: ${message}`));
+  addon.autoreapChildren();
+  return serveListener(
+    addon,
+    listener,
+    (connection) => {
+      try {
+        addon.spawnInSession(p.file, p.argv, connection);
+      } catch (error) {
+        report(`cannot start ${p.file}: ${(error as Error).message}`);
+      }
+    },
+    report,
+  );
 }

@@ -4,6 +4,8 @@ import type { AcceptPool } from '../server/accept-pool';
 import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, targetDelivered, targetPending } from '../server/stats-layout';
 import { NativeHistogram } from './native-histogram';
 import { registerRegistrarMetrics } from './registrar-metrics';
+import type { FastPath } from '../fastpath/fast-path';
+import { fastPathBooks, registerFastPathMetrics } from '../fastpath/fastpath-metrics';
 
 /** Reload attempts so far, and whether the last one failed (the old rules are then still in force). */
 export interface ReloadCounts {
@@ -20,6 +22,8 @@ export interface MetricsSources {
   pendingLimit: number;
   /** The registrar's counters (JSON config), laid out as REGISTRAR_STAT. */
   registrar?: BigUint64Array;
+  /** The kernel fast path (JSON config), when attached: its connections join the books below. */
+  fastpath?: FastPath;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -34,6 +38,8 @@ export function buildRegistry(src: MetricsSources): Registry {
   collectDefaultMetrics({ register: registry });
   const { pool } = src;
   if (src.registrar) registerRegistrarMetrics(registry, src.registrar);
+  if (src.registrar) registerFastPathMetrics(registry, src.fastpath);
+  const fastpath = (): ReturnType<typeof fastPathBooks> | undefined => (src.fastpath ? fastPathBooks(src.fastpath) : undefined);
 
   new Counter({
     name: 'socketbox_connections_accepted_total',
@@ -43,6 +49,8 @@ export function buildRegistry(src: MetricsSources): Registry {
     collect() {
       this.reset();
       pool.perLoop(STAT.accepted).forEach((v, i) => setCounter(this, { worker: String(i) }, v));
+      const fp = fastpath(); // fast path: counted when the program assigns a connection
+      if (fp) setCounter(this, { worker: 'fastpath' }, fp.accepted);
     },
   });
   new Counter({
@@ -53,6 +61,7 @@ export function buildRegistry(src: MetricsSources): Registry {
     collect() {
       this.reset();
       for (const [slot, name] of pool.targetSlots.entries()) setCounter(this, { target: name }, pool.targetTotal(targetDelivered(slot)));
+      for (const [name, n] of fastpath()?.delivered ?? []) setCounter(this, { target: name }, n); // fast path
     },
   });
   new Counter({
@@ -64,6 +73,7 @@ export function buildRegistry(src: MetricsSources): Registry {
       this.reset();
       const totals = pool.totals();
       for (const [reason, index] of REFUSAL_REASONS) setCounter(this, { reason }, totals[index]);
+      setCounter(this, { reason: 'no_receiver' }, fastpath()?.refusedNoReceiver ?? 0); // fast path: taken back from a gone receiver
     },
   });
   new Gauge({

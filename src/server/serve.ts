@@ -19,6 +19,7 @@ import { isJsonConfigFile, parseJsonConfig } from '../config/json-parser';
 import type { JsonConfig } from '../config/json-model';
 import { newCounterBlock } from './stats-layout';
 import { REGISTRAR_STAT_COUNT } from './registrar-stats';
+import { FastPath } from '../fastpath/fast-path';
 import {
   checkFlagsWithJsonConfig,
   checkJsonCoversSystemdSockets,
@@ -123,6 +124,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   }
   // 2. daemonize
   if (o.daemonize && !daemonChild) await becomeDaemon(listenFds);
+  // Kernel fast path (docs/fast-path.md): attached while privileged, in the listeners' namespace.
+  const fastPath = json ? FastPath.start(addon, json, listenFds, o.noFastPath, { info: logInfo, warn: logWarn }) : undefined;
   // the registration sockets are bound by the process that serves them, before chroot
   if (json) apiFds = openApiSockets(addon, json);
   // 3. open the config (read it now: after chroot the path may not resolve)
@@ -156,7 +159,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (o.metrics !== undefined) {
     // Bound after the privilege drop: an unprivileged port, or pass -s for the main listener only.
     const where = parseMetricsAddress(o.metrics);
-    metricsServer = await serveMetrics(buildRegistry({ pool, reloads, pendingLimit: o.maxPending * pool.size, registrar: json ? registrarStats : undefined }), () => serving && !stopping, where);
+    metricsServer = await serveMetrics(buildRegistry({ pool, reloads, pendingLimit: o.maxPending * pool.size, registrar: json ? registrarStats : undefined, fastpath: fastPath }), () => serving && !stopping, where);
     logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
   }
   // 8. listen (a -P registration is already live)
@@ -165,11 +168,13 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // 9. serve
   if (json) addon.startRegistrar(apiFds, slots, json.daemon.apiConnectionsPerUid, registrarStats);
   pool.publish(rules.table);
+  fastPath?.publish(rules.table);
   const shutdown = async (status: number, why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     systemd?.stopping();
     logInfo(`${why}: stopping (delivering connections already accepted)`);
+    fastPath?.stop(); // new connections go to the loops, which take what the kernel queued
     await pool.stop();
     // After the loops: what waited for a registered receiver has been delivered.
     if (json) addon.stopRegistrar();
@@ -226,6 +231,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
         next = compileRules(text);
       }
       pool.publish(next.table);
+      fastPath?.publish(next.table);
       collectGarbageSoon();
       reloads.succeeded++;
       reloads.lastFailed = false;

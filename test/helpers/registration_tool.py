@@ -47,7 +47,7 @@ def malformed_packet(rng, slot):
         b[rng.randrange(1, 4)] = rng.randrange(1, 256)
         return bytes(b), None
     if kind == 2:  # unknown command
-        return struct.pack(">BBHI", rng.choice([0, 2, 3, 0x80, 0xff]), 0, 0, slot), None
+        return struct.pack(">BBHI", rng.choice([0, 3, 0x80, 0xff])  # 2 is listener mode, 0, 0, slot), None
     if kind == 3:  # a slot that does not exist
         return struct.pack(">BBHI", 1, 0, 0, rng.choice([1000, 65535, 0xFFFFFFFF])), None
     if kind == 4:  # the slot another receiver holds
