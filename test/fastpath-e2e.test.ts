@@ -44,12 +44,13 @@ function config(first = 'o:0') {
       { uid: 0, path_nr: 0 },
     ],
     rules: {
-      _start: { type: 'rule', rules: [{ l_ip: '2001:db8::/64', jump: 'r:sites' }] },
+      _start: { type: 'rule', rules: [{ l_ip: '2001:db8::/64', jump: 'r:sites' }, { l_ip: '127.0.0.0/8', jump: 'r:sites' }] },
       sites: {
         type: 'map',
         mask: { l_ip: '::' },
         rules: [
           { l_ip: '2001:db8::1', jump: first },
+          { l_ip: '127.0.0.5', jump: 'o:0' },
           { l_ip: '2001:db8::2', jump: 'o:1' },
           { l_ip: '2001:db8::3', jump: 'o:2' },
         ],
@@ -114,17 +115,22 @@ t.test('listener mode: connections go straight to a receiver in its own network 
     if (!m || m[1] === ourNetns || r.echo !== `fast-${i}`) t.fail(`connection ${i} to ::1: ${JSON.stringify(r)}`);
   }
   t.pass('20 connections to [2001:db8::1] served by the listener-mode receiver, in another network namespace, data both ways');
+  for (let i = 0; i < 5; i++) {
+    const r = await talk('127.0.0.5', PORT, { line: `v4-${i}` });
+    if (!/^fast netns=/.test(r.greeting ?? '') || r.echo !== `v4-${i}`) t.fail(`IPv4 connection ${i}: ${JSON.stringify(r)}`);
+  }
+  t.pass('5 IPv4 connections to 127.0.0.5 too');
   for (let i = 0; i < 5; i++) t.same(await talk('2001:db8::2', PORT, { line: 'c' }), { greeting: 'classic', echo: 'c', reset: false }, `::2 #${i}: the classic receiver, over the accept loop`);
   const refused = await talk('2001:db8::3', PORT);
   t.same([refused.greeting, refused.reset], [null, true], '::3, a slot nobody holds: reset');
 
   const m = await scrape(METRICS);
   t.equal(sample(m, 'socketbox_fastpath_enabled'), 1, 'fastpath_enabled 1');
-  t.equal(sample(m, 'socketbox_fastpath_decisions_total{decision="assigned"}'), 20, 'the program assigned exactly the 20 connections to ::1');
-  t.equal(sample(m, 'socketbox_connections_accepted_total{worker="fastpath"}'), 20, 'counted as accepted by the fast path');
+  t.equal(sample(m, 'socketbox_fastpath_decisions_total{decision="assigned"}'), 25, 'the program assigned exactly the 25 connections to ::1 and 127.0.0.5');
+  t.equal(sample(m, 'socketbox_connections_accepted_total{worker="fastpath"}'), 25, 'counted as accepted by the fast path');
   t.equal(sample(m, 'socketbox_connections_accepted_total{worker="0"}'), 6, 'the accept loop accepted only the 6 others');
   t.equal(sample(m, 'socketbox_fastpath_decisions_total{decision="not_listener_mode"}'), 6, 'which the program passed: their slots have no listener');
-  t.equal(sample(m, 'socketbox_connections_delivered_total{target="o:0"}'), 20, 'delivered to o:0: 20');
+  t.equal(sample(m, 'socketbox_connections_delivered_total{target="o:0"}'), 25, 'delivered to o:0: 25');
   t.equal(sample(m, 'socketbox_connections_delivered_total{target="o:1"}'), 5, 'delivered to o:1: 5');
   t.equal(sample(m, 'socketbox_connections_refused_total{reason="no_receiver"}'), 1, 'refused no_receiver: 1');
   t.equal(sample(m, 'socketbox_fastpath_registrations_total{mode="listener"}'), 1, 'one listener-mode registration, granted with a listener');

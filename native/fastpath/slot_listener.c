@@ -1,7 +1,9 @@
 /* Listening sockets of listener-mode slots. Each is made by socketbox in its
- * own network namespace, bound (IPV6_FREEBIND) to an address of the discard-only
- * prefix 100::/64 (RFC 6666), which is not local, so the kernel's normal lookup
- * never finds it: only the program puts connections into it. It goes into the
+ * own network namespace, bound (IPV6_FREEBIND) to ::ffff:192.0.0.8, the IPv4
+ * dummy address (RFC 7600), which is not local, so the kernel's normal lookup
+ * never finds it: only the program puts connections into it. (A specific IPv6
+ * address would make the socket IPv6-only, and the kernel would refuse to
+ * assign IPv4 connections to it.) It goes into the
  * program's socket map, and handed to the receiver at registration. socketbox
  * keeps its own copy, so that when the receiver goes it can take back what
  * waits in the queue and count it. */
@@ -28,7 +30,7 @@ static int open_listener(void) {
   int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int off = 0, on = 1; /* V6ONLY off: the program assigns IPv4 connections to it too */
-  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = {.s6_addr = {0x01, 0x00}}};
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = {.s6_addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 0, 8}}};
   /* SO_REUSEADDR: its connections inherit it, so their TIME_WAIT on socketbox's address and
    * port never stops socketbox from binding that port again after a restart. */
   if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0 ||
