@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "exported.h"
+#include "listener_registration.h"
 #include "magic_address.h"
 #include "preload_config.h"
 #include "real_calls.h"
@@ -11,7 +12,9 @@
 #include "unix_target_path.h"
 
 static int bind_socketbox_target(int fd, const struct skbox_socketbox_target *target,
-                                 const struct skbox_preload_config *config) {
+                                 const struct skbox_preload_config *config, const struct sockaddr *addr,
+                                 socklen_t len) {
+  if (target->listener_mode) return skbox_listener_bind(fd, target->slot, config->registration_socket, addr, len);
   struct skbox_unix_target unix_target;
   if (skbox_resolve_unix_target(target, config, &unix_target) != 0) return -1;
   return skbox_bind_unix_in_place(fd, &unix_target, target->stream);
@@ -31,7 +34,7 @@ SKBOX_EXPORTED int bind(int fd, const struct sockaddr *addr, socklen_t len) {
     case SKBOX_ADDRESS_SOCKETBOX:
       /* Only TCP sockets are replaced; a UDP bind to the same address is left alone. */
       if (skbox_is_inet_stream(fd)) {
-        if (bind_socketbox_target(fd, &decision.target, config) != 0) return -1;
+        if (bind_socketbox_target(fd, &decision.target, config, addr, len) != 0) return -1;
         errno = saved_errno;
         return 0;
       }

@@ -17,6 +17,10 @@ struct skbox_preload_config {
   /* $SKBOX_DIRECTORY_ROOT2: root of the AAAAA/BBBBB_PPPPP paths of modes 2 and 3. */
   char directory_root2[SKBOX_ROOT_MAX + 1];
 
+  /* $SKBOX_REGISTRATION_SOCKET: a socketbox registration socket, for listener-mode binds
+   * (fe8f::4:0:B, docs/fast-path.md; "" = unset). */
+  char registration_socket[SKBOX_ROOT_MAX + 1];
+
   struct skbox_port_filter filter_ipv6;          /* fe8f::M:A:B binds, default below 1024 */
   struct skbox_port_filter filter_ipv4;          /* 127.180.0.0/15 binds, default below 1024 */
   struct skbox_port_filter filter_ipv6_wildcard; /* [::]:P binds, default none */
