@@ -22,7 +22,7 @@
         "action_name": "compile_sk_lookup",
         "inputs": ["native/fastpath/bpf/sk_lookup.bpf.c", "native/fastpath/fastpath_abi.h"],
         "outputs": ["<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"],
-        "action": ["clang", "-O2", "-g", "-Wall", "-target", "bpf", "-I<!(gcc -dumpmachine | sed s,^,/usr/include/,)", "-Inative",
+        "action": ["clang", "-O2", "-g", "-Wall", "-target", "bpf", "-mcpu=v3", "-I<!(gcc -dumpmachine | sed s,^,/usr/include/,)", "-Inative",
                    "-c", "native/fastpath/bpf/sk_lookup.bpf.c", "-o", "<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"]
       }]
     },

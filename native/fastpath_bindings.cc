@@ -40,11 +40,12 @@ uint32_t SlotArg(const Napi::CallbackInfo &info, size_t i) {
   return (uint32_t)slot;
 }
 
-// fastpathStart(objectPath): load and attach to this thread's network namespace; throws with .errno.
+// fastpathStart(objectPath, verbose?): load and attach to this thread's network namespace; throws with .errno.
 Napi::Value Start(const Napi::CallbackInfo &info) {
   std::string path = StringArg(info, 0);
   char why[512] = "";
-  if (skbox_fastpath_start(path.c_str(), why, sizeof why) != 0) throw ErrnoError(info.Env(), why, errno);
+  int verbose = info.Length() > 1 && info[1].ToBoolean().Value();
+  if (skbox_fastpath_start(path.c_str(), verbose, why, sizeof why) != 0) throw ErrnoError(info.Env(), why, errno);
   return info.Env().Undefined();
 }
 

@@ -8,7 +8,9 @@
  * what waited in its queue is reset and counted no_receiver and the slot falls back to the
  * loops; reloads under load that move an address between the fast path and the loops lose
  * nothing; --no-fast-path and a start without CAP_BPF degrade to the loops, saying so once,
- * and listener-mode receivers are then served over their registration.
+ * and listener-mode receivers are then served over their registration; the fast path keeps
+ * working after the change of uid (-u), and the capabilities of the systemd drop-in
+ * (systemd/socketbox-fastpath.conf) are all an unprivileged socketbox needs for it.
  */
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
@@ -245,4 +247,46 @@ t.test('without CAP_BPF and CAP_SYS_ADMIN the program cannot load: socketbox say
   t.teardown(() => stopAll(children));
   const { server } = startServer(t, children, [], ['setpriv', '--bounding-set', '-bpf,-sys_admin,-perfmon', '--']);
   await expectDegraded(t, server, children, /fast path unavailable \(.*Operation not permitted.*CAP_BPF/);
+});
+
+/** A listener-mode receiver served through the fast path by a socketbox that runs as nobody. */
+async function expectFastPathAsNobody(t: Test, server: Child, children: Child[]): Promise<void> {
+  await waitForApi(server);
+  t.match(fs.readFileSync(`/proc/${server.pid}/status`, 'utf8'), /^Uid:\s+65534\s/m, 'socketbox runs as uid 65534');
+  const r = await startListenerReceiver(children, 0, 'unprivileged');
+  t.equal(r.events[0].listener, true, 'a registration after the privilege drop gets its listener: the maps work without privilege');
+  await waitForRegistered(METRICS, 1);
+  const load = await runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 20, inFlight: 4, timeoutMs: 10_000 });
+  t.equal(load.byReceiver.get('unprivileged'), 20, '20 connections answered');
+  const m = await scrape(METRICS);
+  t.equal(sample(m, 'socketbox_fastpath_decisions_total{decision="assigned"}'), 20, 'all 20 through the fast path');
+  r.proc.kill('SIGKILL');
+  await waitForRegistered(METRICS, 0);
+  t.equal(sample(await scrape(METRICS), 'socketbox_connections_accepted_total{worker="0"}'), 0, 'the slot left the map as uid 65534 too (no accept loop was needed)');
+}
+
+t.test('started as root with -u, the fast path keeps working after the privilege drop', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  fs.chmodSync(dir, 0o755);
+  const { server } = startServer(t, children, ['-u', '65534', '-g', '65534']);
+  await expectFastPathAsNobody(t, server, children);
+});
+
+t.test('the systemd drop-in’s capabilities are all an unprivileged socketbox needs', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const dropIn = fs.readFileSync(path.join(ROOT, 'systemd', 'socketbox-fastpath.conf'), 'utf8');
+  const caps = /^AmbientCapabilities=(.*)$/m.exec(dropIn)![1].trim().split(/\s+/);
+  t.same(caps, ['CAP_BPF', 'CAP_NET_ADMIN'], 'the drop-in grants CAP_BPF and CAP_NET_ADMIN');
+  t.match(dropIn, new RegExp(`^CapabilityBoundingSet=${caps.join(' ')}$`, 'm'), 'and bounds the service to them');
+  // The registration socket is created by socketbox itself, now as nobody.
+  fs.chmodSync(dir, 0o777);
+  t.teardown(() => fs.chmodSync(dir, 0o755));
+  const names = caps.map((c) => c.replace(/^CAP_/, '').toLowerCase());
+  const asUnit = ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', `--inh-caps=-all,${names.map((n) => `+${n}`).join(',')}`,
+    `--ambient-caps=-all,${names.map((n) => `+${n}`).join(',')}`, `--bounding-set=-all,${names.map((n) => `+${n}`).join(',')}`, '--'];
+  const { server } = startServer(t, children, [], asUnit);
+  await expectFastPathAsNobody(t, server, children);
+  t.match(server.stderr, /fast path on/, 'socketbox says the fast path is on');
 });

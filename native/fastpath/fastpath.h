@@ -16,8 +16,9 @@
 /* Load the BPF object at object_path and attach its program to the network
  * namespace of the calling thread. 0, or -1 with errno set and a reason in why
  * (the first line the kernel or libbpf gave, when there is one). Needs
- * CAP_BPF and CAP_NET_ADMIN (or root); the maps stay usable after they are dropped. */
-int skbox_fastpath_start(const char *object_path, char *why, size_t why_len);
+ * CAP_BPF and CAP_NET_ADMIN (or root); the maps stay usable after they are dropped.
+ * verbose: libbpf's messages, the verifier's log among them, go to stderr. */
+int skbox_fastpath_start(const char *object_path, int verbose, char *why, size_t why_len);
 
 /* Whether the program is attached. */
 int skbox_fastpath_active(void);

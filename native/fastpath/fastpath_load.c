@@ -24,10 +24,18 @@ skbox_fp_maps skbox_fp = CLOSED;
 int skbox_fp_attached = 0;
 pthread_mutex_t skbox_fp_slot_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* libbpf's messages: keep the last warning (the reason a load failed), print nothing. */
+/* libbpf's messages: keep the last warning (the reason a load failed); print them all
+ * (the verifier's log included) only when asked. */
 static char last_message[256];
+static int print_messages;
 
 static int keep_last_message(enum libbpf_print_level level, const char *fmt, va_list args) {
+  if (print_messages) {
+    va_list copy;
+    va_copy(copy, args);
+    vfprintf(stderr, fmt, copy);
+    va_end(copy);
+  }
   if (level == LIBBPF_DEBUG) return 0;
   char line[sizeof last_message];
   vsnprintf(line, sizeof line, fmt, args);
@@ -69,7 +77,7 @@ int skbox_fp_wait_for_programs(void) {
   return bpf_map_update_elem(skbox_fp.barrier_fd, &key, &skbox_fp.barrier_inner_fd, BPF_ANY);
 }
 
-int skbox_fastpath_start(const char *object_path, char *why, size_t why_len) {
+int skbox_fastpath_start(const char *object_path, int verbose, char *why, size_t why_len) {
   if (skbox_fp.obj) {
     snprintf(why, why_len, "already started");
     errno = EALREADY;
@@ -77,6 +85,7 @@ int skbox_fastpath_start(const char *object_path, char *why, size_t why_len) {
   }
   skbox_fp = closed;
   last_message[0] = 0;
+  print_messages = verbose;
   errno = 0;
   libbpf_set_print(keep_last_message);
   skbox_fp.obj = bpf_object__open_file(object_path, NULL);

@@ -18,6 +18,8 @@ const EOPNOTSUPP = 95;
 export interface FastPathLog {
   info(message: string): void;
   warn(message: string): void;
+  /** --log-level debug: libbpf's own messages go to stderr too. */
+  verbose?: boolean;
 }
 
 const THROUGH_LOOPS = 'every connection goes through the accept loops';
@@ -48,7 +50,7 @@ export class FastPath {
       return undefined;
     }
     try {
-      addon.fastpathStart(path.join(findPackageRoot(), BPF_OBJECT));
+      addon.fastpathStart(path.join(findPackageRoot(), BPF_OBJECT), log.verbose === true);
     } catch (err) {
       log.warn(`fast path unavailable (${explainFailure(err as Error)}): ${THROUGH_LOOPS}`);
       return undefined;

@@ -18,8 +18,9 @@ export interface FastpathCounters {
 
 declare module '../native/server-addon' {
   interface ServerAddon {
-    /** Load the BPF object and attach its sk_lookup program to this thread's network namespace; throws with .errno. */
-    fastpathStart(objectPath: string): void;
+    /** Load the BPF object and attach its sk_lookup program to this thread's network namespace; throws with .errno.
+     *  verbose: libbpf's messages (the verifier's log among them) go to stderr. */
+    fastpathStart(objectPath: string, verbose?: boolean): void;
     fastpathActive(): boolean;
     /** Detach and release: every connection goes through the accept loops again. */
     fastpathStop(): void;

@@ -125,7 +125,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // 2. daemonize
   if (o.daemonize && !daemonChild) await becomeDaemon(listenFds);
   // Kernel fast path (docs/fast-path.md): attached while privileged, in the listeners' namespace.
-  const fastPath = json ? FastPath.start(addon, json, listenFds, o.noFastPath, { info: logInfo, warn: logWarn }) : undefined;
+  const fastPath = json ? FastPath.start(addon, json, listenFds, o.noFastPath, { info: logInfo, warn: logWarn, verbose: o.logLevel === 'debug' }) : undefined;
   // the registration sockets are bound by the process that serves them, before chroot
   if (json) apiFds = openApiSockets(addon, json);
   // 3. open the config (read it now: after chroot the path may not resolve)
