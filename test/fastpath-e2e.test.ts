@@ -6,7 +6,7 @@
  * receiver without an accept loop (the loops' counters stay still); the books
  * (accepted = delivered + refused) hold with the program's counters; when the receiver goes,
  * what waited in its queue is reset and counted no_receiver and the slot falls back to the
- * loops; reloads under load that move an address between the fast path and the loops lose
+ * loops; when socketbox stops, a receiver still takes what its queue holds; reloads under load that move an address between the fast path and the loops lose
  * nothing; --no-fast-path and a start without CAP_BPF degrade to the loops, saying so once,
  * and listener-mode receivers are then served over their registration; the fast path keeps
  * working after the change of uid (-u), and the capabilities of the systemd drop-in
@@ -173,6 +173,23 @@ t.test('when the receiver goes, what waited in its queue is reset and counted, a
   t.equal(sample(m, 'socketbox_connections_refused_total{reason="no_receiver"}'), WAITING + 1, `no_receiver: the ${WAITING} taken back plus the new one`);
   t.equal(sample(m, 'socketbox_fastpath_decisions_total{decision="not_listener_mode"}'), 1, 'the program passed the new one: the slot has no listener any more');
   checkBooks(t, m);
+});
+
+t.test('when socketbox stops, a listener-mode receiver still serves what its queue holds', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const { server } = startServer(t, children);
+  await waitForApi(server);
+  const held = await startListenerReceiver(children, 0, 'held', true);
+  await waitForRegistered(METRICS, 1);
+  const WAITING = 5;
+  const answers = Array.from({ length: WAITING }, () => runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 1, inFlight: 1, timeoutMs: 15_000 }).then((r) => r.byReceiver.get('held') ?? 0));
+  await waitForSample(METRICS, 'socketbox_fastpath_decisions_total{decision="assigned"}', (v) => v === WAITING);
+  t.equal(await server.stop(), 0, 'socketbox stops (exit 0) while the connections wait in the receiver’s queue');
+  held.proc.kill('SIGUSR1');
+  t.same(await Promise.all(answers), Array(WAITING).fill(1), `all ${WAITING} answered by the receiver after socketbox had gone`);
+  t.equal(await held.wait(), 0, 'the receiver saw the end of its registration and exited 0');
+  t.match(held.events.at(-1), { fast: WAITING, classic: 0 }, 'through its listener');
 });
 
 t.test('reloads under load move an address between the fast path and the loops; nothing is lost', async (t) => {
