@@ -120,8 +120,9 @@ struct walk_space {
 };
 
 /* The scratch space of one walk, per CPU (sk_lookup runs in softirq context and does not
- * nest on a CPU; `busy` guards the case where it could, a PREEMPT_RT kernel). In a map value rather than on the stack on purpose: the verifier does not
- * follow values through map memory, so it sees every iteration of the walk's loop as the
+ * nest on a CPU; `busy` guards the case where it could, a PREEMPT_RT kernel). In a map
+ * value rather than on the stack on purpose: the verifier does not follow values through
+ * map memory, so it sees every iteration of the walk's loop as the
  * same state and accepts the program quickly, even without CAP_PERFMON (whose absence turns
  * on Spectre v1 hardening and multiplies the states it would otherwise explore). */
 struct {
@@ -140,7 +141,6 @@ static __always_inline int decided(__u32 decision) {
   count(&decision, &fp_decisions);
   return SK_PASS;
 }
-
 
 /* An action ends the walk, or continues it in another set. Every field is written on every
  * path: stores the compiler would merge into one at a computed stack offset are refused by
