@@ -11,7 +11,9 @@
   "targets": [
     {
       "target_name": "socketbox_server",
-      "sources": ["native/server_addon.cc", "native/registration_bindings.cc", "native/log_bindings.cc", "native/capability_bindings.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)"]
+      "sources": ["native/server_addon.cc", "native/registration_bindings.cc", "native/log_bindings.cc", "native/capability_bindings.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)",
+                  "native/fastpath_bindings.cc", "<!@(ls -1 native/fastpath/*.c)"],
+      "libraries": ["-lbpf"]
     },
     {
       "target_name": "libsocketbox-startup",
@@ -21,6 +23,17 @@
       "sources": ["<!@(ls -1 native/startup/*.c)", "native/common/thread_caps.c"],
       "libraries": ["-ldl"],
       "cflags": ["-fPIC", "-fvisibility=hidden"]
+    },
+    {
+      "target_name": "socketbox_fastpath_bpf",
+      "type": "none",
+      "actions": [{
+        "action_name": "compile_sk_lookup",
+        "inputs": ["native/fastpath/bpf/sk_lookup.bpf.c", "native/fastpath/fastpath_abi.h"],
+        "outputs": ["<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"],
+        "action": ["clang", "-O2", "-g", "-Wall", "-target", "bpf", "-mcpu=v3", "-I<!(gcc -dumpmachine | sed s,^,/usr/include/,)", "-Inative",
+                   "-c", "native/fastpath/bpf/sk_lookup.bpf.c", "-o", "<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"]
+      }]
     },
     {
       "target_name": "socketbox_client",

@@ -21,14 +21,20 @@ const SOURCES: Record<keyof BenchPrograms, string> = {
 
 export const defaultBinDir = (): string => path.join(projectRoot(), 'bench', 'bin');
 
-function isStale(binary: string, source: string): boolean {
-  return !fs.existsSync(binary) || fs.statSync(binary).mtimeMs < fs.statSync(source).mtimeMs;
+/** Native sources a program links besides its own (the floor's -R speaks the registration protocol). */
+const SHARED: Partial<Record<keyof BenchPrograms, string[]>> = {
+  floorServer: ['native/common/registration_client.c', 'native/common/unix_address.c'],
+};
+
+function isStale(binary: string, sources: string[]): boolean {
+  return !fs.existsSync(binary) || sources.some((source) => fs.statSync(binary).mtimeMs < fs.statSync(source).mtimeMs);
 }
 
-function compile(source: string, binary: string): void {
+function compile(sources: string[], binary: string): void {
   const scratch = `${binary}.tmp-${process.pid}`;
   try {
-    execFileSync('cc', ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-o', scratch, source], { stdio: 'inherit' });
+    const include = path.join(projectRoot(), 'native');
+    execFileSync('cc', ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-I', include, '-o', scratch, ...sources], { stdio: 'inherit' });
     fs.renameSync(scratch, binary);
   } finally {
     fs.rmSync(scratch, { force: true });
@@ -40,9 +46,9 @@ export function buildBenchPrograms(outDir: string = defaultBinDir()): BenchProgr
   fs.mkdirSync(outDir, { recursive: true });
   const built = {} as BenchPrograms;
   for (const [key, name] of Object.entries(SOURCES) as [keyof BenchPrograms, string][]) {
-    const source = path.join(sourceDir, `${name}.c`);
+    const sources = [path.join(sourceDir, `${name}.c`), ...(SHARED[key] ?? []).map((f) => path.join(projectRoot(), f))];
     const binary = path.join(outDir, name);
-    if (isStale(binary, source)) compile(source, binary);
+    if (isStale(binary, sources)) compile(sources, binary);
     built[key] = binary;
   }
   return built;

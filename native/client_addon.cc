@@ -3,6 +3,9 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -104,6 +107,36 @@ Napi::Value RegisterAt(const Napi::CallbackInfo& info) {
   int fd = skbox_register(path.c_str(), group, timeout, &why);
   if (fd < 0) throw ErrnoError(info.Env(), errno, why);
   return Napi::Number::New(info.Env(), fd);
+}
+
+// registerListenerAt(path, group, timeoutMs) -> { socket, listener }: listener mode (docs/fast-path.md);
+// listener is -1 when the server granted the slot without one. The listener is made non-blocking.
+Napi::Value RegisterListenerAt(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info.Env(), info[0], "path");
+  uint32_t group = CheckedInteger<uint32_t>(info.Env(), info[1], "group", 0, 4294967295.0);
+  int timeout = CheckedInteger<int>(info.Env(), info[2], "timeoutMs", 0, kIntMax);
+  const char* why = "";
+  int listener = -1;
+  int fd = skbox_register_listener(path.c_str(), group, timeout, &listener, &why);
+  if (fd < 0) throw ErrnoError(info.Env(), errno, why);
+  if (listener >= 0) fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("socket", fd);
+  o.Set("listener", listener);
+  return o;
+}
+
+// acceptConnection(listener) -> a connection (close-on-exec, blocking), -1 when none waits,
+// -2 when the listener was shut down (the server took the slot back)
+Napi::Value AcceptConnection(const Napi::CallbackInfo& info) {
+  int fd;
+  int listener = FdArg(info.Env(), info[0], "listener");
+  while ((fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) < 0 && (errno == EINTR || errno == ECONNABORTED)) {
+  }
+  if (fd >= 0) return Napi::Number::New(info.Env(), fd);
+  if (errno == EAGAIN || errno == EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
+  if (errno == EINVAL) return Napi::Number::New(info.Env(), -2);
+  throw ErrnoError(info.Env(), errno, "accept4");
 }
 
 Napi::Value OpenDatagramSocket(const Napi::CallbackInfo& info) {
@@ -305,6 +338,8 @@ Napi::Value SocketEndpoint(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindDatagramSocket", Napi::Function::New(env, BindDatagramSocket, "bindDatagramSocket"));
   exports.Set("registerAt", Napi::Function::New(env, RegisterAt, "registerAt"));
+  exports.Set("registerListenerAt", Napi::Function::New(env, RegisterListenerAt, "registerListenerAt"));
+  exports.Set("acceptConnection", Napi::Function::New(env, AcceptConnection, "acceptConnection"));
   exports.Set("openDatagramSocket", Napi::Function::New(env, OpenDatagramSocket, "openDatagramSocket"));
   exports.Set("receiveFd", Napi::Function::New(env, ReceiveFd, "receiveFd"));
   exports.Set("sendFds", Napi::Function::New(env, SendFds, "sendFds"));

@@ -36,6 +36,7 @@ void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registra
 void InitLogBindings(Napi::Env env, Napi::Object exports);           // log_bindings.cc
 skbox_log_sink *StderrLogSink();                                     // log_bindings.cc
 void InitCapabilityBindings(Napi::Env env, Napi::Object exports);    // capability_bindings.cc
+void InitFastpathBindings(Napi::Env env, Napi::Object exports);      // fastpath_bindings.cc (kernel fast path)
 
 namespace {
 
@@ -463,6 +464,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRegistrationBindings(env, exports);
   InitLogBindings(env, exports);
   InitCapabilityBindings(env, exports);
+  InitFastpathBindings(env, exports);  // kernel fast path
   return exports;
 }
 

@@ -3,10 +3,16 @@
  * and no descriptor passing. Whatever socketbox costs above this is the price of dispatch.
  *
  * Usage: floor_server -p PORT [-a ADDR] [-b BACKLOG]
+ *        floor_server -R REGISTRATION_SOCKET:SLOT
+ * With -R it binds nothing: it registers for SLOT at a socketbox in listener mode
+ * (docs/fast-path.md) and accepts, with the same loop, on the listening socket the grant
+ * carries, which the kernel fast path fills: the fast-path row of the benchmark. It stops
+ * when socketbox ends the registration, too.
  * On SIGTERM prints {"accepted":N,"written":N,"write_failed":N} on stdout and exits 0. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/registration_client.h"
 #include "termination_signals.h"
 
 struct counts {
@@ -91,32 +98,61 @@ static void accept_batch(int listen_fd, struct counts *c) {
   }
 }
 
+/* -R PATH:SLOT: the listener of a listener-mode registration; *registration is kept open. */
+static int registered_listener(char *spec, int *registration) {
+  char *colon = strrchr(spec, ':');
+  int slot;
+  if (!colon || !parse_int(colon + 1, 0, 65535, &slot)) {
+    fprintf(stderr, "floor_server: -R wants PATH:SLOT\n");
+    exit(2);
+  }
+  *colon = 0;
+  const char *why = "";
+  int listener = -1;
+  *registration = skbox_register_listener(spec, (uint32_t)slot, 10000, &listener, &why);
+  if (*registration < 0) die(why);
+  if (listener < 0) {
+    fprintf(stderr, "floor_server: the grant carried no listener (socketbox has no fast path)\n");
+    exit(1);
+  }
+  int flags = fcntl(listener, F_GETFL);
+  if (flags < 0 || fcntl(listener, F_SETFL, flags | O_NONBLOCK) != 0) die("fcntl");
+  fprintf(stderr, "floor_server: registered for slot %d in listener mode\n", slot);
+  return listener;
+}
+
 int main(int argc, char **argv) {
   const char *addr = "::1";
+  char *registration_spec = NULL;
   int port = -1, backlog = 4096, ch;
-  while ((ch = getopt(argc, argv, "a:p:b:")) != -1) {
+  while ((ch = getopt(argc, argv, "a:p:b:R:")) != -1) {
     bool ok = true;
     switch (ch) {
     case 'a': addr = optarg; break;
     case 'p': ok = parse_int(optarg, 1, 65535, &port); break;
     case 'b': ok = parse_int(optarg, 1, 1 << 20, &backlog); break;
+    case 'R': registration_spec = optarg; break;
     default: ok = false;
     }
     if (!ok) port = -1;
   }
-  if (port < 0 || optind != argc) {
-    fprintf(stderr, "usage: floor_server -p PORT [-a ADDR] [-b BACKLOG]\n");
+  if ((port < 0) == (registration_spec == NULL) || optind != argc) {
+    fprintf(stderr, "usage: floor_server -p PORT [-a ADDR] [-b BACKLOG] | -R REGISTRATION_SOCKET:SLOT\n");
     return 2;
   }
   int signal_fd = termination_signals();
   if (signal_fd < 0) die("signalfd");
-  int listen_fd = open_listener(addr, port, backlog);
+  int registration = -1;
+  int listen_fd = registration_spec ? registered_listener(registration_spec, &registration) : open_listener(addr, port, backlog);
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd < 0) die("epoll_create1");
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = listen_fd};
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) != 0) die("epoll_ctl");
   ev.data.fd = signal_fd;
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) != 0) die("epoll_ctl");
+  /* The registration: readable only at its end (nothing is routed over it in this benchmark). */
+  ev.data.fd = registration;
+  if (registration >= 0 && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, registration, &ev) != 0) die("epoll_ctl");
 
   struct counts c = {0};
   bool stopping = false;

@@ -1,4 +1,5 @@
-// Each row beside the floor at the same in-flight level, and the targets of issues 4, 5 and 11.
+// Each row beside the floor at the same in-flight level, and the targets of issues 4, 5 and 11
+// and of the kernel fast path.
 import type { Row } from './measure-row';
 
 export interface VersusFloor {
@@ -72,6 +73,20 @@ export function checkTargets(rows: readonly ComparedRow[], everyRound: readonly 
       measured: times(versus),
       met: versus !== null && versus >= 0.97,
     });
+  }
+  checks.push(...fastPathTargets(rows));
+  return checks;
+}
+
+/** The fast path: a listener-mode receiver as fast as the floor, socketbox + receiver as cheap. */
+function fastPathTargets(rows: readonly ComparedRow[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const r of rows.filter((r) => r.server === 'socketbox-fastpath' || r.server === 'socketbox-fastpath-netns')) {
+    const where = r.server === 'socketbox-fastpath' ? 'fast path' : 'fast path, receiver in its own netns';
+    checks.push({ target: `${where} at ${r.inflight} in flight: rate ≥ 0.97× floor`, measured: times(r.vs_floor.rate), met: r.vs_floor.rate !== null && r.vs_floor.rate >= 0.97 });
+    const floor = rows.find((f) => f.server === 'floor' && f.inflight === r.inflight);
+    const both = floor && floor.server_cpu_us_per_conn > 0 ? (r.server_cpu_us_per_conn + (r.receiver_cpu_us_per_conn ?? 0)) / floor.server_cpu_us_per_conn : null;
+    checks.push({ target: `${where} at ${r.inflight} in flight: CPU/conn of socketbox + receiver ≤ 1.1× floor`, measured: times(both), met: both !== null && both <= 1.1 });
   }
   return checks;
 }

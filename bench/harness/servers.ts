@@ -7,16 +7,19 @@ import { holdsUnixSocket, isListening, waitFor } from '../../test/helpers/proc';
 import type { BenchPrograms } from '../build';
 import { startProgram, type Program } from './child-process';
 import { onCpus } from './cpu-placement';
+import { startFastPath } from './fastpath-servers';
 
-export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w1-metrics' | 'socketbox-w2r';
+export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w1-metrics' | 'socketbox-w2r' | 'socketbox-fastpath' | 'socketbox-fastpath-netns';
 
-export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w1-metrics', 'socketbox-w2r'];
+export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w1-metrics', 'socketbox-w2r', 'socketbox-fastpath', 'socketbox-fastpath-netns'];
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   floor: 'floor (C accept + write)',
   'socketbox-w1': 'socketbox --workers 1',
   'socketbox-w1-metrics': 'socketbox --workers 1 --metrics (scraped every 100 ms)',
   'socketbox-w2r': 'socketbox --workers 2 -r',
+  'socketbox-fastpath': 'socketbox fast path (listener-mode C receiver)',
+  'socketbox-fastpath-netns': 'socketbox fast path, receiver in its own netns',
 };
 
 const SCRAPE_INTERVAL_MS = 100;
@@ -160,5 +163,8 @@ export function startServer(kind: ServerKind, setup: ServerSetup): Promise<Runni
       return freePort().then((metricsPort) => startSocketbox(setup, kind, ['--workers', '1', '--metrics', `127.0.0.1:${metricsPort}`], metricsPort));
     case 'socketbox-w2r':
       return startSocketbox(setup, kind, ['--workers', '2', '-r']);
+    case 'socketbox-fastpath':
+    case 'socketbox-fastpath-netns':
+      return startFastPath(setup, kind);
   }
 }

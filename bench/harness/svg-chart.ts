@@ -16,6 +16,8 @@ const COLORS: Record<ServerKind, string> = {
   'socketbox-w1': '#1f77b4',
   'socketbox-w1-metrics': '#2ca02c',
   'socketbox-w2r': '#ff7f0e',
+  'socketbox-fastpath': '#9467bd',
+  'socketbox-fastpath-netns': '#d62728',
 };
 
 const escapeXml = (text: string): string =>

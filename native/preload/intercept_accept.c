@@ -8,6 +8,7 @@
 #include "address_protection.h"
 #include "descriptor_receive.h"
 #include "exported.h"
+#include "listener_registration.h"
 #include "preload_config.h"
 #include "real_calls.h"
 #include "socket_kind.h"
@@ -88,7 +89,14 @@ static int accept_for_real(int fd, struct sockaddr *addr, socklen_t *len, int fl
 static int accept_intercepted(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
   int saved_errno = errno;
   const struct skbox_preload_config *config = skbox_config();
-  if (receives_descriptors(fd, config)) {
+  int registration = skbox_listener_registration(fd);
+  if (registration >= 0 && registration != fd) {
+    /* Listener mode: a connection that did not take the fast path came over the registration. */
+    int connection = accept_from_socketbox(registration, addr, len, flags, config);
+    errno = saved_errno;
+    if (connection >= 0) return connection;
+  }
+  if (registration == fd || receives_descriptors(fd, config)) {
     int connection = accept_from_socketbox(fd, addr, len, flags, config);
     if (connection >= 0) errno = saved_errno;
     return connection;

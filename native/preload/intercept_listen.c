@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "exported.h"
+#include "listener_registration.h"
 #include "preload_config.h"
 #include "real_calls.h"
 #include "socket_kind.h"
@@ -29,7 +30,8 @@ SKBOX_EXPORTED int listen(int fd, int backlog) {
   const struct skbox_real_calls *real = skbox_real();
 
   int domain = skbox_socket_domain(fd);
-  if (domain == AF_UNIX && skbox_socket_type(fd) == SOCK_DGRAM) {
+  /* Listener mode: socketbox's socket already listens (or the registration stands in for it). */
+  if ((domain == AF_UNIX && skbox_socket_type(fd) == SOCK_DGRAM) || skbox_listener_registration(fd) >= 0) {
     errno = saved_errno;
     return 0;
   }

@@ -31,6 +31,7 @@ static void make_target(struct skbox_address_decision *out, int mode, uint16_t g
   out->target.group = group;
   out->target.slot = slot;
   out->target.port = port;
+  out->target.listener_mode = mode == 4;
 }
 
 static void classify_ipv6(const struct sockaddr_in6 *sa, enum skbox_address_use use,
@@ -51,7 +52,7 @@ static void classify_ipv6(const struct sockaddr_in6 *sa, enum skbox_address_use 
   }
 
   if (group16(a, 0) == 0xfe8f && group16(a, 1) == 0 && group16(a, 2) == 0 && group16(a, 3) == 0 &&
-      group16(a, 4) == 0 && group16(a, 5) <= 3) {
+      group16(a, 4) == 0 && (group16(a, 5) <= 3 || (group16(a, 5) == 4 && group16(a, 6) == 0 && use == SKBOX_USE_BIND))) {
     if (port_allowed(use, &config->filter_ipv6, port))
       make_target(out, group16(a, 5), group16(a, 6), group16(a, 7), port);
     return;

@@ -3,8 +3,11 @@
  *   [fe8f::M:A:B]:P   M = 0 datagram socket named by record B of skbox_dir_AAAAA,
  *                     M = 1 the same but a stream socket,
  *                     M = 2 datagram socket at $SKBOX_DIRECTORY_ROOT2/AAAAA/BBBBB_PPPPP,
- *                     M = 3 the same but a stream socket.
- *                     (Groups 2 and 3 must be zero; M > 3 is an ordinary address.)
+ *                     M = 3 the same but a stream socket,
+ *                     M = 4 (A = 0) register for slot B at $SKBOX_REGISTRATION_SOCKET in
+ *                     listener mode: the socket becomes the slot's fast-path listener
+ *                     (listener_registration.h, docs/fast-path.md).
+ *                     (Groups 2 and 3 must be zero; M > 4 is an ordinary address.)
  *   [fe8f:1:S:S:X:X:X:X]  link-local fe80::X:X:X:X with scope id S (second 32-bit word).
  *   127.180.A.B:P     as fe8f::0:A:B;  127.181.A.B:P  as fe8f::1:A:B.
  *   [::]:P, 0.0.0.0:P with P in the wildcard filters: as fe8f::0:0:0 (record 0 of
@@ -34,6 +37,7 @@ struct skbox_socketbox_target {
   uint16_t group;    /* A: record file number, or first path component */
   uint16_t slot;     /* B: record number, or second path component */
   uint16_t port;     /* P, host order */
+  int listener_mode; /* M = 4: a listener-mode registration for slot B */
 };
 
 struct skbox_address_decision {

@@ -62,6 +62,7 @@ static void initialise(void) {
   skbox_resolve_real_calls(&real_calls);
   directory_setting("SKBOX_DIRECTORY_ROOT", &config.directory_root);
   directory_setting("SKBOX_DIRECTORY_ROOT2", &config.directory_root2);
+  directory_setting("SKBOX_REGISTRATION_SOCKET", &config.registration_socket);
   filter_setting("SKBOX_PORT_FILTER_IPV6", 1024, &config.filter_ipv6);
   filter_setting("SKBOX_PORT_FILTER_IPV4", 1024, &config.filter_ipv4);
   filter_setting("SKBOX_PORT_FILTER_IPV6_WILDCARD", 0, &config.filter_ipv6_wildcard);

@@ -25,6 +25,10 @@ struct skbox_preload_config {
   /* $SKBOX_DIRECTORY_ROOT2: root of the AAAAA/BBBBB_PPPPP paths of modes 2 and 3. */
   struct skbox_directory_root directory_root2;
 
+  /* $SKBOX_REGISTRATION_SOCKET: a socketbox registration socket, for listener-mode binds
+   * (fe8f::4:0:B, docs/fast-path.md); unset, empty or too long: such binds fail closed. */
+  struct skbox_directory_root registration_socket;
+
   struct skbox_port_filter filter_ipv6;          /* fe8f::M:A:B binds, default below 1024 */
   struct skbox_port_filter filter_ipv4;          /* 127.180.0.0/15 binds, default below 1024 */
   struct skbox_port_filter filter_ipv6_wildcard; /* [::]:P binds, default none */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "server/slot_registry.h"
+#include "fastpath/fastpath.h" /* listener mode (docs/fast-path.md) */
 
 #define TAG_API_LISTENER 0x4150494c
 #define TAG_API_CONN 0x41504943
@@ -18,6 +19,7 @@
 #define ACCEPT_BATCH 32
 #define NOFILE_BACKOFF_MS 100
 #define REGISTER_COMMAND 1
+#define REGISTER_LISTENER_COMMAND 2 /* listener mode: the grant may carry a listening socket */
 #define NOBODY (-1)
 
 typedef struct {
@@ -31,6 +33,7 @@ typedef struct api_conn {
   int fd;
   uint32_t uid, api_index;
   int64_t slot;         /* NOBODY until registered */
+  int listener_mode;    /* the fast path holds a listener for the slot */
   uint64_t deadline_ms; /* to register by */
   struct api_conn *prev, *next;
 } api_conn;
@@ -131,6 +134,8 @@ static int uid_owns_a_slot(const skbox_registrar *r, uint32_t uid) {
 static void close_conn(skbox_registrar *r, api_conn *c, int why) {
   if (c->slot != NOBODY) {
     skbox_slot_assign((uint32_t)c->slot, -1);
+    /* Fast path: out of the map; if the receiver is gone, its queue is taken back and counted. */
+    if (c->listener_mode) skbox_fastpath_slot_close((uint32_t)c->slot, why == SKBOX_REG_ENDED || why == SKBOX_REG_REFUSED_MALFORMED);
     if ((uint64_t)c->slot < r->n_slots && r->owners[c->slot] == c) r->owners[c->slot] = NULL;
     stat_add(r, SKBOX_REG_SLOTS_REGISTERED, -1);
   }
@@ -166,7 +171,7 @@ static void admit(skbox_registrar *r, const api_listener *l, int fd, uint64_t no
     stat_add(r, SKBOX_REG_REFUSED_LIMIT, 1);
     return;
   }
-  *c = (api_conn){TAG_API_CONN, fd, cred.uid, l->index, NOBODY, now + SKBOX_REGISTRATION_TIMEOUT_MS, NULL, r->conns};
+  *c = (api_conn){TAG_API_CONN, fd, cred.uid, l->index, NOBODY, 0, now + SKBOX_REGISTRATION_TIMEOUT_MS, NULL, r->conns};
   struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
   if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
     close(fd);
@@ -218,7 +223,9 @@ static void serve_conn(skbox_registrar *r, api_conn *c) {
     close_conn(r, c, c->slot != NOBODY ? SKBOX_REG_ENDED : -1);
     return;
   }
-  if (c->slot != NOBODY || n != 8 || packet[0] != REGISTER_COMMAND || packet[1] || packet[2] || packet[3]) {
+  int command = packet[0];
+  if (c->slot != NOBODY || n != 8 || (command != REGISTER_COMMAND && command != REGISTER_LISTENER_COMMAND) || packet[1] ||
+      packet[2] || packet[3]) {
     close_conn(r, c, SKBOX_REG_REFUSED_MALFORMED);
     return;
   }
@@ -229,7 +236,9 @@ static void serve_conn(skbox_registrar *r, api_conn *c) {
     return;
   }
   static const unsigned char granted[4] = {0x80, 0, 0, 0};
-  if (send(c->fd, granted, sizeof granted, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof granted) {
+  ssize_t sent = command == REGISTER_LISTENER_COMMAND ? skbox_fastpath_grant(c->fd, slot, &c->listener_mode)
+                                                      : send(c->fd, granted, sizeof granted, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent != (ssize_t)sizeof granted) {
     close_conn(r, c, -1);
     return;
   }

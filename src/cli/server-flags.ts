@@ -48,6 +48,8 @@ export interface ServerOptions {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   logFormat: 'text' | 'json';
   accessLog: boolean;
+  /** --no-fast-path: never load the BPF sk_lookup program (docs/fast-path.md). */
+  noFastPath: boolean;
   mode: 'serve' | 'help' | 'version' | 'check' | 'explain';
   operands: string[];
 }
@@ -91,6 +93,7 @@ const SPECS: OptionSpec[] = [
   { key: 'log-level', long: 'log-level', takesValue: true },
   { key: 'log-format', long: 'log-format', takesValue: true },
   { key: 'access-log', long: 'access-log', takesValue: false },
+  { key: 'no-fast-path', long: 'no-fast-path', takesValue: false },
 ];
 
 export const SERVER_USAGE = `Usage: socketbox [OPTIONS]
@@ -174,6 +177,8 @@ Tuning:
                          over at once (fewer context switches when they share CPUs);
                          other: the normal policy (SCHED_OTHER), for the lowest accept latency
                          on a CPU kept busy by other work
+  --no-fast-path         JSON configs: do not load the kernel fast path (docs/fast-path.md);
+                         listener-mode receivers are then served over their registration
 Observability:
   --metrics [ADDR:]PORT  serve GET /metrics (Prometheus) and GET /healthz; loopback
                          (127.0.0.1) unless ADDR is given, e.g. [::1]:9464
@@ -234,6 +239,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     logLevel: 'info',
     logFormat: 'text',
     accessLog: false,
+    noFastPath: false,
     mode: 'serve',
     operands,
   };
@@ -279,6 +285,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'log-level': o.logLevel = oneOf(value, spelled, ['debug', 'info', 'warn', 'error'] as const); break;
       case 'log-format': o.logFormat = oneOf(value, spelled, ['text', 'json'] as const); break;
       case 'access-log': o.accessLog = true; break;
+      case 'no-fast-path': o.noFastPath = true; break;
     }
   }
   if (o.maxPendingPerTarget === 0) o.maxPendingPerTarget = Math.ceil(o.maxPending / PER_TARGET_SHARE);

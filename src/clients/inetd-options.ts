@@ -8,6 +8,8 @@ const MAX_CHILDREN_LIMIT = 1_000_000;
 
 export interface InetdCommandLine {
   maxChildren: number;
+  /** -L / --listener (socketbox-inetd-p only): register in listener mode. */
+  listenerMode: boolean;
   operands: string[];
 }
 
@@ -23,9 +25,14 @@ function parseMaxChildren(text: string): number {
   return Number(text);
 }
 
-export function parseInetdCommandLine(args: readonly string[]): InetdCommandLine {
-  const { options, operands } = getopt(args, '', ['max-children=']);
+/** `registration`: the options of socketbox-inetd-p, which registers at a server, too. */
+export function parseInetdCommandLine(args: readonly string[], registration = false): InetdCommandLine {
+  const { options, operands } = getopt(args, registration ? 'L' : '', ['max-children=', ...(registration ? ['listener'] : [])]);
   let maxChildren = DEFAULT_MAX_CHILDREN;
-  for (const option of options) if (option.name === 'max-children') maxChildren = parseMaxChildren(option.value!);
-  return { maxChildren, operands };
+  let listenerMode = false;
+  for (const option of options) {
+    if (option.name === 'max-children') maxChildren = parseMaxChildren(option.value!);
+    else listenerMode = true; // -L or --listener
+  }
+  return { maxChildren, listenerMode, operands };
 }

@@ -18,6 +18,8 @@ export interface InetdProgram {
 export interface InetdService extends InetdProgram {
   /** --max-children */
   maxChildren: number;
+  /** Listener mode: the fast-path listening socket, accepted from under the same budget. */
+  listener?: number;
 }
 
 /** Resolves PROGRAM and reads SKBOX_STRICT_STREAM_MODE; null (after saying why) when PROGRAM is not there. */
@@ -40,6 +42,7 @@ export function serveConnections(name: string, addon: ClientAddon, socket: numbe
     program: p.file,
     argv: p.argv,
     maxChildren: p.maxChildren,
+    listener: p.listener,
     report: rateLimitedReport((message) => warn(`${name}: ${message}`)),
     fatal: (error) => {
       reportError(name, `receiving on ${socketPath}`, error);
@@ -48,3 +51,4 @@ export function serveConnections(name: string, addon: ClientAddon, socket: numbe
     ended,
   });
 }
+

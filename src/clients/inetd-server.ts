@@ -17,6 +17,12 @@
 // wait in the kernel's socket queue, and once that is full the sender (socketbox) waits
 // within its own bounds. Nothing is refused here. Children are reaped on SIGCHLD, and each
 // one reaped frees its slot and lets intake resume.
+//
+// Listener mode (socketbox-inetd-p --listener, docs/fast-path.md): the kernel fast path queues
+// the slot's connections on a listening socket socketbox handed over at registration, and they
+// are accepted here like a plain server's. It is a second intake under the same budget: at the
+// limit both pause. When the registration ends, what the listener still holds is served (within
+// the budget) before `ended` runs, so nothing the kernel queued for us is dropped.
 import * as fs from 'node:fs';
 import type { ClientAddon, Received } from './load-client-addon';
 import type { ValidationLevel } from './strict-stream-mode';
@@ -47,6 +53,8 @@ export interface InetdOptions {
   fatal: (error: Error) => void;
   /** A registered (seqpacket) socket's server has gone; the loop has stopped. */
   ended?: () => void;
+  /** Listener mode: the fast-path listening socket to accept connections from as well. */
+  listener?: number;
 }
 
 export interface RunningInetd {
@@ -64,9 +72,11 @@ function describeDiscards(r: Received): string[] {
 }
 
 export function startInetd(options: InetdOptions): RunningInetd {
-  const { addon, socket, level, program, argv, maxChildren, report, fatal, ended } = options;
+  const { addon, socket, level, program, argv, maxChildren, report, fatal, ended, listener } = options;
   const children = new Set<number>();
   let stopped = false;
+  // The registration has ended: only the listener's queue is left to serve.
+  let finishing = false;
   // Set while intake is paused: a stopped poll and a signal listener hold no reference on
   // the event loop, so without it the process would exit with its children still running.
   let keepAlive: NodeJS.Timeout | undefined;
@@ -85,6 +95,7 @@ export function startInetd(options: InetdOptions): RunningInetd {
   const pauseIntake = (): void => {
     if (keepAlive) return;
     watch.pause();
+    listenerWatch?.pause();
     keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
     if (!limitReported) {
       limitReported = true;
@@ -96,7 +107,10 @@ export function startInetd(options: InetdOptions): RunningInetd {
     if (!keepAlive) return;
     clearInterval(keepAlive);
     keepAlive = undefined;
-    if (!stopped) watch.resume();
+    if (stopped) return;
+    if (!finishing) watch.resume();
+    listenerWatch?.resume();
+    if (finishing) acceptFromListener(); // nothing else would wake the drain once the queue is idle
   };
 
   const drain = (): void => {
@@ -109,22 +123,61 @@ export function startInetd(options: InetdOptions): RunningInetd {
       try {
         received = addon.receiveFd(socket, level, false);
       } catch (error) {
-        stop();
         const code = (error as NodeJS.ErrnoException).code;
         // A reset registration is the server going away, like the end of the stream.
-        if (ended && (code === 'ECONNRESET' || code === 'ENOTCONN')) ended();
-        else fatal(error as Error);
+        if (ended && (code === 'ECONNRESET' || code === 'ENOTCONN')) registrationEnded();
+        else {
+          stop();
+          fatal(error as Error);
+        }
         return;
       }
       if (received.status === 'again') return;
       if (received.status === 'end') {
-        stop();
-        ended?.();
+        registrationEnded();
         return;
       }
       for (const note of describeDiscards(received)) report(note);
       if (received.status === 'fd') serve(received.fd);
     }
+  };
+
+  /** Accepts from the fast-path listener within the budget, one batch per wake-up. */
+  const acceptFromListener = (): void => {
+    if (listener === undefined || stopped) return;
+    for (let i = 0; i < DRAIN_BATCH; i++) {
+      if (children.size >= maxChildren) {
+        pauseIntake();
+        return;
+      }
+      let connection: number;
+      try {
+        connection = addon.acceptConnection(listener);
+      } catch (error) {
+        report(`accepting on the fast-path listener: ${(error as Error).message}`);
+        connection = -2;
+      }
+      if (connection < 0) {
+        // -1: nothing waits; -2: nothing more can come (socketbox took the slot back).
+        if (connection === -2) listenerWatch?.stop();
+        if (finishing) finish();
+        return;
+      }
+      serve(connection);
+    }
+  };
+
+  /** The server closed the registration: serve what the listener still holds, then end. */
+  const registrationEnded = (): void => {
+    watch.stop();
+    if (listener === undefined) return finish();
+    finishing = true;
+    acceptFromListener();
+  };
+
+  const finish = (): void => {
+    stop();
+    ended?.();
   };
 
   const reap = (): void => {
@@ -136,7 +189,8 @@ export function startInetd(options: InetdOptions): RunningInetd {
     if (stopped) return;
     stopped = true;
     watch.stop();
-    resumeIntake(); // drops the keep-alive; the watch stays stopped
+    listenerWatch?.stop();
+    resumeIntake(); // drops the keep-alive; the watches stay stopped
   };
 
   // Listening before the first spawn: no exit can go unnoticed.
@@ -149,5 +203,17 @@ export function startInetd(options: InetdOptions): RunningInetd {
     }
     drain();
   });
+  const listenerWatch =
+    listener === undefined
+      ? undefined
+      : addon.watchReadable(listener, (error) => {
+          if (error) {
+            report(`the fast-path listener failed: ${error.message}`);
+            listenerWatch?.stop();
+            if (finishing) finish();
+            return;
+          }
+          acceptFromListener();
+        });
   return { running: () => children.size, stop };
 }

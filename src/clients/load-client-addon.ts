@@ -44,6 +44,13 @@ export interface ClientAddon {
   /** Registers as group at the registration socket path (docs/wire-protocol.md#registration); the registered
    *  seqpacket descriptor over which connections then arrive. Throws when refused. */
   registerAt(path: string, group: number, timeoutMs: number): number;
+  /** Listener mode (docs/fast-path.md): registers as group; the grant may carry a listening socket
+   *  (made non-blocking) on which the kernel queues the slot's connections, else listener is -1.
+   *  Connections that do not take the fast path still arrive over socket. Throws when refused. */
+  registerListenerAt(path: string, group: number, timeoutMs: number): { socket: number; listener: number };
+  /** One connection from a non-blocking listener (close-on-exec, blocking mode); -1 when none
+   *  waits, -2 when the listener was shut down. */
+  acceptConnection(listener: number): number;
   /** An unbound, close-on-exec datagram socket for sending. */
   openDatagramSocket(): number;
   /** One message from sock; wait = block (in poll) until one arrives. Throws on errors. */

@@ -4,6 +4,8 @@ import type { AcceptPool } from '../server/accept-pool';
 import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, targetDelivered, targetPending } from '../server/stats-layout';
 import { NativeHistogram } from './native-histogram';
 import { registerRegistrarMetrics } from './registrar-metrics';
+import type { FastPath } from '../fastpath/fast-path';
+import { fastPathBooks, registerFastPathMetrics } from '../fastpath/fastpath-metrics';
 
 /** Reload attempts so far, and whether the last one failed (the old rules are then still in force). */
 export interface ReloadCounts {
@@ -22,6 +24,8 @@ export interface MetricsSources {
   registrar?: BigUint64Array;
   /** Log lines stderr could not take at once, dropped (main thread and access log). */
   logLinesDropped?: () => number;
+  /** The kernel fast path (JSON config), when attached: its connections join the books below. */
+  fastpath?: FastPath;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
@@ -36,6 +40,8 @@ export function buildRegistry(src: MetricsSources): Registry {
   collectDefaultMetrics({ register: registry });
   const { pool } = src;
   if (src.registrar) registerRegistrarMetrics(registry, src.registrar);
+  if (src.registrar) registerFastPathMetrics(registry, src.fastpath);
+  const fastpath = (): ReturnType<typeof fastPathBooks> | undefined => (src.fastpath ? fastPathBooks(src.fastpath) : undefined);
 
   new Counter({
     name: 'socketbox_connections_accepted_total',
@@ -45,6 +51,8 @@ export function buildRegistry(src: MetricsSources): Registry {
     collect() {
       this.reset();
       pool.perLoop(STAT.accepted).forEach((v, i) => setCounter(this, { worker: String(i) }, v));
+      const fp = fastpath(); // fast path: counted when the program assigns a connection
+      if (fp) setCounter(this, { worker: 'fastpath' }, fp.accepted);
     },
   });
   new Counter({
@@ -55,6 +63,7 @@ export function buildRegistry(src: MetricsSources): Registry {
     collect() {
       this.reset();
       for (const [slot, name] of pool.targetSlots.entries()) setCounter(this, { target: name }, pool.targetTotal(targetDelivered(slot)));
+      for (const [name, n] of fastpath()?.delivered ?? []) setCounter(this, { target: name }, n); // fast path
     },
   });
   new Counter({
@@ -66,6 +75,7 @@ export function buildRegistry(src: MetricsSources): Registry {
       this.reset();
       const totals = pool.totals();
       for (const [reason, index] of REFUSAL_REASONS) setCounter(this, { reason }, totals[index]);
+      setCounter(this, { reason: 'no_receiver' }, fastpath()?.refusedNoReceiver ?? 0); // fast path: taken back from a gone receiver
     },
   });
   new Gauge({

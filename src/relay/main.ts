@@ -9,6 +9,7 @@ import { nativeConfig } from './native-config';
 import { relayAddon } from './relay-addon';
 import { parseRelayOptions } from './relay-options';
 import { runRelayThread } from './relay-thread';
+import { runRegistered } from './listener-mode';
 import { PROGRAM, USAGE } from './usage';
 
 const EXIT_FAILURE = 1;
@@ -55,6 +56,8 @@ function main(): void {
       return;
     }
   }
+
+  if (options.source.kind === 'register') return runRegistered(addon, options, level, fail);
 
   let source: { fd: number; kind: 'listen' | 'receive'; unlinkPath?: string };
   if (options.source.kind === 'bind') {

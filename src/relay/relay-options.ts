@@ -14,7 +14,8 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 export type RelaySource =
   | { kind: 'bind'; path: string } // -s
   | { kind: 'listen'; fd: number } // -l (or fd 0)
-  | { kind: 'receive'; fd: number }; // -l -e
+  | { kind: 'receive'; fd: number } // -l -e
+  | { kind: 'register'; path: string; slot: number }; // -R: listener mode (docs/fast-path.md)
 
 export type RelayTarget =
   | { kind: 'tcp'; address: Buffer; port: number; scopeId: number }
@@ -44,6 +45,7 @@ const SPECS: OptionSpec[] = [
   { key: 'socket', short: 's', long: 'socket', takesValue: true },
   { key: 'fd', short: 'l', long: 'listen-fd', takesValue: true },
   { key: 'receive', short: 'e', long: 'receive', takesValue: false },
+  { key: 'register', short: 'R', long: 'register', takesValue: true },
   { key: 'proxy1', short: 'i', long: 'proxy', takesValue: false },
   { key: 'proxy2', short: '2', long: 'proxy-v2', takesValue: false },
   { key: 'nat64', short: 'N', long: 'nat64', takesValue: false },
@@ -90,6 +92,13 @@ function prefixBytes(text: string, wide: boolean): Buffer {
   return bytes;
 }
 
+/** -R SOCKET:SLOT: a registration socket of a JSON-config socketbox, and a slot 0..65535. */
+function registration(text: string): RelaySource {
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0) throw new UsageError(`-R ${JSON.stringify(text)}: expected SOCKET:SLOT`);
+  return { kind: 'register', path: socketPath('-R', text.slice(0, colon)), slot: integer('-R', text.slice(colon + 1), 0, 65535) };
+}
+
 /**
  * Parses args (without the program name). interfaceIndex resolves -I names (0 = none
  * such). Throws UsageError for anything the relay could not run with.
@@ -112,6 +121,9 @@ export function parseRelayOptions(args: readonly string[], interfaceIndex: (name
   };
   conflict('socket', 'fd', '-s and -l are two different sources: give one');
   conflict('socket', 'receive', '-e goes with -l FD (-s already receives)');
+  conflict('register', 'socket', '-R and -s are two different sources: give one');
+  conflict('register', 'fd', '-R and -l are two different sources: give one');
+  conflict('register', 'receive', '-e goes with -l FD (-R receives what does not take the fast path by itself)');
   conflict('unix', 'connect', '-u and -c name two different backends: give one');
   conflict('unix', 'port', '-p is for TCP backends; -u names a UNIX socket');
   conflict('unix', 'interface', '-I is for TCP backends; -u names a UNIX socket');
@@ -126,7 +138,8 @@ export function parseRelayOptions(args: readonly string[], interfaceIndex: (name
   }
 
   let source: RelaySource;
-  if (has('socket')) source = { kind: 'bind', path: socketPath('-s', value('socket')!) };
+  if (has('register')) source = registration(value('register')!);
+  else if (has('socket')) source = { kind: 'bind', path: socketPath('-s', value('socket')!) };
   else {
     const fd = has('fd') ? integer('-l', value('fd')!, 0, 2 ** 31 - 1) : 0;
     source = has('receive') ? { kind: 'receive', fd } : { kind: 'listen', fd };

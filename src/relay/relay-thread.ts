@@ -7,7 +7,8 @@ import type { RelayAddon, RelayExit } from './relay-addon';
 
 const EXIT_FAILURE = 1;
 
-export function runRelayThread(addon: RelayAddon, relayId: number, fail: (message: string) => void): void {
+/** ended: called once the loop has returned (listener mode: the registration's end stops the listener's relay). */
+export function runRelayThread(addon: RelayAddon, relayId: number, fail: (message: string) => void, ended?: () => void): void {
   const worker = new Worker(path.join(__dirname, `relay-worker${path.extname(__filename)}`), {
     workerData: { relayId },
   });
@@ -30,5 +31,6 @@ export function runRelayThread(addon: RelayAddon, relayId: number, fail: (messag
     addon.destroyRelay(relayId);
     if (exit && exit.status !== 0) fail(exit.error ?? `relay loop ended with status ${exit.status}`);
     else if (!exit && process.exitCode === undefined) process.exitCode = EXIT_FAILURE;
+    ended?.();
   });
 }

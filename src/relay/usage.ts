@@ -9,6 +9,10 @@ Where connections come from (one of):
                    connections on it, e.g. from socketbox -S PATH
   -l FD            accept on the inherited listening socket FD (default: 0)
   -l FD -e         receive connections on the inherited UNIX socket FD instead
+  -R SOCKET:SLOT   register for SLOT at a socketbox registration socket in listener mode
+                   (docs/fast-path.md): accept on the listening socket the grant carries,
+                   which the kernel fast path fills, and receive what does not take it over
+                   the registration; exits 0 when socketbox ends the registration
 Where they go:
   -c ADDR          backend address (default ::1; IPv4 as ::ffff:a.b.c.d or a.b.c.d)
   -p PORT          backend port (default 80)

@@ -21,6 +21,7 @@ import type { JsonConfig } from '../config/json-model';
 import { newCounterBlock } from './stats-layout';
 import { REGISTRAR_STAT_COUNT } from './registrar-stats';
 import { DescriptorOrigins } from './descriptor-origins';
+import { FastPath } from '../fastpath/fast-path';
 import {
   checkFlagsWithJsonConfig,
   checkJsonCoversSystemdSockets,
@@ -137,6 +138,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (daemonChild) origins.claim([daemonChild.readyFd], "the daemon's readiness pipe (-d)");
   // 2. daemonize
   if (o.daemonize && !daemonChild) await becomeDaemon(listenFds, addon.startupLibrary());
+  // Kernel fast path (docs/fast-path.md): attached while privileged, in the listeners' namespace.
+  const fastPath = json ? FastPath.start(addon, json, listenFds, o.noFastPath, { info: logInfo, warn: logWarn, verbose: o.logLevel === 'debug' }) : undefined;
   // the registration sockets are bound by the process that serves them, before chroot
   if (json) apiFds = openApiSockets(addon, json);
   // 3. open the config (read it now: after chroot the path may not resolve)
@@ -171,7 +174,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (o.metrics !== undefined) {
     // Bound after the privilege drop: an unprivileged port, or pass -s for the main listener only.
     const where = parseMetricsAddress(o.metrics);
-    const sources = { pool, reloads, pendingLimit: o.maxPending * pool.size, registrar: json ? registrarStats : undefined, logLinesDropped: () => addon.logLinesDropped() };
+    const sources = { pool, reloads, pendingLimit: o.maxPending * pool.size, registrar: json ? registrarStats : undefined, logLinesDropped: () => addon.logLinesDropped(), fastpath: fastPath };
     metricsServer = await serveMetrics(buildRegistry(sources), () => serving && !stopping, where);
     logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
   }
@@ -181,11 +184,13 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // 9. serve
   if (json) addon.startRegistrar(apiFds, slots, json.daemon.apiConnectionsPerUid, registrarStats);
   pool.publish(rules.table);
+  fastPath?.publish(rules.table);
   const shutdown = async (status: number, why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     systemd?.stopping();
     logInfo(`${why}: stopping (delivering connections already accepted)`);
+    fastPath?.stop(); // new connections go to the loops, which take what the kernel queued
     await pool.stop();
     // After the loops: what waited for a registered receiver has been delivered.
     if (json) addon.stopRegistrar();
@@ -246,6 +251,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
         next = compileRules(text);
       }
       pool.publish(next.table);
+      fastPath?.publish(next.table);
       collectGarbageSoon();
       reloads.succeeded++;
       reloads.lastFailed = false;

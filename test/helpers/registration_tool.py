@@ -3,8 +3,8 @@
 
   registration_tool.py fuzz SOCKET SEED COUNT SLOT
       COUNT malformed or unauthorised registrations, each on its own API
-      connection: random lengths and bytes, the right length with reserved
-      bytes set, unknown commands, slot numbers that do not exist, a second
+      connection (commands 01 and 02, listener mode, alike): random lengths
+      and bytes, the right length with reserved bytes set, unknown commands, slot numbers that do not exist, a second
       registration for SLOT (taken by someone else), packets carrying
       descriptors. Prints {"sent", "granted", "answers"}: granted counts the
       "80 00 00 00" answers (there must be none), answers any reply at all.
@@ -42,19 +42,20 @@ def malformed_packet(rng, slot):
     if kind == 0:  # a random length other than 8
         n = rng.choice([0, 1, 4, 7, 9, 12, 64, 4096])
         return bytes(rng.randrange(256) for _ in range(n)), None
+    command = rng.choice([1, 2])  # classic or listener mode: the same checks apply
     if kind == 1:  # right length, reserved bytes set
-        b = bytearray(struct.pack(">BBHI", 1, 0, 0, slot))
+        b = bytearray(struct.pack(">BBHI", command, 0, 0, slot))
         b[rng.randrange(1, 4)] = rng.randrange(1, 256)
         return bytes(b), None
-    if kind == 2:  # unknown command
-        return struct.pack(">BBHI", rng.choice([0, 2, 3, 0x80, 0xff]), 0, 0, slot), None
+    if kind == 2:  # unknown command (2 is listener mode)
+        return struct.pack(">BBHI", rng.choice([0, 3, 0x80, 0xff]), 0, 0, slot), None
     if kind == 3:  # a slot that does not exist
-        return struct.pack(">BBHI", 1, 0, 0, rng.choice([1000, 65535, 0xFFFFFFFF])), None
+        return struct.pack(">BBHI", command, 0, 0, rng.choice([1000, 65535, 0xFFFFFFFF])), None
     if kind == 4:  # the slot another receiver holds
-        return struct.pack(">BBHI", 1, 0, 0, slot), None
+        return struct.pack(">BBHI", command, 0, 0, slot), None
     if kind == 5:  # a valid-looking packet with descriptors attached
         r, w = os.pipe()
-        return struct.pack(">BBHI", 1, 0, 0, slot), [r, w]
+        return struct.pack(">BBHI", command, 0, 0, slot), [r, w]
     return bytes(rng.randrange(256) for _ in range(8)), None  # 8 random bytes
 
 
