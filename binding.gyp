@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "fastpath%": "<!(sh native/fastpath/toolchain.sh)"
+  },
   "target_defaults": {
     "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fno-strict-aliasing"],
     "cflags_c": ["-std=gnu11"],
@@ -12,8 +15,15 @@
     {
       "target_name": "socketbox_server",
       "sources": ["native/server_addon.cc", "native/registration_bindings.cc", "native/log_bindings.cc", "native/capability_bindings.cc", "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)",
-                  "native/fastpath_bindings.cc", "<!@(ls -1 native/fastpath/*.c)"],
-      "libraries": ["-lbpf"]
+                  "native/fastpath_bindings.cc", "native/fastpath/listener_grant.c"],
+      "conditions": [
+        ["fastpath==1", {
+          "sources": ["<!@(ls -1 native/fastpath/*.c | grep -v listener_grant.c)"],
+          "libraries": ["-lbpf"]
+        }, {
+          "sources": ["native/fastpath/off/fastpath_off.c"]
+        }]
+      ]
     },
     {
       "target_name": "libsocketbox-startup",
@@ -27,13 +37,15 @@
     {
       "target_name": "socketbox_fastpath_bpf",
       "type": "none",
-      "actions": [{
-        "action_name": "compile_sk_lookup",
-        "inputs": ["native/fastpath/bpf/sk_lookup.bpf.c", "native/fastpath/fastpath_abi.h"],
-        "outputs": ["<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"],
-        "action": ["clang", "-O2", "-g", "-Wall", "-target", "bpf", "-mcpu=v3", "-I<!(gcc -dumpmachine | sed s,^,/usr/include/,)", "-Inative",
-                   "-c", "native/fastpath/bpf/sk_lookup.bpf.c", "-o", "<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"]
-      }]
+      "conditions": [["fastpath==1", {
+        "actions": [{
+          "action_name": "compile_sk_lookup",
+          "inputs": ["native/fastpath/bpf/sk_lookup.bpf.c", "native/fastpath/fastpath_abi.h"],
+          "outputs": ["<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"],
+          "action": ["clang", "-O2", "-g", "-Wall", "-target", "bpf", "-mcpu=v3", "-I<!(gcc -dumpmachine | sed s,^,/usr/include/,)", "-Inative",
+                     "-c", "native/fastpath/bpf/sk_lookup.bpf.c", "-o", "<(PRODUCT_DIR)/socketbox_sk_lookup.bpf.o"]
+        }]
+      }]]
     },
     {
       "target_name": "socketbox_client",
