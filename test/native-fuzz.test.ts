@@ -13,15 +13,15 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HARNESS_DIR, REPORT, buildDir, buildSanitized, harnessSources, nativeSources, runSanitized } from './helpers/sanitizer-build';
+import { HARNESS_DIR, REPORT, buildDir, buildSanitized, harnessSources, nativeSources, FASTPATH_OFF, runSanitized } from './helpers/sanitizer-build';
 
 const FUZZER = ['-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
 const SEED = 20240917;
 
 const targets = [
-  { name: 'registration', sources: () => [...harnessSources('fuzz_registration.c'), ...nativeSources('server', 'common')], runs: 20_000, maxLen: 128 },
+  { name: 'registration', sources: () => [...harnessSources('fuzz_registration.c'), ...nativeSources('server', 'common'), ...FASTPATH_OFF], runs: 20_000, maxLen: 128 },
   { name: 'received-fds', sources: () => [...harnessSources('fuzz_received_fds.c'), ...nativeSources('common')], runs: 10_000, maxLen: 512, flags: ['-Wl,--wrap=close'] },
-  { name: 'preload-records', sources: () => [...harnessSources('fuzz_preload_records.c'), path.join(HARNESS_DIR, '..', '..', 'native', 'preload', 'unix_target_path.c')], runs: 10_000, maxLen: 2048 },
+  { name: 'preload-records', sources: () => [...harnessSources('fuzz_preload_records.c'), ...['unix_target_path.c', 'record_file.c'].map((f) => path.join(HARNESS_DIR, '..', '..', 'native', 'preload', f))], runs: 10_000, maxLen: 2048 },
 ];
 
 for (const target of targets) {

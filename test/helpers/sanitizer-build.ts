@@ -33,6 +33,12 @@ export function nativeSources(...dirs: string[]): string[] {
   );
 }
 
+/**
+ * The fast path the registrar calls, as a build without its toolchain has it (no BPF, no
+ * libbpf: native/fastpath/off): listener-mode registrations are granted without a listener.
+ */
+export const FASTPATH_OFF = ['fastpath/listener_grant.c', 'fastpath/off/fastpath_off.c'].map((f) => path.join(ROOT, 'native', f));
+
 /** Files of test/native/ by name. */
 export const harnessSources = (...names: string[]): string[] => names.map((n) => path.join(HARNESS_DIR, n));
 

@@ -29,7 +29,9 @@ static void fail(const char *what) {
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   char dir[] = "/dev/shm/skbox-fuzz-records-XXXXXX"; /* tmpfs: thousands of rewrites */
   if (!mkdtemp(dir)) fail("mkdtemp");
-  snprintf(config.directory_root, sizeof config.directory_root, "%s", dir);
+  config.directory_root.variable = "SKBOX_DIRECTORY_ROOT";
+  snprintf(config.directory_root.path, sizeof config.directory_root.path, "%s", dir);
+  config.directory_root2.variable = "SKBOX_DIRECTORY_ROOT2";
   snprintf(file, sizeof file, "%s/skbox_dir_00007", dir);
   return 0;
 }
@@ -45,17 +47,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   };
   /* $SKBOX_DIRECTORY_ROOT2 of the length the input asks for (the check against sun_path). */
   size_t root2 = data[4] % 128;
-  memset(config.directory_root2, 'r', root2);
-  config.directory_root2[0] = '/';
-  config.directory_root2[root2] = '\0';
+  memset(config.directory_root2.path, 'r', root2);
+  config.directory_root2.path[0] = '/';
+  config.directory_root2.path[root2] = '\0';
+  /* An empty root is one the library refuses (fail closed), as with the variable unset. */
+  config.directory_root2.problem = root2 == 0 ? "empty" : NULL;
   int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0 || write(fd, data + 5, size - 5) != (ssize_t)(size - 5)) fail("cannot write the record file");
   close(fd);
 
   struct skbox_unix_target out;
+  struct skbox_target_error error;
   errno = 0;
-  if (skbox_resolve_unix_target(&target, &config, &out) != 0) {
-    if (errno != ERANGE && errno != EADDRNOTAVAIL && errno != ENAMETOOLONG) fail("an unexpected errno");
+  if (skbox_resolve_unix_target(&target, &config, &out, &error) != 0) {
+    if (errno != ERANGE && errno != EADDRNOTAVAIL && errno != ENAMETOOLONG && errno != EINVAL) fail("an unexpected errno");
+    if (error.why == NULL || error.why[0] == '\0') fail("a refusal without a reason");
     return 0;
   }
   if (out.addr.sun_family != AF_UNIX) fail("not AF_UNIX");

@@ -165,8 +165,8 @@ static void base_config(struct rly_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->validation_level = 2;
   cfg->connect_timeout_ms = 2000;
-  cfg->log_fd = -1;
-  cfg->error_fd = -1;
+  cfg->log = NULL; /* no per-connection lines (as -q) */
+  cfg->errors = NULL;
   cfg->tcp_target.sin6_family = AF_INET6;
   inet_pton(AF_INET6, "::ffff:127.0.0.1", &cfg->tcp_target.sin6_addr);
 }
@@ -289,7 +289,8 @@ int main(int argc, char **argv) {
   tcp_echo.listener = tcp_listener(&tcp_echo_port);
   char unix_path[108];
   snprintf(unix_path, sizeof unix_path, "%s/echo.sock", dir);
-  unix_echo.listener = skbox_bind_unix_socket(unix_path, SOCK_STREAM, 0600);
+  const char *step = "";
+  unix_echo.listener = skbox_bind_unix_socket(unix_path, SOCK_STREAM, 0600, -1, -1, &step);
   CHECK(unix_echo.listener >= 0 && fcntl(unix_echo.listener, F_SETFL, 0) == 0 && listen(unix_echo.listener, 512) == 0,
         "the UNIX echo backend");
 

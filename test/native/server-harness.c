@@ -280,8 +280,12 @@ static int scenario_routes(int scale, int log_format) {
   int listen_fd = open_listener(&port);
   /* A stop gives waiting connections 20 ms, less than their own 100 ms: those still
    * waiting for the stalled receiver then are refused as draining. */
-  skbox_loop_options opt = {.max_pending = 128, .dispatch_timeout_ms = 100, .drain_timeout_ms = 20,
-                            .max_cached_targets = 6, .drain_backlog_on_stop = 1, .access_log = log_format};
+  /* The access log's sink lives as long as the process, as socketbox's does. */
+  static skbox_log_sink *access_sink;
+  if (log_format && !access_sink) access_sink = skbox_log_sink_open(2, NULL);
+  skbox_loop_options opt = {.max_pending = 128, .max_pending_per_target = 32, .dispatch_timeout_ms = 100, .drain_timeout_ms = 20,
+                            .max_cached_targets = 6, .drain_backlog_on_stop = 1, .access_log = log_format,
+                            .log_sink = access_sink};
   static loop_runner loops[2];
   for (int i = 0; i < 2; i++) {
     loop_create(&loops[i], &listen_fd, 1, &opt);
@@ -351,10 +355,12 @@ static int scenario_routes(int scale, int log_format) {
   CHECK(flood.sent > 0, "no flood message went out");
 
   char extra[256];
-  snprintf(extra, sizeof extra, "\"floodMessages\":%llu,\"reloads\":%llu,\"vanished\":%llu,\"floodAccepted\":%llu",
+  snprintf(extra, sizeof extra,
+           "\"floodMessages\":%llu,\"reloads\":%llu,\"vanished\":%llu,\"floodAccepted\":%llu,\"logLinesDropped\":%llu",
            (unsigned long long)flood.sent, (unsigned long long)churn.reloads,
            (unsigned long long)rs[R_VANISH].comebacks,
-           (unsigned long long)(rs[R_FAST].other + rs[R_T257].other));
+           (unsigned long long)(rs[R_FAST].other + rs[R_T257].other),
+           (unsigned long long)(access_sink ? skbox_log_sink_dropped(access_sink) : 0));
   print_counts(log_format ? "routes-log" : "routes", loops, 2, &seen, extra);
   for (int i = 0; i < 2; i++) skbox_loop_destroy(loops[i].loop);
   close(listen_fd);
@@ -415,7 +421,7 @@ static int scenario_slots(int scale) {
 
   uint16_t port;
   int listen_fd = open_listener(&port);
-  skbox_loop_options opt = {.max_pending = 256, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
+  skbox_loop_options opt = {.max_pending = 256, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
                             .max_cached_targets = 16, .drain_backlog_on_stop = 1};
   static loop_runner loops[2];
   for (int i = 0; i < 2; i++) {
@@ -528,7 +534,7 @@ static int scenario_upstream(int scale) {
   uint16_t port;
   int tcp = open_listener(&port);
   CHECK(fcntl(tcp, F_SETFL, 0) == 0, "fcntl"); /* the sender blocks in accept */
-  skbox_loop_options opt = {.max_pending = 256, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
+  skbox_loop_options opt = {.max_pending = 256, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
                             .max_cached_targets = 8, .upstream = 1};
   static loop_runner loop;
   loop_create(&loop, &pair[0], 1, &opt);
@@ -595,7 +601,7 @@ static int scenario_emfile(void) {
   receiver_start(&rs[0]);
   uint16_t port;
   int listen_fd = open_listener(&port);
-  skbox_loop_options opt = {.max_pending = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
+  skbox_loop_options opt = {.max_pending = 64, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
                             .max_cached_targets = 4};
   static loop_runner loop;
   loop_create(&loop, &listen_fd, 1, &opt);
