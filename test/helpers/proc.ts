@@ -89,6 +89,12 @@ export function isListening(port: number): boolean {
   return tcpTableRows().some((fields) => fields.length > 3 && fields[1].endsWith(`:${hexPort}`) && fields[3] === TCP_LISTEN);
 }
 
+/** The local addresses (as /proc/net/tcp{,6} writes them, e.g. 0100007F for 127.0.0.1) of the sockets listening on port. */
+export function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return tcpTableRows().flatMap((fields) => (fields.length > 3 && fields[1].endsWith(`:${hexPort}`) && fields[3] === TCP_LISTEN ? [fields[1].split(':')[0]] : []));
+}
+
 /** pid's descriptors on sockets, with the socket's inode, from their "socket:[inode]" links. */
 function socketFds(pid: number): Array<{ fd: number; inode: string }> {
   return [...fdTargets(pid)].flatMap(([fd, target]) => {
