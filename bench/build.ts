@@ -23,7 +23,7 @@ export const defaultBinDir = (): string => path.join(projectRoot(), 'bench', 'bi
 
 /** Native sources a program links besides its own (the floor's -R speaks the registration protocol). */
 const SHARED: Partial<Record<keyof BenchPrograms, string[]>> = {
-  floorServer: ['native/common/registration_client.c', 'native/common/unix_address.c'],
+  floorServer: ['native/common/registration_client.c', 'native/common/fd_send.c', 'native/common/unix_address.c'],
 };
 
 function isStale(binary: string, sources: string[]): boolean {

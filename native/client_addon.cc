@@ -16,12 +16,12 @@
 #include <vector>
 
 extern "C" {
-#include "clients/datagram_bind.h"
 #include "common/datagram_bind.h"
 #include "clients/exec_with_fd.h"
 #include "common/fd_receive.h"
+#include "common/fd_send.h"
 #include "common/registration_client.h"
-#include "clients/fd_send.h"
+#include "clients/send_waiting.h"
 #include "clients/session_spawn.h"
 #include "clients/socket_endpoint.h"
 }
@@ -140,7 +140,7 @@ Napi::Value AcceptConnection(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value OpenDatagramSocket(const Napi::CallbackInfo& info) {
-  int fd = skc_open_datagram_socket();
+  int fd = skbox_open_datagram_sender();
   if (fd < 0) throw ErrnoError(info.Env(), errno, "socket");
   return Napi::Number::New(info.Env(), fd);
 }

@@ -9,7 +9,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { compileC } from './helpers/cc';
 
-const probe = compileC('fastpath-off-probe', ['-I', 'native', 'test/native/fastpath-off-probe.c', 'native/fastpath/off/fastpath_off.c', 'native/fastpath/listener_grant.c']);
+const probe = compileC('fastpath-off-probe', ['-I', 'native', 'test/native/fastpath-off-probe.c', 'native/fastpath/off/fastpath_off.c', 'native/fastpath/listener_grant.c', 'native/common/fd_send.c']);
 
 t.test('every fast-path entry point exists in the off build, and none pretends to work', async (t) => {
   const r = JSON.parse(execFileSync(probe, { encoding: 'utf8' })) as Record<string, unknown>;

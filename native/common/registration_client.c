@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/fd_send.h"
 #include "common/unix_address.h"
 
 static int fail(int fd, const char **why, const char *what) {
@@ -47,7 +48,8 @@ static int register_with(const char *path, uint32_t group, int timeout_ms, unsig
   if (connect(fd, (struct sockaddr *)&addr, (socklen_t)len) < 0) return fail(fd, why, "connect");
   unsigned char request[8] = {command, 0, 0, 0, (unsigned char)(group >> 24), (unsigned char)(group >> 16),
                               (unsigned char)(group >> 8), (unsigned char)group};
-  if (send(fd, request, sizeof request, MSG_NOSIGNAL) != (ssize_t)sizeof request) return fail(fd, why, "send");
+  if (skbox_send_fds(fd, NULL, 0, request, sizeof request, NULL, 0, MSG_NOSIGNAL) != (ssize_t)sizeof request)
+    return fail(fd, why, "send");
   struct pollfd p = {.fd = fd, .events = POLLIN};
   int ready;
   while ((ready = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {

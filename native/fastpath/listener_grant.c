@@ -3,32 +3,17 @@
  * slot, and is a plain grant otherwise, the receiver then being served over
  * its registration connection as in classic mode. */
 #include <errno.h>
-#include <string.h>
 #include <sys/socket.h>
 
+#include "common/fd_send.h"
 #include "fastpath/fastpath.h"
 
 static uint64_t grants[2]; /* [0] without a listener, [1] with one */
 
 static ssize_t send_grant(int conn_fd, int listener_fd) {
   static const unsigned char granted[4] = {0x80, 0, 0, 0};
-  struct iovec iov = {(void *)granted, sizeof granted};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-  if (listener_fd >= 0) {
-    memset(&control, 0, sizeof control);
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
-  }
-  return sendmsg(conn_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  return skbox_send_fds(conn_fd, NULL, 0, granted, sizeof granted, &listener_fd, listener_fd >= 0 ? 1 : 0,
+                        MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 ssize_t skbox_fastpath_grant(int conn_fd, uint32_t slot, int *listener_mode) {

@@ -2,11 +2,10 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include "address_route.h"
 #include "exported.h"
 #include "magic_address.h"
 #include "preload_config.h"
-#include "real_calls.h"
-#include "socket_kind.h"
 #include "socket_replace.h"
 #include "target_refusal.h"
 #include "unix_target_path.h"
@@ -32,28 +31,5 @@ static int connect_socketbox_target(int fd, const struct sockaddr *addr, socklen
 }
 
 SKBOX_EXPORTED int connect(int fd, const struct sockaddr *addr, socklen_t len) {
-  int saved_errno = errno;
-  const struct skbox_preload_config *config = skbox_config();
-  const struct skbox_real_calls *real = skbox_real();
-
-  if (config->enable_connect) {
-    struct skbox_address_decision decision;
-    skbox_classify_address(addr, len, SKBOX_USE_CONNECT, config, &decision);
-    switch (decision.kind) {
-      case SKBOX_ADDRESS_LINK_LOCAL:
-        errno = saved_errno;
-        return real->connect(fd, (const struct sockaddr *)&decision.link_local, sizeof(decision.link_local));
-      case SKBOX_ADDRESS_SOCKETBOX:
-        if (skbox_is_inet_stream(fd)) {
-          if (connect_socketbox_target(fd, addr, len, &decision.target, config) != 0) return -1;
-          errno = saved_errno;
-          return 0;
-        }
-        break;
-      case SKBOX_ADDRESS_ORDINARY:
-        break;
-    }
-  }
-  errno = saved_errno;
-  return real->connect(fd, addr, len);
+  return skbox_route_address_call(fd, addr, len, SKBOX_USE_CONNECT, connect_socketbox_target);
 }

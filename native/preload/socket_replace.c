@@ -2,10 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd_send.h"
 #include "real_calls.h"
 
 struct original_flags {
@@ -99,27 +99,10 @@ int skbox_connect_stream_in_place(int fd, const struct skbox_unix_target *target
 
 /* One message in the socketbox wire format (docs/wire-protocol.md): payload "\0" and one descriptor. */
 static int send_descriptor(int sender, int descriptor, const struct skbox_unix_target *target) {
-  char payload = '\0';
-  struct iovec iov = {.iov_base = &payload, .iov_len = 1};
-  union {
-    char buffer[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof(control));
-  struct msghdr msg = {
-      .msg_name = (void *)&target->addr,
-      .msg_namelen = target->length,
-      .msg_iov = &iov,
-      .msg_iovlen = 1,
-      .msg_control = control.buffer,
-      .msg_controllen = sizeof(control.buffer),
-  };
-  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &descriptor, sizeof(int));
-  return sendmsg(sender, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ? 0 : -1;
+  static const char payload = '\0';
+  ssize_t sent = skbox_send_fds(sender, &target->addr, target->length, &payload, 1, &descriptor, 1,
+                                MSG_DONTWAIT | MSG_NOSIGNAL);
+  return sent == 1 ? 0 : -1;
 }
 
 int skbox_connect_datagram_in_place(int fd, const struct skbox_unix_target *target) {
@@ -130,7 +113,7 @@ int skbox_connect_datagram_in_place(int fd, const struct skbox_unix_target *targ
     return -1;
   /* The far end goes out blocking, as an accepted connection would. */
   int far_flags = fcntl(pair[1], F_GETFL);
-  int sender = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int sender = skbox_open_datagram_sender();
   int rv = -1;
   if (far_flags >= 0 && fcntl(pair[1], F_SETFL, far_flags & ~O_NONBLOCK) == 0 && sender >= 0)
     rv = send_descriptor(sender, pair[1], target);

@@ -1,5 +1,5 @@
-/* Sending a descriptor with SCM_RIGHTS (the wire format of docs/wire-protocol.md), and
- * refusing a connection with a reset. */
+/* Handing a connection over (the wire format of docs/wire-protocol.md, sent by
+ * common/fd_send.h), and refusing a connection with a reset. */
 #ifndef SKBOX_FDPASS_H
 #define SKBOX_FDPASS_H
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fd_send.h"
 #include "server/slot_registry.h"
 #include "fastpath/fastpath.h" /* listener mode (docs/fast-path.md) */
 
@@ -236,8 +237,9 @@ static void serve_conn(skbox_registrar *r, api_conn *c) {
     return;
   }
   static const unsigned char granted[4] = {0x80, 0, 0, 0};
-  ssize_t sent = command == REGISTER_LISTENER_COMMAND ? skbox_fastpath_grant(c->fd, slot, &c->listener_mode)
-                                                      : send(c->fd, granted, sizeof granted, MSG_DONTWAIT | MSG_NOSIGNAL);
+  ssize_t sent = command == REGISTER_LISTENER_COMMAND
+                     ? skbox_fastpath_grant(c->fd, slot, &c->listener_mode)
+                     : skbox_send_fds(c->fd, NULL, 0, granted, sizeof granted, NULL, 0, MSG_DONTWAIT | MSG_NOSIGNAL);
   if (sent != (ssize_t)sizeof granted) {
     close_conn(r, c, -1);
     return;
