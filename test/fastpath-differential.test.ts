@@ -12,15 +12,12 @@
  * them must make it pass everything.
  */
 import t, { type Test } from 'tap';
-import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
 import { parseClassicConfig } from '../src/config/classic-parser';
 import { parseJsonConfig } from '../src/config/json-parser';
 import { formatIPv6, prefixMask } from '../src/net/address';
 import { serverAddon } from '../src/native/server-addon';
-import { findPackageRoot } from '../src/native/find-package-root';
-import { BPF_OBJECT } from '../src/fastpath/fast-path';
-import '../src/fastpath/fastpath-addon';
+import { buildProductPath } from '../src/native/build-products';
 import { compileTable } from '../src/table/compile';
 import { compileJsonTable } from '../src/table/compile-json';
 import { Rng } from './helpers/rng';
@@ -37,7 +34,7 @@ const PORTS = [80, 443, 8080];
 const PREFIXES = [0, 1, 8, 16, 48, 64, 96, 100, 104, 120, 127, 128];
 
 const addon = serverAddon();
-addon.fastpathStart(path.join(findPackageRoot(), BPF_OBJECT));
+addon.fastpathStart(buildProductPath('bpfObject'));
 const listeners = PORTS.map((port) => {
   const fd = addon.bindListener({ addr: Buffer.alloc(16), scopeId: 0, port, transparent: false, freebind: false, reuseaddr: true, reuseport: false });
   addon.listen(fd, 16);
@@ -62,7 +59,7 @@ function randomAddress(rng: Rng): Uint8Array {
     a[14] = rng.int(2);
     a[15] = rng.int(256);
   } else {
-    a.set(rng.bytes(16));
+    a.set(rng(16));
   }
   return a;
 }
@@ -81,7 +78,7 @@ function maskedAddress(rng: Rng, pools: Pools): { address: string; mask?: string
   const how = rng.int(3);
   if (how === 0) return { address: text };
   if (how === 1) return { address: `${text}/${rng.pick(PREFIXES)}` };
-  return { address: text, mask: formatIPv6(Uint8Array.from(rng.bytes(16), (b) => (rng.chance(0.5) ? 0xff : b))) };
+  return { address: text, mask: formatIPv6(Uint8Array.from(rng(16), (b) => (rng.chance(0.5) ? 0xff : b))) };
 }
 
 const classicAddress = (m: { address: string; mask?: string }): string => (m.mask ? `${m.address}/${m.mask}` : m.address);
@@ -229,7 +226,7 @@ function randomTuple(rng: Rng, pools: Pools): Buffer {
   const tuple = Buffer.alloc(36);
   if (pools.keys.length > 0 && rng.chance(0.3)) {
     const { key, mask } = rng.pick(pools.keys);
-    const noise = rng.bytes(36);
+    const noise = rng(36);
     for (let i = 0; i < 36; i++) tuple[i] = (key[i] & mask[i]) | (noise[i] & ~mask[i]);
   } else {
     tuple.set(tupleAddress(rng, pools), 0);

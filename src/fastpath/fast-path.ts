@@ -3,14 +3,10 @@
  * privilege drop, fed every table socketbox publishes, detached first on stop. When it
  * cannot run it says why once, and every connection goes through the accept loops.
  */
-import * as path from 'node:path';
 import type { JsonConfig } from '../config/json-model';
-import { findPackageRoot } from '../native/find-package-root';
-import type { ServerAddon } from '../native/server-addon';
-import type { FastpathCounters } from './fastpath-addon';
-import './fastpath-addon';
+import { buildProductPath } from '../native/build-products';
+import type { FastpathCounters, ServerAddon } from '../native/server-addon';
 
-export const BPF_OBJECT = path.join('build', 'Release', 'socketbox_sk_lookup.bpf.o');
 const EPERM = 1;
 const EINVAL = 22;
 const EOPNOTSUPP = 95;
@@ -50,7 +46,7 @@ export class FastPath {
       return undefined;
     }
     try {
-      addon.fastpathStart(path.join(findPackageRoot(), BPF_OBJECT), log.verbose === true);
+      addon.fastpathStart(buildProductPath('bpfObject'), log.verbose === true);
     } catch (err) {
       log.warn(`fast path unavailable (${explainFailure(err as Error)}): ${THROUGH_LOOPS}`);
       return undefined;
