@@ -59,7 +59,7 @@ function randomAddress(rng: Rng): Uint8Array {
     a[14] = rng.int(2);
     a[15] = rng.int(256);
   } else {
-    a.set(rng(16));
+    a.set(rng.bytes(16));
   }
   return a;
 }
@@ -78,7 +78,7 @@ function maskedAddress(rng: Rng, pools: Pools): { address: string; mask?: string
   const how = rng.int(3);
   if (how === 0) return { address: text };
   if (how === 1) return { address: `${text}/${rng.pick(PREFIXES)}` };
-  return { address: text, mask: formatIPv6(Uint8Array.from(rng(16), (b) => (rng.chance(0.5) ? 0xff : b))) };
+  return { address: text, mask: formatIPv6(Uint8Array.from(rng.bytes(16), (b) => (rng.chance(0.5) ? 0xff : b))) };
 }
 
 const classicAddress = (m: { address: string; mask?: string }): string => (m.mask ? `${m.address}/${m.mask}` : m.address);
@@ -226,7 +226,7 @@ function randomTuple(rng: Rng, pools: Pools): Buffer {
   const tuple = Buffer.alloc(36);
   if (pools.keys.length > 0 && rng.chance(0.3)) {
     const { key, mask } = rng.pick(pools.keys);
-    const noise = rng(36);
+    const noise = rng.bytes(36);
     for (let i = 0; i < 36; i++) tuple[i] = (key[i] & mask[i]) | (noise[i] & ~mask[i]);
   } else {
     tuple.set(tupleAddress(rng, pools), 0);
@@ -305,7 +305,7 @@ t.test('random classic configs: the program decides every tuple as the native lo
   const rng = new Rng(SEED);
   for (let c = 0; c < CLASSIC_CONFIGS; c++) {
     const { text, pools } = classicConfig(rng);
-    const table = targetsAsSlots(compileTable(parseClassicConfig(text, `classic-${c}.conf`), { pathSubstitution: false }));
+    const table = targetsAsSlots(compileTable(parseClassicConfig(text, `classic-${c}.conf`), { pathSubstitution: false }).bytes);
     if (!compare(t, table, (target) => target, pools, rng, `classic config ${c}`, text)) break;
   }
   t.pass(`${CLASSIC_CONFIGS} classic configs, ${TUPLES_PER_CONFIG} tuples each: the same decisions`);
@@ -316,7 +316,7 @@ t.test('random JSON configs with one start per listener: the same', (t) => {
   const rng = new Rng(SEED + 1);
   for (let c = 0; c < JSON_CONFIGS; c++) {
     const { text, pools } = jsonConfig(rng);
-    const table = compileJsonTable(parseJsonConfig(text, `json-${c}.json`));
+    const table = compileJsonTable(parseJsonConfig(text, `json-${c}.json`)).bytes;
     if (table.readUInt32LE(52) !== PORTS.length) t.fail(`json config ${c}: not one start set per listener`);
     const slotOfTarget = (target: number) => table.readUInt32LE(table.readUInt32LE(36) + 16 * target + 8);
     if (!compare(t, table, slotOfTarget, pools, rng, `json config ${c}`, text)) break;
@@ -334,9 +334,9 @@ t.test('every decision kind occurred often, and none was left undecided', (t) =>
 
 t.test('a table beyond the program’s limits: every connection passes to the accept loops', (t) => {
   const entries = Array.from({ length: 17000 }, (_, i) => `ip:2001:db8::${(i + 1).toString(16)} jump-unix:/run/a.sock`);
-  const table = targetsAsSlots(compileTable(parseClassicConfig(['max-rules:1', 'rule-set:0', 'size:1000', ...entries.slice(0, 1000)].join('\n') + '\n', 'small.conf'), { pathSubstitution: false }));
+  const table = targetsAsSlots(compileTable(parseClassicConfig(['max-rules:1', 'rule-set:0', 'size:1000', ...entries.slice(0, 1000)].join('\n') + '\n', 'small.conf'), { pathSubstitution: false }).bytes);
   const big = ['max-rules:17', ...Array.from({ length: 17 }, (_, s) => [`rule-set:${s}`, 'size:1000', ...entries.slice(s * 1000, s * 1000 + 1000)]).flat()];
-  const bigTable = targetsAsSlots(compileTable(parseClassicConfig(big.join('\n') + '\n', 'big.conf'), { pathSubstitution: false }));
+  const bigTable = targetsAsSlots(compileTable(parseClassicConfig(big.join('\n') + '\n', 'big.conf'), { pathSubstitution: false }).bytes);
   const cookie = addon.socketCookie(addon.fastpathOpenSlot(0));
   const tuple = Buffer.alloc(36);
   tuple.set([0x20, 0x01, 0x0d, 0xb8], 0);

@@ -6,6 +6,7 @@
 import type { JsonConfig } from '../config/json-model';
 import { buildProductPath } from '../native/build-products';
 import type { FastpathCounters, ServerAddon } from '../native/server-addon';
+import type { CompiledTable } from '../table/compile';
 
 const EPERM = 1;
 const EINVAL = 22;
@@ -63,10 +64,10 @@ export class FastPath {
   }
 
   /** After the accept loops have the table: the program decides by it from now on. */
-  publish(table: Buffer): void {
+  publish(table: CompiledTable): void {
     let evaluated: boolean;
     try {
-      evaluated = this.addon.fastpathPublish(table);
+      evaluated = this.addon.fastpathPublish(table.bytes);
     } catch (err) {
       // The program then passes every connection: it never decides by an older table than the loops.
       this.log.warn(`fast path: ${(err as Error).message}; ${THROUGH_LOOPS} until the next reload`);
