@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { freePort } from '../test/helpers/free-port';
+import { projectRoot } from './harness/project-root';
 import { holdsUnixSocket, waitFor, waitForListen } from '../test/helpers/proc';
 
 interface Options {
@@ -55,13 +56,6 @@ function cpuSeconds(pid: number): number {
   const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: fields 14, 15
-}
-
-function projectRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error('binding.gyp not found');
-  }
 }
 
 const execFileAsync = promisify(execFile);

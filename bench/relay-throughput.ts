@@ -12,17 +12,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { projectRoot } from './harness/project-root';
 import { peerBinary } from './relay/peer-binary';
 import { freePort, peerJson, startPeerServer, startRelayOnListener, startSocketboxAndRelay, stop } from './relay/processes';
 
-function findRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error('binding.gyp not found');
-  }
-}
-
-const root = findRoot(__dirname);
+const root = projectRoot();
 const relayBin = path.join(root, 'bin', 'socketbox-relay');
 const socketboxBin = path.join(root, 'bin', 'socketbox');
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "common/napi_args.h"
+#include "server_bindings.h"
 
 extern "C" {
 #include "common/thread_caps.h"

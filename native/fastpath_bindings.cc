@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/napi_args.h"
+#include "server_bindings.h"
 
 extern "C" {
 #include "fastpath/fastpath.h"
@@ -19,20 +20,16 @@ extern "C" {
 
 namespace {
 
+using skbox_napi::BufferArg;
 using skbox_napi::ErrnoError;
 using skbox_napi::IntArg;
 using skbox_napi::IntArrayArg;
 using skbox_napi::StringArg;
 
 // Names of enum skbox_fp_decision, in order: the metrics' label values.
-const char *const kDecisionNames[] = {"assigned", "not_socketbox", "no_table", "undecided", "fail",
-                                      "no_match", "loop", "other_target", "not_listener_mode", "assign_error"};
-static_assert(sizeof kDecisionNames / sizeof kDecisionNames[0] == SKBOX_FP_DECISION_COUNT, "decision names");
-
-Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer argument");
-  return info[i].As<Napi::Buffer<uint8_t>>();
-}
+#define DECISION_NAME(name, label) label,
+const char *const kDecisionNames[] = {SKBOX_FP_DECISION_LIST(DECISION_NAME)};
+#undef DECISION_NAME
 
 uint32_t SlotArg(const Napi::CallbackInfo &info, size_t i) {
   int slot = IntArg(info, i);

@@ -10,12 +10,11 @@
 #include <string>
 
 #include "common/napi_args.h"
+#include "server_bindings.h"
 
 extern "C" {
 #include "common/log_sink.h"
 }
-
-skbox_log_sink *StderrLogSink();
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/napi_args.h"
+#include "server_bindings.h"
 
 extern "C" {
 #include "common/registration_client.h"
@@ -154,7 +155,6 @@ void InitRegistrationBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("startRegistrar", Napi::Function::New(env, StartRegistrar));
   exports.Set("configureRegistrar", Napi::Function::New(env, ConfigureRegistrar));
   exports.Set("stopRegistrar", Napi::Function::New(env, StopRegistrar));
-  exports.Set("registrarStatCount", Napi::Number::New(env, SKBOX_REG_STAT_COUNT));
   exports.Set("isListeningSocket", Napi::Function::New(env, IsListeningSocket));
   exports.Set("enterNetns", Napi::Function::New(env, EnterNetns));
   exports.Set("leaveNetns", Napi::Function::New(env, LeaveNetns));

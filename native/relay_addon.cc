@@ -1,6 +1,6 @@
 // Thin node-addon-api binding over the plain C relay in native/relay/: argument checking
 // and error conversion only. A relay is created on the main thread, run (blocking) on a
-// worker thread, and stopped from the main thread; a registry maps small ids to relays.
+// worker thread, and stopped from the main thread, each naming it by id (common/handle_table.h).
 #include <napi.h>
 
 #include <arpa/inet.h> /* htons */
@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/handle_table.h"
 #include "common/napi_args.h"
 
 extern "C" {
@@ -24,7 +25,9 @@ extern "C" {
 
 namespace {
 
+using skbox_napi::BoolProp;
 using skbox_napi::ErrnoError;
+using skbox_napi::HandleTable;
 using skbox_napi::IntArg;
 using skbox_napi::StringArg;
 
@@ -32,8 +35,6 @@ int IntProp(const Napi::Object &o, const char *name, int fallback) {
   Napi::Value v = o.Get(name);
   return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
 }
-
-bool BoolProp(const Napi::Object &o, const char *name) { return o.Get(name).ToBoolean().Value(); }
 
 void CopyAddress(Napi::Env env, const Napi::Object &o, const char *name, uint8_t out[16]) {
   Napi::Value v = o.Get(name);
@@ -81,16 +82,10 @@ Napi::Value BindReceiveSocket(const Napi::CallbackInfo &info) {
 
 // ---- relays --------------------------------------------------------------------
 
-std::mutex registry_mutex;
-std::map<int, rly_relay *> registry;
-int next_id = 1;
+HandleTable<rly_relay> relays("relay");
 
-rly_relay *FindRelay(Napi::Env env, int id) {
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  auto it = registry.find(id);
-  if (it == registry.end()) throw Napi::Error::New(env, "no such relay " + std::to_string(id));
-  return it->second;
-}
+// The relay named by the first argument.
+rly_relay *FindRelay(const Napi::CallbackInfo &info) { return relays.Find(info.Env(), IntArg(info, 0)); }
 
 // One log sink per descriptor, kept for the life of the process (relays come and go,
 // their log stays); NULL for fd -1 (no log).
@@ -168,16 +163,13 @@ Napi::Value CreateRelay(const Napi::CallbackInfo &info) {
   source.Release(); // rly_relay_create owns it from here, even when it fails
   rly_relay *relay = rly_relay_create(&cfg, &why);
   if (!relay) throw ErrnoError(env, why, errno);
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  int id = next_id++;
-  registry[id] = relay;
-  return Napi::Number::New(env, id);
+  return Napi::Number::New(env, relays.Add(relay));
 }
 
 // runRelay(id): blocks this thread until the relay stops; returns {status, errno, error}.
 Napi::Value RunRelay(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  rly_exit exit = rly_relay_run(FindRelay(env, IntArg(info, 0)));
+  rly_exit exit = rly_relay_run(FindRelay(info));
   Napi::Object result = Napi::Object::New(env);
   result.Set("status", exit.status);
   result.Set("errno", exit.err);
@@ -186,21 +178,13 @@ Napi::Value RunRelay(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value StopRelay(const Napi::CallbackInfo &info) {
-  rly_relay_stop(FindRelay(info.Env(), IntArg(info, 0)));
+  rly_relay_stop(FindRelay(info));
   return info.Env().Undefined();
 }
 
 Napi::Value DestroyRelay(const Napi::CallbackInfo &info) {
-  int id = IntArg(info, 0);
-  rly_relay *relay = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex);
-    auto it = registry.find(id);
-    if (it == registry.end()) return info.Env().Undefined();
-    relay = it->second;
-    registry.erase(it);
-  }
-  rly_relay_destroy(relay);
+  rly_relay *relay = relays.Take(IntArg(info, 0));
+  if (relay) rly_relay_destroy(relay);
   return info.Env().Undefined();
 }
 

@@ -4,39 +4,45 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getopt } from '../src/clients/getopt';
+import { getopt, optionSpecs } from '../src/cli/getopt';
 import { parseFd } from '../src/clients/parse-fd';
+import { CLIENT_GETOPT_STYLE } from '../src/clients/program-exit';
 import { rateLimitedReport } from '../src/clients/rate-limited-report';
 import { resolveProgram } from '../src/clients/resolve-program';
 import { formatAddress, formatBothEnds, formatEndpoint, formatPort } from '../src/clients/socket-query-format';
 import { parseSocketQueryArgs } from '../src/clients/socket-query-options';
 import { validationLevelFromEnv } from '../src/clients/strict-stream-mode';
 
+/** The getopt of the client programs: getopt(3)'s notation, "argument" in messages. */
+const clientGetopt = (args: string[], letters: string, longNames: string[] = []) => getopt(args, optionSpecs(letters, longNames), CLIENT_GETOPT_STYLE);
+const letter = (key: string, value?: string) => ({ key, value, spelled: `-${key}` });
+const long = (key: string, value?: string) => ({ key, value, spelled: `--${key}` });
+
 t.test('getopt: grouping, attached and separate arguments, stop at the first operand', async (t) => {
-  t.same(getopt(['-la', '-f3', '-R'], 'aplrRf:'), {
-    options: [{ name: 'l' }, { name: 'a' }, { name: 'f', value: '3' }, { name: 'R' }],
+  t.same(clientGetopt(['-la', '-f3', '-R'], 'aplrRf:'), {
+    options: [letter('l'), letter('a'), letter('f', '3'), letter('R')],
     operands: [],
   });
-  t.same(getopt(['-s', '4', '3'], 'rs:'), { options: [{ name: 's', value: '4' }], operands: ['3'] });
-  t.same(getopt(['-r', '3', 'cat', '-n'], 'rs:').operands, ['3', 'cat', '-n'], "the program's own -n is not ours");
-  t.same(getopt(['--', '-r'], 'rs:'), { options: [], operands: ['-r'] });
-  t.same(getopt(['-', 'x'], 'r').operands, ['-', 'x']);
-  t.throws(() => getopt(['-x'], 'rs:'), { name: 'UsageError', message: 'unknown option -x' });
-  t.throws(() => getopt(['-s'], 'rs:'), /needs an argument/);
+  t.same(clientGetopt(['-s', '4', '3'], 'rs:'), { options: [letter('s', '4')], operands: ['3'] });
+  t.same(clientGetopt(['-r', '3', 'cat', '-n'], 'rs:').operands, ['3', 'cat', '-n'], "the program's own -n is not ours");
+  t.same(clientGetopt(['--', '-r'], 'rs:'), { options: [], operands: ['-r'] });
+  t.same(clientGetopt(['-', 'x'], 'r').operands, ['-', 'x']);
+  t.throws(() => clientGetopt(['-x'], 'rs:'), { name: 'UsageError', message: 'unknown option -x' });
+  t.throws(() => clientGetopt(['-s'], 'rs:'), /needs an argument/);
 });
 
 t.test('getopt: long options with = or a separate value, before the operands', async (t) => {
   const longs = ['max-children=', 'quiet'];
-  t.same(getopt(['--max-children', '5', '--quiet', 'sock', 'cat', '--max-children', '9'], '', longs), {
-    options: [{ name: 'max-children', value: '5' }, { name: 'quiet' }],
+  t.same(clientGetopt(['--max-children', '5', '--quiet', 'sock', 'cat', '--max-children', '9'], '', longs), {
+    options: [long('max-children', '5'), long('quiet')],
     operands: ['sock', 'cat', '--max-children', '9'],
   }, "a program's own long options after the operands are not ours");
-  t.same(getopt(['--max-children=7', 'x'], '', longs).options, [{ name: 'max-children', value: '7' }]);
-  t.same(getopt(['--max-children=', 'x'], '', longs).options, [{ name: 'max-children', value: '' }], 'an empty value is left to the caller to refuse');
-  t.throws(() => getopt(['--max-children'], '', longs), { name: 'UsageError', message: 'option --max-children needs an argument' });
-  t.throws(() => getopt(['--quiet=1'], '', longs), { name: 'UsageError', message: 'option --quiet takes no value' });
-  t.throws(() => getopt(['--max'], '', longs), { name: 'UsageError', message: 'unknown option --max' }, 'no abbreviations');
-  t.throws(() => getopt(['--help'], 'h'), { name: 'UsageError', message: 'unknown option --help' });
+  t.same(clientGetopt(['--max-children=7', 'x'], '', longs).options, [long('max-children', '7')]);
+  t.same(clientGetopt(['--max-children=', 'x'], '', longs).options, [long('max-children', '')], 'an empty value is left to the caller to refuse');
+  t.throws(() => clientGetopt(['--max-children'], '', longs), { name: 'UsageError', message: 'option --max-children needs an argument' });
+  t.throws(() => clientGetopt(['--quiet=1'], '', longs), { name: 'UsageError', message: 'option --quiet takes no value' });
+  t.throws(() => clientGetopt(['--max'], '', longs), { name: 'UsageError', message: 'unknown option --max' }, 'no abbreviations');
+  t.throws(() => clientGetopt(['--help'], 'h'), { name: 'UsageError', message: 'unknown option --help' });
 });
 
 t.test('socket-query options follow the original', async (t) => {

@@ -12,15 +12,12 @@
  * them must make it pass everything.
  */
 import t, { type Test } from 'tap';
-import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
 import { parseClassicConfig } from '../src/config/classic-parser';
 import { parseJsonConfig } from '../src/config/json-parser';
 import { formatIPv6, prefixMask } from '../src/net/address';
 import { serverAddon } from '../src/native/server-addon';
-import { findPackageRoot } from '../src/native/find-package-root';
-import { BPF_OBJECT } from '../src/fastpath/fast-path';
-import '../src/fastpath/fastpath-addon';
+import { buildProductPath } from '../src/native/build-products';
 import { compileTable } from '../src/table/compile';
 import { compileJsonTable } from '../src/table/compile-json';
 import { Rng } from './helpers/rng';
@@ -37,7 +34,7 @@ const PORTS = [80, 443, 8080];
 const PREFIXES = [0, 1, 8, 16, 48, 64, 96, 100, 104, 120, 127, 128];
 
 const addon = serverAddon();
-addon.fastpathStart(path.join(findPackageRoot(), BPF_OBJECT));
+addon.fastpathStart(buildProductPath('bpfObject'));
 const listeners = PORTS.map((port) => {
   const fd = addon.bindListener({ addr: Buffer.alloc(16), scopeId: 0, port, transparent: false, freebind: false, reuseaddr: true, reuseport: false });
   addon.listen(fd, 16);
@@ -308,7 +305,7 @@ t.test('random classic configs: the program decides every tuple as the native lo
   const rng = new Rng(SEED);
   for (let c = 0; c < CLASSIC_CONFIGS; c++) {
     const { text, pools } = classicConfig(rng);
-    const table = targetsAsSlots(compileTable(parseClassicConfig(text, `classic-${c}.conf`), { pathSubstitution: false }));
+    const table = targetsAsSlots(compileTable(parseClassicConfig(text, `classic-${c}.conf`), { pathSubstitution: false }).bytes);
     if (!compare(t, table, (target) => target, pools, rng, `classic config ${c}`, text)) break;
   }
   t.pass(`${CLASSIC_CONFIGS} classic configs, ${TUPLES_PER_CONFIG} tuples each: the same decisions`);
@@ -319,7 +316,7 @@ t.test('random JSON configs with one start per listener: the same', (t) => {
   const rng = new Rng(SEED + 1);
   for (let c = 0; c < JSON_CONFIGS; c++) {
     const { text, pools } = jsonConfig(rng);
-    const table = compileJsonTable(parseJsonConfig(text, `json-${c}.json`));
+    const table = compileJsonTable(parseJsonConfig(text, `json-${c}.json`)).bytes;
     if (table.readUInt32LE(52) !== PORTS.length) t.fail(`json config ${c}: not one start set per listener`);
     const slotOfTarget = (target: number) => table.readUInt32LE(table.readUInt32LE(36) + 16 * target + 8);
     if (!compare(t, table, slotOfTarget, pools, rng, `json config ${c}`, text)) break;
@@ -337,9 +334,9 @@ t.test('every decision kind occurred often, and none was left undecided', (t) =>
 
 t.test('a table beyond the program’s limits: every connection passes to the accept loops', (t) => {
   const entries = Array.from({ length: 17000 }, (_, i) => `ip:2001:db8::${(i + 1).toString(16)} jump-unix:/run/a.sock`);
-  const table = targetsAsSlots(compileTable(parseClassicConfig(['max-rules:1', 'rule-set:0', 'size:1000', ...entries.slice(0, 1000)].join('\n') + '\n', 'small.conf'), { pathSubstitution: false }));
+  const table = targetsAsSlots(compileTable(parseClassicConfig(['max-rules:1', 'rule-set:0', 'size:1000', ...entries.slice(0, 1000)].join('\n') + '\n', 'small.conf'), { pathSubstitution: false }).bytes);
   const big = ['max-rules:17', ...Array.from({ length: 17 }, (_, s) => [`rule-set:${s}`, 'size:1000', ...entries.slice(s * 1000, s * 1000 + 1000)]).flat()];
-  const bigTable = targetsAsSlots(compileTable(parseClassicConfig(big.join('\n') + '\n', 'big.conf'), { pathSubstitution: false }));
+  const bigTable = targetsAsSlots(compileTable(parseClassicConfig(big.join('\n') + '\n', 'big.conf'), { pathSubstitution: false }).bytes);
   const cookie = addon.socketCookie(addon.fastpathOpenSlot(0));
   const tuple = Buffer.alloc(36);
   tuple.set([0x20, 0x01, 0x0d, 0xb8], 0);

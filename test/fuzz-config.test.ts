@@ -68,7 +68,7 @@ function check(text: string, pathSubstitution: boolean): { parsed: boolean; prob
   }
   let table: Buffer;
   try {
-    table = compileTable(config, { pathSubstitution });
+    table = compileTable(config, { pathSubstitution }).bytes;
   } catch (error) {
     return { parsed: true, problem: `parsed, but compileTable threw ${describe(error)}` };
   }

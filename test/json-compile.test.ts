@@ -276,7 +276,7 @@ t.test('native lookup agrees with the JSON reference lookup on random configs', 
       problems.push(`config #${c}: ${(error as Error).message}\n${text}`);
       continue;
     }
-    const table = compileJsonTable(config);
+    const table = compileJsonTable(config).bytes;
     const reason = addon.tableValidate(table);
     if (reason !== null) {
       problems.push(`config #${c}: the native loader rejects its table: ${reason}\n${text}`);
@@ -313,8 +313,10 @@ t.test('table layout: one copy of the sets, or one per listener', async (t) => {
     base('[{"fd": 3}, {"fd": 4}]', '{"m": {"type": "map", "rules": [{"l_ip": "::1", "l_port": 80, "jump": "o:2"}, {"l_ip": "::2", "l_port": 80, "jump": "o:2"}]}, "_start": {"type": "rule", "rules": [{"jump": "r:m"}]}}'),
     'single.json',
   );
-  const table = compileJsonTable(single);
+  const compiledSingle = compileJsonTable(single);
+  const table = compiledSingle.bytes;
   t.equal(addon.tableValidate(table), null);
+  t.same(compiledSingle.targetNames, ['o:2'], "the target's name comes with the table");
   t.equal(table.readUInt32LE(16), 2, 'n_sets');
   t.equal(table.readUInt32LE(48), 1, 'start_set is _start, the second set written');
   t.same([table.readUInt32LE(52), table.readUInt32LE(56), table.readUInt32LE(60)], [0, 0, 0], 'no listener starts');
@@ -333,8 +335,12 @@ t.test('table layout: one copy of the sets, or one per listener', async (t) => {
     ),
     'per-listener.json',
   );
-  const specialized = compileJsonTable(perListener);
+  const compiledPerListener = compileJsonTable(perListener);
+  const specialized = compiledPerListener.bytes;
   t.equal(addon.tableValidate(specialized), null);
+  const slotOfRecord = (i: number) => specialized.readUInt32LE(specialized.readUInt32LE(36) + 16 * i + 8);
+  t.same(compiledPerListener.targetNames, ['o:0', 'o:3', 'o:1', 'o:2'], 'target names in record order, each slot once');
+  t.same(compiledPerListener.targetNames, [0, 1, 2, 3].map((i) => `o:${slotOfRecord(i)}`), "each name is its record's slot");
   t.equal(specialized.readUInt32LE(16), 6, 'two sets for each of three listeners');
   t.equal(specialized.readUInt32LE(48), 0, "start_set is copy 0's _start");
   const n = specialized.readUInt32LE(52);
@@ -385,13 +391,13 @@ t.test('the step limit: 100 sets visited decide, a 101st is a loop', async (t) =
     [150, 'loop'],
   ] as const) {
     const config = chain(length);
-    const table = compileJsonTable(config);
+    const table = compileJsonTable(config).bytes;
     const result = check(tally, `chain ${length}`, config, table, new Uint8Array(36), 0);
     t.equal(result.kind, kind, `a chain of ${length} sets: ${kind}`);
   }
   const self = parseJsonConfig(base('[{"fd": 3}]', '{"_start": {"type": "rule", "rules": [{"jump": "r:_start"}]}}'), 'self.json');
   const lookup = jsonReferenceLookup(self, new Uint8Array(36), 0);
   t.same([lookup.result.kind, lookup.steps.length], ['loop', 100]);
-  check(tally, 'self', self, compileJsonTable(self), new Uint8Array(36), 0);
+  check(tally, 'self', self, compileJsonTable(self).bytes, new Uint8Array(36), 0);
   t.same(tally.mismatches, [], 'native agrees');
 });

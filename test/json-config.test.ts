@@ -231,7 +231,7 @@ t.test('defaults and the shipped example', async (t) => {
   const sites = example.sets.get('sites')!;
   t.equal(sites.kind, 'map');
   t.ok(example.sets.get('_start')!.entries.some((e) => e.action.kind === 'jump' && e.action.set === 'sites'));
-  t.equal(serverAddon().tableValidate(compileJsonTable(example)), null, 'the example compiles to a valid table');
+  t.equal(serverAddon().tableValidate(compileJsonTable(example).bytes), null, 'the example compiles to a valid table');
 });
 
 t.test('bad inputs: the exact position and reason', async (t) => {
@@ -537,7 +537,7 @@ t.test('fuzz: mutated valid configs parse or throw a positioned ConfigError, not
         return;
       }
       parsed++;
-      const reason = serverAddon().tableValidate(compileJsonTable(config));
+      const reason = serverAddon().tableValidate(compileJsonTable(config).bytes);
       if (reason !== null) throw new Error(`parsed, but the native loader rejects the table: ${reason}`);
     }),
     { seed: FC_SEED, numRuns: 20_000 },

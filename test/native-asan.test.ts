@@ -58,7 +58,7 @@ function run(harness: string, args: string[], timeoutMs = 60_000) {
 
 // ---- valid tables to start from ----
 
-const compile = (substitute: boolean, ...lines: string[]) => compileTable(parseClassicConfig(lines.join('\n'), 'asan.conf'), { pathSubstitution: substitute });
+const compile = (substitute: boolean, ...lines: string[]) => compileTable(parseClassicConfig(lines.join('\n'), 'asan.conf'), { pathSubstitution: substitute }).bytes;
 
 function manyEntries(): Buffer {
   const lines = ['max-rules:3', 'max-maps:2', 'rule-set:0 size:40'];
@@ -76,9 +76,9 @@ function manyEntries(): Buffer {
 }
 
 const CORPUS: Array<[string, Buffer]> = [
-  ['single unix target', compileSingleTarget({ kind: 'unix', path: '/run/single.sock' }, { pathSubstitution: false })],
-  ['single template target', compileSingleTarget({ kind: 'unix', path: 'sub/#//7_-#//P_.sock' }, { pathSubstitution: true })],
-  ['single fd target', compileSingleTarget({ kind: 'fd', fd: 9, exitOnPeerGone: true }, { pathSubstitution: false })],
+  ['single unix target', compileSingleTarget({ kind: 'unix', path: '/run/single.sock' }, { pathSubstitution: false }).bytes],
+  ['single template target', compileSingleTarget({ kind: 'unix', path: 'sub/#//7_-#//P_.sock' }, { pathSubstitution: true }).bytes],
+  ['single fd target', compileSingleTarget({ kind: 'fd', fd: 9, exitOnPeerGone: true }, { pathSubstitution: false }).bytes],
   ['no rule sets', compile(false, 'max-maps:1', 'map-set:0 size:1', 'jump-fd:1')],
   ['empty rule set', compile(false, 'max-rules:1')],
   [

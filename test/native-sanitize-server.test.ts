@@ -38,7 +38,7 @@ function routesTable(): string {
     `rip:::ffff:127.0.0.7 jump-unix:${dir}/vanish.sock`,
   ];
   const file = path.join(dir, 'routes.tbl');
-  fs.writeFileSync(file, compileTable(parseClassicConfig(lines.join('\n'), 'harness.conf'), { pathSubstitution: true }));
+  fs.writeFileSync(file, compileTable(parseClassicConfig(lines.join('\n'), 'harness.conf'), { pathSubstitution: true }).bytes);
   return file;
 }
 
@@ -61,7 +61,7 @@ function slotsTable(): string {
     },
   };
   const file = path.join(dir, 'slots.tbl');
-  fs.writeFileSync(file, compileJsonTable(parseJsonConfig(JSON.stringify(config), 'harness.json')));
+  fs.writeFileSync(file, compileJsonTable(parseJsonConfig(JSON.stringify(config), 'harness.json')).bytes);
   return file;
 }
 

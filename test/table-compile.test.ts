@@ -157,7 +157,7 @@ t.test('header, set, entry and target records', async (t) => {
     'ip:2001:db8:0:1::7 port:80 jump-fd:5',
     'ip:2001:db8:0:1::8 port:79',
   );
-  const buf = compileTable(config, { pathSubstitution: false });
+  const buf = compileTable(config, { pathSubstitution: false }).bytes;
   const table = decodeTable(buf);
   checkInvariants(t, table);
   t.same(table.header, {
@@ -212,7 +212,7 @@ t.test('map masks from each match-* token', async (t) => {
     'map-set:2 match-lport',
     'map-set:3 match-rport match-lip:0',
   );
-  const { sets, header } = decodeTable(compileTable(config, { pathSubstitution: false }));
+  const { sets, header } = decodeTable(compileTable(config, { pathSubstitution: false }).bytes);
   t.equal(header.startSet, 0xffffffff, 'no max-rules: no start set');
   t.same(
     sets.map((set) => set.mask),
@@ -226,7 +226,7 @@ t.test('map masks from each match-* token', async (t) => {
 });
 
 t.test('empty config: header only', async (t) => {
-  const table = decodeTable(compileTable(parse(''), { pathSubstitution: false }));
+  const table = decodeTable(compileTable(parse(''), { pathSubstitution: false }).bytes);
   checkInvariants(t, table);
   t.equal(table.buf.length, 64);
   t.equal(table.header.startSet, 0xffffffff);
@@ -247,7 +247,7 @@ t.test('targets are deduplicated, UTF-8 lengths, template flags', async (t) => {
     'default jump-unix:/run/plain.sock',
   ].join('\n');
   const config = parseClassicConfig(text, 'test.conf');
-  const withU = decodeTable(compileTable(config, { pathSubstitution: true }));
+  const withU = decodeTable(compileTable(config, { pathSubstitution: true }).bytes);
   checkInvariants(t, withU);
   t.same(
     withU.targets.map((target) => [target.kind, target.flags, target.path ?? target.a, target.b]),
@@ -262,12 +262,26 @@ t.test('targets are deduplicated, UTF-8 lengths, template flags', async (t) => {
   );
   t.same(withU.entries.map((entry) => entry.action & 0xffffff), [0, 1, 0, 2, 3, 4, 5, 5]);
   t.equal(withU.sets[0].defaultAction, 0x02000001);
-  const withoutU = decodeTable(compileTable(config, { pathSubstitution: false }));
+  const withoutU = decodeTable(compileTable(config, { pathSubstitution: false }).bytes);
   t.same(withoutU.targets.map((target) => target.flags), [0, 0, 0, 0, 0, 0], 'no template flags without -U');
 });
 
+t.test('target names come with the table: one per target record, as the config names it', async (t) => {
+  const nameOfRecord = (target: DecodedTable['targets'][number]) => (target.kind === 2 ? `fd:${target.a}` : `unix:${target.path}`);
+  const compiled = compileTable(
+    parse('max-rules:1', 'rule-set:0 size:4', 'port:1 jump-unix:/run/#//P_.sock', 'port:2 jump-fd:5', 'port:3 jump-unix:/run/a.sock', 'port:4 jump-fd:5', 'default jump-unix:/run/a.sock'),
+    { pathSubstitution: true },
+  );
+  t.same(compiled.targetNames, ['unix:/run/#//P_.sock', 'fd:5', 'unix:/run/a.sock'], 'a -U template by its template, each target once');
+  t.same(compiled.targetNames, decodeTable(compiled.bytes).targets.map(nameOfRecord), 'in record order');
+  const single = compileSingleTarget({ kind: 'fd', fd: 7, exitOnPeerGone: true }, { pathSubstitution: false });
+  t.same(single.targetNames, ['fd:7'], '-i FD');
+  t.same(single.targetNames, decodeTable(single.bytes).targets.map(nameOfRecord));
+  t.same(compileTable(parse(''), { pathSubstitution: false }).targetNames, [], 'no targets, no names');
+});
+
 t.test('single-target tables for -S and -i', async (t) => {
-  const unix = decodeTable(compileSingleTarget({ kind: 'unix', path: '@sb/#//0_' }, { pathSubstitution: true }));
+  const unix = decodeTable(compileSingleTarget({ kind: 'unix', path: '@sb/#//0_' }, { pathSubstitution: true }).bytes);
   checkInvariants(t, unix);
   t.equal(unix.header.nSets, 1);
   t.equal(unix.header.nEntries, 0);
@@ -276,11 +290,11 @@ t.test('single-target tables for -S and -i', async (t) => {
   t.same(unix.targets, [{ kind: 1, flags: 1, a: 0, b: 9, path: '@sb/#//0_' }]);
   t.same(tableLookup(unix, tuple('::1', 80)), { kind: 'unix', path: '@sb/#//0_' });
 
-  const fd = decodeTable(compileSingleTarget({ kind: 'fd', fd: 7, exitOnPeerGone: true }, { pathSubstitution: false }));
+  const fd = decodeTable(compileSingleTarget({ kind: 'fd', fd: 7, exitOnPeerGone: true }, { pathSubstitution: false }).bytes);
   checkInvariants(t, fd);
   t.same(fd.targets, [{ kind: 2, flags: 2, a: 7, b: 0 }]);
   t.equal(fd.header.stringsSize, 0);
-  const fdPlain = decodeTable(compileSingleTarget({ kind: 'fd', fd: 0, exitOnPeerGone: false }, { pathSubstitution: false }));
+  const fdPlain = decodeTable(compileSingleTarget({ kind: 'fd', fd: 0, exitOnPeerGone: false }, { pathSubstitution: false }).bytes);
   t.same(fdPlain.targets, [{ kind: 2, flags: 0, a: 0, b: 0 }]);
 
   t.throws(() => compileSingleTarget({ kind: 'unix', path: 'x'.repeat(108) }, { pathSubstitution: false }), RangeError);
@@ -293,7 +307,7 @@ t.test('single-target tables for -S and -i', async (t) => {
 function decide(config: ClassicConfig, tupleBytes: Uint8Array) {
   const reference = referenceLookup(config, tupleBytes);
   // Every semantic case is also checked against the compiled bytes.
-  const compiled = tableLookup(decodeTable(compileTable(config, { pathSubstitution: false })), tupleBytes);
+  const compiled = tableLookup(decodeTable(compileTable(config, { pathSubstitution: false }).bytes), tupleBytes);
   if (JSON.stringify(compiled) !== JSON.stringify(reference.result)) {
     throw new Error(`table says ${JSON.stringify(compiled)}, reference says ${JSON.stringify(reference.result)}`);
   }
@@ -541,7 +555,7 @@ t.test('compiled table and reference lookup agree (random configs and tuples)', 
           }
         }
         configs++;
-        const table = decodeTable(compileTable(config, { pathSubstitution: false }));
+        const table = decodeTable(compileTable(config, { pathSubstitution: false }).bytes);
         for (let i = 0; i < 30; i++) {
           const pick = <T>(list: readonly T[]): T => list[random.range(0, list.length - 1)];
           const tupleBytes = tuple(pick(ADDRESSES), pick(PORTS), pick(ADDRESSES), pick(PORTS));

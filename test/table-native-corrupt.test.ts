@@ -170,7 +170,7 @@ function docLookup(buf: Buffer, tuple: Buffer): Decision {
 
 // ---- the valid tables everything starts from ----
 
-const compile = (...lines: string[]) => compileTable(parseClassicConfig(lines.join('\n'), 'base.conf'), { pathSubstitution: true });
+const compile = (...lines: string[]) => compileTable(parseClassicConfig(lines.join('\n'), 'base.conf'), { pathSubstitution: true }).bytes;
 
 /** Sets 0,1 rule sets, set 2 a map; targets 0 /run/a.sock, 1 fd 7, 2 @abstract. */
 const TARGETED_BASE = compile(
@@ -208,8 +208,8 @@ function largerConfig(): Buffer {
 }
 
 const BASES: Array<[string, Buffer]> = [
-  ['single unix target', compileSingleTarget({ kind: 'unix', path: '/run/single.sock' }, { pathSubstitution: false })],
-  ['single fd target', compileSingleTarget({ kind: 'fd', fd: 9, exitOnPeerGone: true }, { pathSubstitution: false })],
+  ['single unix target', compileSingleTarget({ kind: 'unix', path: '/run/single.sock' }, { pathSubstitution: false }).bytes],
+  ['single fd target', compileSingleTarget({ kind: 'fd', fd: 9, exitOnPeerGone: true }, { pathSubstitution: false }).bytes],
   ['no rule sets', compile('max-maps:1', 'map-set:0 size:1', 'jump-fd:1')],
   ['rules and a map', TARGETED_BASE],
   ['larger', largerConfig()],
@@ -606,7 +606,7 @@ t.test('targeted corruptions give their specific reason', async (t) => {
   expect('target flags 3', null, w32(target(1, 4), 3));
   {
     // A 107-byte path loads; the same target claiming 108 bytes does not.
-    const long = compileSingleTarget({ kind: 'unix', path: '/' + 'q'.repeat(106) }, { pathSubstitution: false });
+    const long = compileSingleTarget({ kind: 'unix', path: '/' + 'q'.repeat(106) }, { pathSubstitution: false }).bytes;
     t.equal(addon.tableValidate(long), null, '107-byte path loads');
     const longer = Buffer.from(long);
     longer.writeUInt32LE(108, longer.readUInt32LE(H.targetsOff) + 12);

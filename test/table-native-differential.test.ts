@@ -491,7 +491,7 @@ t.test('native lookup agrees with the reference lookup on random configs', async
       parseFailures.push(`config #${c} (seed ${SEED}): ${(err as Error).message}\n${text}`);
       continue;
     }
-    const table = compileTable(config, { pathSubstitution: rng.chance(0.5) });
+    const table = compileTable(config, { pathSubstitution: rng.chance(0.5) }).bytes;
     const reason = serverAddon().tableValidate(table);
     if (reason !== null) {
       parseFailures.push(`config #${c}: the native loader rejects its compiled table: ${reason}\n${text}`);
@@ -532,7 +532,7 @@ t.test('the step limit: 100 sets visited decide, a 101st is a loop', async (t) =
     [150, 'loop'],
   ] as const) {
     const config = chain(length);
-    const table = compileTable(config, { pathSubstitution: false });
+    const table = compileTable(config, { pathSubstitution: false }).bytes;
     const tally = newTally();
     for (let k = 0; k < 20; k++) {
       const expected = checkTuple(tally, `chain ${length}`, config, table, rng.bytes(36));
@@ -568,7 +568,7 @@ t.test('hand-written configs covering each kind of match', async (t) => {
     ].join('\n'),
     'hand.conf',
   );
-  const table = compileTable(config, { pathSubstitution: false });
+  const table = compileTable(config, { pathSubstitution: false }).bytes;
   const tally = newTally();
   const tuple = tupleFromAddresses;
   const cases: Array<[Uint8Array, LookupResult]> = [

@@ -29,6 +29,20 @@ inline std::string StringArg(const Napi::CallbackInfo &info, size_t i) {
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+inline Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo &info, size_t i) {
+  if (info.Length() <= i || !info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer argument");
+  return info[i].As<Napi::Buffer<uint8_t>>();
+}
+
+// An options object's flag: absent, undefined and other falsy values are false.
+inline bool BoolProp(const Napi::Object &o, const char *name) { return o.Get(name).ToBoolean().Value(); }
+
+// An options object's unsigned number, or fallback when it is absent or not a number.
+inline uint32_t UintProp(const Napi::Object &o, const char *name, uint32_t fallback) {
+  Napi::Value v = o.Get(name);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
+}
+
 // A uid or gid: a whole number 0..4294967294, or -1 ("unchanged") when allowed.
 // (uid_t)-1 means "unchanged" to set*id() and chown(), so it is nobody's id; anything
 // else out of range is refused here instead of wrapping around (4294967296 -> 0 = root).

@@ -73,19 +73,24 @@ struct skbox_fp_listener {
 };
 
 /* Per-CPU decision counters. ASSIGNED connections never reach an accept loop;
- * every other decision passes the connection on to the accept loops as before. */
-enum skbox_fp_decision {
-  SKBOX_FP_ASSIGNED = 0,       /* put into a listener-mode slot's socket */
-  SKBOX_FP_NOT_SOCKETBOX,      /* not one of socketbox's listening addresses */
-  SKBOX_FP_NO_TABLE,           /* nothing published yet */
-  SKBOX_FP_UNDECIDED,          /* outside what the program evaluates (see docs/fast-path.md) */
-  SKBOX_FP_FAIL,               /* the table says fail */
-  SKBOX_FP_NO_MATCH,           /* the table says no match */
-  SKBOX_FP_LOOP,               /* the step limit was reached */
-  SKBOX_FP_OTHER_TARGET,       /* a target that is not a registration slot */
-  SKBOX_FP_NOT_LISTENER_MODE,  /* a slot without a listener-mode receiver */
-  SKBOX_FP_ASSIGN_ERROR,       /* the kernel refused the assignment */
-  SKBOX_FP_DECISION_COUNT
-};
+ * every other decision passes the connection on to the accept loops as before.
+ * X(NAME, LABEL): SKBOX_FP_<NAME> is the counter, LABEL the decision's name in
+ * socketbox_fastpath_decisions_total{decision}. Read at build time as
+ * server/stats.h says; one entry per line. */
+#define SKBOX_FP_DECISION_LIST(X)                                                                   \
+  X(ASSIGNED, "assigned")                   /* put into a listener-mode slot's socket */            \
+  X(NOT_SOCKETBOX, "not_socketbox")         /* not one of socketbox's listening addresses */        \
+  X(NO_TABLE, "no_table")                   /* nothing published yet */                             \
+  X(UNDECIDED, "undecided")                 /* outside what the program evaluates (docs/fast-path.md) */ \
+  X(FAIL, "fail")                           /* the table says fail */                               \
+  X(NO_MATCH, "no_match")                   /* the table says no match */                           \
+  X(LOOP, "loop")                           /* the step limit was reached */                        \
+  X(OTHER_TARGET, "other_target")           /* a target that is not a registration slot */          \
+  X(NOT_LISTENER_MODE, "not_listener_mode") /* a slot without a listener-mode receiver */           \
+  X(ASSIGN_ERROR, "assign_error")           /* the kernel refused the assignment */
+
+#define SKBOX_FP_DECISION_ENUM_ENTRY(name, label) SKBOX_FP_##name,
+enum skbox_fp_decision { SKBOX_FP_DECISION_LIST(SKBOX_FP_DECISION_ENUM_ENTRY) SKBOX_FP_DECISION_COUNT };
+#undef SKBOX_FP_DECISION_ENUM_ENTRY
 
 #endif

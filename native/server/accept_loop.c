@@ -38,7 +38,7 @@ struct skbox_loop {
   int n_listeners, listening;
   skbox_loop_options opt;
   uint64_t *stats;
-  uint64_t *target_stats;  /* 2 * SKBOX_TARGET_SLOTS counters */
+  uint64_t *target_stats;  /* SKBOX_TARGET_STAT_COUNT * SKBOX_TARGET_SLOTS counters */
   skbox_table *table;      /* only touched by the loop thread */
   skbox_table *next_table; /* handed over with atomic exchange */
   int stop_requested;      /* atomic */
@@ -181,20 +181,10 @@ static void drop_stale_slots(skbox_loop *L) {
   skbox_dest_drop_stale_slots(&L->dests);
 }
 
+/* The access log's outcome word: the counter's label, which is also the metrics' reason. */
 static const char *outcome_name(enum skbox_stat s) {
-  switch (s) {
-    case SKBOX_STAT_DELIVERED: return "delivered";
-    case SKBOX_STAT_REFUSED_NO_MATCH: return "no_match";
-    case SKBOX_STAT_REFUSED_FAIL: return "fail";
-    case SKBOX_STAT_REFUSED_LOOP: return "loop";
-    case SKBOX_STAT_REFUSED_TARGET_MISSING: return "target_missing";
-    case SKBOX_STAT_REFUSED_TIMEOUT: return "timeout";
-    case SKBOX_STAT_REFUSED_QUEUE_FULL: return "queue_full";
-    case SKBOX_STAT_REFUSED_DRAINING: return "draining";
-    case SKBOX_STAT_REFUSED_OUTSIDE_ROOT: return "outside_root";
-    case SKBOX_STAT_REFUSED_NO_RECEIVER: return "no_receiver";
-    default: return "send_error";
-  }
+  const char *label = skbox_stat_label(s);
+  return label[0] ? label : "send_error";
 }
 
 static void log_outcome(skbox_loop *L, const skbox_pending *c, const char *target, enum skbox_stat outcome) {
@@ -376,7 +366,7 @@ static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
       int e = errno;
       if (e == EAGAIN || e == EWOULDBLOCK) return taken;
       skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRORS, 1);
-      skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRNO + (e < 128 ? e : 0), 1);
+      skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRNO + (e < SKBOX_ACCEPT_ERRNO_COUNTERS ? e : 0), 1);
       if (accept_error_is_transient(e)) continue;
       if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
         pause_intake(L, now);

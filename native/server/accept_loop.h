@@ -38,9 +38,9 @@ typedef struct skbox_loop skbox_loop;
 
 /* listen_fds stay owned by the caller and must outlive the loop; a
  * connection's listener index (JSON `incoming_socket`) is its listener's
- * position in listen_fds. stats points
- * at SKBOX_STAT_COUNT counters and target_stats at 2 * SKBOX_TARGET_SLOTS,
- * both of which must also outlive it. */
+ * position in listen_fds. stats points at SKBOX_STAT_COUNT counters and
+ * target_stats at SKBOX_TARGET_STAT_COUNT * SKBOX_TARGET_SLOTS, both of which
+ * must also outlive it. */
 skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,
                               uint64_t *stats, uint64_t *target_stats, const char **why);
 

@@ -1,7 +1,8 @@
 // The options socketbox-inetd and socketbox-inetd-p share, before their operands.
-import { getopt } from './getopt';
+import { getopt, optionSpecs } from '../cli/getopt';
+import { UsageError } from '../cli/usage-error';
 import { DEFAULT_MAX_CHILDREN } from './inetd-server';
-import { UsageError } from './program-exit';
+import { CLIENT_GETOPT_STYLE } from './program-exit';
 
 /** Far above any sensible limit; only there so a typo is not taken for "no limit". */
 const MAX_CHILDREN_LIMIT = 1_000_000;
@@ -27,11 +28,12 @@ function parseMaxChildren(text: string): number {
 
 /** `registration`: the options of socketbox-inetd-p, which registers at a server, too. */
 export function parseInetdCommandLine(args: readonly string[], registration = false): InetdCommandLine {
-  const { options, operands } = getopt(args, registration ? 'L' : '', ['max-children=', ...(registration ? ['listener'] : [])]);
+  const specs = optionSpecs(registration ? 'L' : '', ['max-children=', ...(registration ? ['listener'] : [])]);
+  const { options, operands } = getopt(args, specs, CLIENT_GETOPT_STYLE);
   let maxChildren = DEFAULT_MAX_CHILDREN;
   let listenerMode = false;
   for (const option of options) {
-    if (option.name === 'max-children') maxChildren = parseMaxChildren(option.value!);
+    if (option.key === 'max-children') maxChildren = parseMaxChildren(option.value!);
     else listenerMode = true; // -L or --listener
   }
   return { maxChildren, listenerMode, operands };

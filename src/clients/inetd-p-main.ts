@@ -3,7 +3,8 @@
 // every connection that arrives, as socketbox-inetd does. Exits 0 when the server goes away.
 import { INETD_OPTIONS_USAGE, parseInetdCommandLine } from './inetd-options';
 import { loadClientAddon } from './load-client-addon';
-import { EXIT_FAILURE, runProgram, UsageError } from './program-exit';
+import { UsageError } from '../cli/usage-error';
+import { EXIT_FAILURE, runProgram } from './program-exit';
 import { prepareProgram, serveConnections } from './inetd-program';
 import { warn, writeAllSync } from './write-fd';
 import { parseGroupNumber } from './group-number';

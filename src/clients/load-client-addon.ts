@@ -1,8 +1,6 @@
-// Loads the native part of the client programs (build/Release/socketbox_client.node).
-// The project root is found by walking up to binding.gyp, so the same code works from src/
-// (tests under tap's TypeScript loader) and from the compiled dist/src/.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// The native part of the client programs (build/Release/socketbox_client.node, from
+// native/client_addon.cc).
+import { loadAddon } from '../native/build-products';
 
 export type ReceiveStatus = 'fd' | 'none' | 'again' | 'end';
 
@@ -72,22 +70,6 @@ export interface ClientAddon {
   socketEndpoint(fd: number, remote: boolean): Endpoint;
 }
 
-const ADDON_FILE = path.join('build', 'Release', 'socketbox_client.node');
-
-function findProjectRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`binding.gyp not found above ${start}`);
-  }
-}
-
-let cached: ClientAddon | undefined;
-
 export function loadClientAddon(): ClientAddon {
-  if (!cached) {
-    const file = path.join(findProjectRoot(__dirname), ADDON_FILE);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cached = require(file) as ClientAddon;
-  }
-  return cached;
+  return loadAddon<ClientAddon>('clientAddon');
 }

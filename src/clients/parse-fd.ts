@@ -1,6 +1,6 @@
 // Descriptor numbers from the command line: plain decimal only (the original's atoi took
 // "3x" as 3 and "x" as 0, i.e. stdin, without a word).
-import { UsageError } from './program-exit';
+import { UsageError } from '../cli/usage-error';
 
 const MAX_FD = 0x7fffffff;
 

@@ -6,9 +6,10 @@
 // program may want further descriptors from it). Unlike the original, other descriptors the
 // caller left open are not passed on: Node marks every inherited descriptor close-on-exec
 // when it starts, and afterwards they cannot be told from Node's own.
-import { getopt } from './getopt';
+import { getopt, optionSpecs } from '../cli/getopt';
+import { UsageError } from '../cli/usage-error';
 import { loadClientAddon, type ClientAddon } from './load-client-addon';
-import { EXIT_FAILURE, runProgram, UsageError } from './program-exit';
+import { CLIENT_GETOPT_STYLE, EXIT_FAILURE, runProgram } from './program-exit';
 import { parseFd } from './parse-fd';
 import { validationLevelFromEnv } from './strict-stream-mode';
 import { warn, writeAllSync } from './write-fd';
@@ -45,9 +46,9 @@ runProgram(NAME, USAGE, (args) => {
     writeAllSync(1, USAGE + '\n');
     return 0;
   }
-  const { options, operands } = getopt(args, 'rs:');
-  const receive = options.some((o) => o.name === 'r');
-  const send = options.filter((o) => o.name === 's').pop();
+  const { options, operands } = getopt(args, optionSpecs('rs:'), CLIENT_GETOPT_STYLE);
+  const receive = options.some((o) => o.key === 'r');
+  const send = options.filter((o) => o.key === 's').pop();
   if (receive && send) throw new UsageError('-r and -s cannot be combined');
   if (!receive && !send) throw new UsageError('one of -r or -s is required');
   const addon = loadClientAddon();

@@ -1,9 +1,10 @@
 // socket-query's command line, with the original's rules: -l / -r choose an end (the last
 // one wins), -a / -p right after narrow it to the address or the port, -R asks for raw hex,
 // -f FD picks the socket (default 0). Without -l or -r, both ends are printed.
-import { getopt } from './getopt';
-import { UsageError } from './program-exit';
+import { getopt, optionSpecs } from '../cli/getopt';
+import { UsageError } from '../cli/usage-error';
 import { parseFd } from './parse-fd';
+import { CLIENT_GETOPT_STYLE } from './program-exit';
 
 export type End = 'local' | 'remote';
 export type Part = 'endpoint' | 'address' | 'port';
@@ -17,10 +18,10 @@ export interface SocketQuery {
 }
 
 export function parseSocketQueryArgs(args: readonly string[]): SocketQuery {
-  const { options, operands } = getopt(args, 'aplrRf:');
+  const { options, operands } = getopt(args, optionSpecs('aplrRf:'), CLIENT_GETOPT_STYLE);
   if (operands.length > 0) throw new UsageError(`unexpected argument '${operands[0]}'`);
   const query: SocketQuery = { part: 'endpoint', raw: false, fd: 0 };
-  for (const { name, value } of options) {
+  for (const { key: name, value } of options) {
     switch (name) {
       case 'l':
       case 'r':

@@ -3,14 +3,11 @@
  * privilege drop, fed every table socketbox publishes, detached first on stop. When it
  * cannot run it says why once, and every connection goes through the accept loops.
  */
-import * as path from 'node:path';
 import type { JsonConfig } from '../config/json-model';
-import { findPackageRoot } from '../native/find-package-root';
-import type { ServerAddon } from '../native/server-addon';
-import type { FastpathCounters } from './fastpath-addon';
-import './fastpath-addon';
+import { buildProductPath } from '../native/build-products';
+import type { FastpathCounters, ServerAddon } from '../native/server-addon';
+import type { CompiledTable } from '../table/compile';
 
-export const BPF_OBJECT = path.join('build', 'Release', 'socketbox_sk_lookup.bpf.o');
 const EPERM = 1;
 const EINVAL = 22;
 const EOPNOTSUPP = 95;
@@ -50,7 +47,7 @@ export class FastPath {
       return undefined;
     }
     try {
-      addon.fastpathStart(path.join(findPackageRoot(), BPF_OBJECT), log.verbose === true);
+      addon.fastpathStart(buildProductPath('bpfObject'), log.verbose === true);
     } catch (err) {
       log.warn(`fast path unavailable (${explainFailure(err as Error)}): ${THROUGH_LOOPS}`);
       return undefined;
@@ -67,10 +64,10 @@ export class FastPath {
   }
 
   /** After the accept loops have the table: the program decides by it from now on. */
-  publish(table: Buffer): void {
+  publish(table: CompiledTable): void {
     let evaluated: boolean;
     try {
-      evaluated = this.addon.fastpathPublish(table);
+      evaluated = this.addon.fastpathPublish(table.bytes);
     } catch (err) {
       // The program then passes every connection: it never decides by an older table than the loops.
       this.log.warn(`fast path: ${(err as Error).message}; ${THROUGH_LOOPS} until the next reload`);

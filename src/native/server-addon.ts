@@ -1,7 +1,11 @@
-import * as path from 'node:path';
-import { findPackageRoot } from './find-package-root';
+/**
+ * What the server addon (build/Release/socketbox_server.node) offers JavaScript. It is put
+ * together in native/server_addon.cc from one binding file per concern; the groups below
+ * follow those files.
+ */
+import { loadAddon } from './build-products';
+import type { FASTPATH_DECISIONS } from './contracts.generated';
 
-/** What the native server core (native/server_addon.cc) offers JavaScript. */
 export interface ListenerSpec {
   addr: Buffer; // 16 bytes
   scopeId: number;
@@ -10,6 +14,22 @@ export interface ListenerSpec {
   freebind: boolean;
   reuseaddr: boolean;
   reuseport: boolean;
+}
+
+export interface FdDescription {
+  open: boolean;
+  socket: boolean;
+  /** "socket", "pipe", "regular file", "directory", "character device"...; absent when not open. */
+  fileType?: string;
+  /** "dev:inode" of the open file: which file it is, whatever number it has. */
+  identity?: string;
+  type?: number;
+  domain?: number;
+}
+
+export interface NativeDecision {
+  kind: 'target' | 'fail' | 'no_match' | 'loop';
+  target?: number;
 }
 
 export interface LoopOptions {
@@ -33,23 +53,55 @@ export interface LoopExit {
   error?: string;
 }
 
-export interface FdDescription {
-  open: boolean;
-  socket: boolean;
-  /** "socket", "pipe", "regular file", "directory", "character device"...; absent when not open. */
-  fileType?: string;
-  /** "dev:inode" of the open file: which file it is, whatever number it has. */
-  identity?: string;
-  type?: number;
-  domain?: number;
+/** One entry of a native counter list, named as in C without the prefix (REFUSED_NO_MATCH). */
+export interface NativeCounterEntry {
+  name: string;
+  index: number;
+  /** The outcome word operators see ("no_match"), or "". */
+  label: string;
+  /** NONE, DELIVERED or REFUSED. */
+  outcome: string;
 }
 
-export interface NativeDecision {
-  kind: 'target' | 'fail' | 'no_match' | 'loop';
-  target?: number;
+/** The counter layouts and names the addon was compiled with (native/contract_bindings.cc). */
+export interface NativeContracts {
+  stats: Array<NativeCounterEntry & { width: number }>;
+  statCount: number;
+  latencyBoundsUs: number[];
+  targetSlots: number;
+  targetStats: string[];
+  registrarStats: NativeCounterEntry[];
+  fastpathDecisions: Array<Omit<NativeCounterEntry, 'outcome'>>;
+}
+
+/** A decision of the fast path's BPF program (enum skbox_fp_decision). */
+export type FastpathDecision = (typeof FASTPATH_DECISIONS)[number];
+
+export interface FastpathSlotCounters {
+  slot: number;
+  /** Connections the program put into the slot's listener. */
+  assigned: number;
+  /** Of those, taken back from the queue after the receiver had gone (refused as no_receiver). */
+  reclaimed: number;
+}
+
+export interface FastpathCounters {
+  /** Per decision of the program, summed over CPUs. */
+  decisions: Record<FastpathDecision, number>;
+  /** Every slot that has had a listener since start-up. */
+  slots: FastpathSlotCounters[];
+  /** Listener-mode registrations granted with a listener, and without one (fast path unable). */
+  grants: { listener: number; without_listener: number };
+}
+
+export interface SlotRule {
+  uid: number;
+  /** Index of the API socket (JSON `paths`) the slot must be registered through. */
+  pathNr: number;
 }
 
 export interface ServerAddon {
+  // ---- listeners and descriptors (native/listener_bindings.cc) ----
   bindListener(spec: ListenerSpec): number;
   adoptListener(fd: number): void;
   listen(fd: number, backlog: number): void;
@@ -57,6 +109,8 @@ export interface ServerAddon {
   describeFd(fd: number): FdDescription;
   /** The process's open descriptors (null when /proc/self/fd cannot be read). */
   openFds(): number[] | null;
+
+  // ---- users and privileges (native/privilege_bindings.cc) ----
   lookupUser(name: string): { uid: number; gid: number } | null;
   lookupUserById(uid: number): { uid: number; gid: number } | null;
   lookupGroup(name: string): number | null;
@@ -65,6 +119,9 @@ export interface ServerAddon {
   setGid(gid: number): void;
   setUid(uid: number): void;
   noNewPrivs(): void;
+  execWithFd(fd: number, argv: string[]): never;
+
+  // ---- capabilities and the start-up library (native/capability_bindings.cc) ----
   /** Empties the calling thread's capability bounding set if CAP_SETPCAP allows it; otherwise leaves it. */
   dropBoundingSet(): void;
   /** Empties the calling thread's permitted, effective, inheritable and ambient capabilities. */
@@ -75,12 +132,13 @@ export interface ServerAddon {
   capabilitiesHeld(): { permitted: boolean; inheritable: boolean; ambient: boolean };
   /** Where libsocketbox-startup.so was preloaded from (bin/socketbox), or null. */
   startupLibrary(): string | null;
-  execWithFd(fd: number, argv: string[]): never;
-  /** The calling thread's policy: SCHED_BATCH (true) or SCHED_OTHER; throws with errno. */
-  setThreadSchedBatch(batch: boolean): void;
+
+  // ---- rule tables (native/table_bindings.cc) ----
   tableValidate(table: Buffer): string | null;
   /** listener: the incoming socket's index (JSON configs); 0 by default. */
   tableLookup(table: Buffer, tuple: Buffer, listener?: number): NativeDecision;
+
+  // ---- accept loops (native/loop_bindings.cc) ----
   createLoop(listenFds: number[], options: LoopOptions, stats: BigUint64Array, targetStats: BigUint64Array): number;
   /** slots: a counter slot per target of the table (see TargetSlots). */
   publishTable(loopId: number, table: Buffer, slots?: Uint32Array): void;
@@ -104,47 +162,30 @@ export interface ServerAddon {
    */
   reclaimLoop(loopId: number, timeoutMs: number): boolean;
   destroyLoop(loopId: number): void;
+  /** The calling thread's policy: SCHED_BATCH (true) or SCHED_OTHER; throws with errno. */
+  setThreadSchedBatch(batch: boolean): void;
+
+  // ---- counter layouts (native/contract_bindings.cc; src/server/stats-layout.ts) ----
+  nativeContracts: NativeContracts;
   statCount: number;
   targetSlots: number;
-}
+  registrarStatCount: number;
 
-let cached: ServerAddon | undefined;
+  // ---- systemd notification (native/notify_bindings.cc) ----
+  /** A datagram socket connected to NOTIFY_SOCKET's address ('/path' or '@abstract'). */
+  notifySocketOpen(address: string): number;
+  /** One notification, e.g. "READY=1\nSTATUS=serving"; waits up to 1 s if the manager's queue is full. */
+  notifySocketSend(fd: number, message: string): void;
 
-export function serverAddon(): ServerAddon {
-  if (!cached) {
-    const file = path.join(findPackageRoot(), 'build', 'Release', 'socketbox_server.node');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cached = require(file) as ServerAddon;
-  }
-  return cached;
-}
-
-/** The process's log sink on stderr (native/log_bindings.cc); merged into ServerAddon. */
-export interface ServerAddon {
+  // ---- the process's log sink on stderr (native/log_bindings.cc) ----
   /** Opens the sink (once; before chroot). The accept loops' access log needs it. */
   openLogSink(): void;
   /** One line ending in '\n', never blocking: false when it was dropped (and counted). Longer than 4096 bytes, it is cut. */
   writeLogLine(line: string): boolean;
   /** Lines dropped so far, by the main thread and the accept loops together. */
   logLinesDropped(): number;
-}
 
-/** systemd notification transport (native/server/sd_notify.c); merged into ServerAddon. */
-export interface ServerAddon {
-  /** A datagram socket connected to NOTIFY_SOCKET's address ('/path' or '@abstract'). */
-  notifySocketOpen(address: string): number;
-  /** One notification, e.g. "READY=1\nSTATUS=serving"; waits up to 1 s if the manager's queue is full. */
-  notifySocketSend(fd: number, message: string): void;
-}
-
-/** Registration protocol (native/registration_bindings.cc); merged into ServerAddon. */
-export interface SlotRule {
-  uid: number;
-  /** Index of the API socket (JSON `paths`) the slot must be registered through. */
-  pathNr: number;
-}
-
-export interface ServerAddon {
+  // ---- the registration protocol: JSON config, -P (native/registration_bindings.cc) ----
   /** A listening SOCK_SEQPACKET socket at path, owned by uid/gid (-1 = unchanged), with mode. */
   openRegistrationSocket(path: string, mode: number, uid: number, gid: number, backlog: number): number;
   /** -P: register as group at the registration socket path; the registered descriptor. */
@@ -154,10 +195,33 @@ export interface ServerAddon {
   configureRegistrar(slots: SlotRule[], perUidLimit: number): void;
   /** Close every API connection (receivers see the end of the stream) and end the thread. */
   stopRegistrar(): void;
-  registrarStatCount: number;
   /** SO_ACCEPTCONN: whether fd is a listening socket. */
   isListeningSocket(fd: number): boolean;
   /** Move this thread into the network namespace at path; returns a descriptor of the old one. */
   enterNetns(path: string): number;
   leaveNetns(previous: number): void;
+
+  // ---- the kernel fast path (native/fastpath_bindings.cc, docs/fast-path.md) ----
+  /** Load the BPF object and attach its sk_lookup program to this thread's network namespace; throws with .errno.
+   *  verbose: libbpf's messages (the verifier's log among them) go to stderr. */
+  fastpathStart(objectPath: string, verbose?: boolean): void;
+  fastpathActive(): boolean;
+  /** Detach and release: every connection goes through the accept loops again. */
+  fastpathStop(): void;
+  /** socketbox's listeners in incoming order; returns how many are in the attached namespace. */
+  fastpathSetListeners(fds: number[]): number;
+  /** true: the program evaluates this table; false: beyond its limits, it passes every connection. */
+  fastpathPublish(table: Buffer): boolean;
+  fastpathCounters(): FastpathCounters;
+  /** Test support: a slot's listener (owned by the fast path), and its removal. */
+  fastpathOpenSlot(slot: number): number;
+  fastpathCloseSlot(slot: number, reclaim: boolean): void;
+  /** Test support: one BPF_PROG_TEST_RUN; tuple as in docs/table-format.md. */
+  fastpathTestRun(tuple: Buffer, ipv4: boolean): { decision: FastpathDecision; cookie: bigint };
+  /** SO_COOKIE of a socket. */
+  socketCookie(fd: number): bigint;
+}
+
+export function serverAddon(): ServerAddon {
+  return loadAddon<ServerAddon>('serverAddon');
 }

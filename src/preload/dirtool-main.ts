@@ -1,6 +1,8 @@
 // socketbox-dirtool: writes and reads the record files of libsocketbox-preload.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UsageError } from '../cli/usage-error';
+import { programStatus } from '../clients/program-exit';
 import { decodeRecords, encodeRecords, magicAddress, recordFileName, RECORD_SIZE } from './record-file';
 import { parseRecordList } from './record-list';
 
@@ -13,8 +15,6 @@ const USAGE = `usage:
                                               print the bind address fe8f::MODE:GROUP:SLOT
 A list has one 'SLOT PATH' per line (SLOT 0..65535, PATH absolute or @abstract, at most
 107 bytes, _@SB_ = the bind port); '#' starts a comment line.`;
-
-class UsageError extends Error {}
 
 function parseNumber(text: string | undefined, what: string, max: number): number {
   if (text === undefined || !/^[0-9]+$/.test(text) || Number(text) > max)
@@ -89,31 +89,26 @@ function address(args: string[]): number {
   return 0;
 }
 
-export function main(argv: string[]): number {
-  const [command, ...args] = argv;
-  try {
-    switch (command) {
-      case 'write':
-        return write(args);
-      case 'show':
-        return show(args);
-      case 'address':
-        return address(args);
-      case '-h':
-      case '--help':
-        process.stdout.write(`${USAGE}\n`);
-        return 0;
-      default:
-        throw new UsageError(command === undefined ? 'a command is missing' : `unknown command '${command}'`);
-    }
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`socketbox-dirtool: ${error.message}\n${USAGE}\n`);
-      return 2;
-    }
-    process.stderr.write(`socketbox-dirtool: ${(error as Error).message}\n`);
-    return 1;
+function run([command, ...args]: string[]): number {
+  switch (command) {
+    case 'write':
+      return write(args);
+    case 'show':
+      return show(args);
+    case 'address':
+      return address(args);
+    case '-h':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      throw new UsageError(command === undefined ? 'a command is missing' : `unknown command '${command}'`);
   }
+}
+
+/** The exit status: a usage error prints the message and the usage (2), another failure the message (1). */
+export function main(argv: string[]): number {
+  return programStatus('socketbox-dirtool', USAGE, run, argv);
 }
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -1,6 +1,5 @@
-// Loads the native relay (build/Release/socketbox_relay.node, from native/relay_addon.cc).
-import * as path from 'node:path';
-import { findPackageRoot } from '../native/find-package-root';
+// The native relay (build/Release/socketbox_relay.node, from native/relay_addon.cc).
+import { loadAddon } from '../native/build-products';
 
 export interface NativeRelayConfig {
   sourceFd: number;
@@ -48,13 +47,6 @@ export interface RelayAddon {
   destroyRelay(id: number): void;
 }
 
-let cached: RelayAddon | undefined;
-
 export function relayAddon(): RelayAddon {
-  if (!cached) {
-    const file = path.join(findPackageRoot(__dirname), 'build', 'Release', 'socketbox_relay.node');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    cached = require(file) as RelayAddon;
-  }
-  return cached;
+  return loadAddon<RelayAddon>('relayAddon');
 }

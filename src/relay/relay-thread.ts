@@ -1,6 +1,7 @@
-// Runs a created relay on a worker thread (its native loop blocks that thread) and stops it
-// on SIGTERM or SIGINT by writing the relay's eventfd from this thread. The process exits
-// once the loop has returned and the relay is destroyed (its socket file removed).
+// Runs a created relay on a worker thread (src/workers/relay-worker.ts: its native loop
+// blocks that thread) and stops it on SIGTERM or SIGINT by writing the relay's eventfd from
+// this thread. The process exits once the loop has returned and the relay is destroyed (its
+// socket file removed).
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { RelayAddon, RelayExit } from './relay-addon';
@@ -9,7 +10,7 @@ const EXIT_FAILURE = 1;
 
 /** ended: called once the loop has returned (listener mode: the registration's end stops the listener's relay). */
 export function runRelayThread(addon: RelayAddon, relayId: number, fail: (message: string) => void, ended?: () => void): void {
-  const worker = new Worker(path.join(__dirname, `relay-worker${path.extname(__filename)}`), {
+  const worker = new Worker(path.join(__dirname, '..', 'workers', `relay-worker${path.extname(__filename)}`), {
     workerData: { relayId },
   });
   let exit: RelayExit | undefined;

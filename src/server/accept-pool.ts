@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import Piscina from 'piscina';
 import type { LoopExit, LoopOptions, ServerAddon } from '../native/server-addon';
 import { LOOP_STATUS } from './loop-status';
-import { newCounterBlock, STAT_COUNT, TARGET_SLOTS } from './stats-layout';
+import { newCounterBlock, STAT_COUNT, TARGET_SLOTS, TARGET_STAT_COUNT } from './stats-layout';
 import { TargetSlots } from './target-slots';
-import { tableTargetNames } from '../table/table-targets';
+import type { CompiledTable } from '../table/compile';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, RestartTracker } from './supervision';
 
 /** What the pool tells its owner about its workers. */
@@ -56,7 +56,7 @@ export class AcceptPool {
       throw new Error('native and JavaScript counter layouts disagree; rebuild socketbox');
     for (const fds of listenerGroups) {
       const stats = newCounterBlock(STAT_COUNT);
-      const targetStats = newCounterBlock(2 * TARGET_SLOTS);
+      const targetStats = newCounterBlock(TARGET_STAT_COUNT * TARGET_SLOTS);
       this.loops.push({ id: addon.createLoop(fds, options, stats, targetStats), stats, targetStats });
     }
     this.pool = new Piscina({
@@ -102,11 +102,11 @@ export class AcceptPool {
   readonly targetSlots = new TargetSlots();
 
   /** Validates once, then hands every loop its own copy: all switch to the same rules. */
-  publish(table: Buffer): void {
-    const problem = this.addon.tableValidate(table);
+  publish(table: CompiledTable): void {
+    const problem = this.addon.tableValidate(table.bytes);
     if (problem) throw new Error(`internal error: compiled table rejected: ${problem}`);
-    const slots = Uint32Array.from(tableTargetNames(table), (name) => this.targetSlots.slotFor(name));
-    for (const loop of this.loops) this.addon.publishTable(loop.id, table, slots);
+    const slots = Uint32Array.from(table.targetNames, (name) => this.targetSlots.slotFor(name));
+    for (const loop of this.loops) this.addon.publishTable(loop.id, table.bytes, slots);
   }
 
   /** Confine every loop's UNIX targets beneath a directory (--target-root). */

@@ -3,12 +3,12 @@ import type { ServerOptions } from '../cli/server-flags';
 import { parseClassicConfig } from '../config/classic-parser';
 import { ConfigError } from '../config/config-error';
 import type { Action, ClassicConfig } from '../config/model';
-import { compileSingleTarget, compileTable } from '../table/compile';
+import { CompiledTable, compileSingleTarget, compileTable } from '../table/compile';
 import type { DescriptorOrigins } from './descriptor-origins';
 
 /** A rule table ready to publish, with what the operator is told about it. */
 export interface CompiledRules {
-  table: Buffer;
+  table: CompiledTable;
   description: string;
 }
 

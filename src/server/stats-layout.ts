@@ -1,53 +1,18 @@
-/** Mirrors enum skbox_stat in native/server/stats.h: index of each per-loop counter. */
-export const STAT = {
-  accepted: 0,
-  delivered: 1,
-  refusedNoMatch: 2,
-  refusedFail: 3,
-  refusedLoop: 4,
-  refusedTargetMissing: 5,
-  refusedTimeout: 6,
-  refusedQueueFull: 7,
-  refusedSendError: 8,
-  refusedDraining: 9,
-  pending: 10,
-  acceptErrors: 11,
-  acceptPauses: 12,
-  tablesAdopted: 13,
-  pongs: 14,
-  latencySumUs: 15,
-  latencyBuckets: 16,
-  acceptErrno: 33,
-  refusedOutsideRoot: 161,
-  refusedNoReceiver: 162,
-  upstreamReceived: 163,
-  upstreamInvalid: 164,
-} as const;
+/**
+ * The accept loops' shared counters (native/server/stats.h). The layout and the
+ * reason names are generated from that header at build time (scripts/native-contracts.js);
+ * this module adds what JavaScript does with them.
+ */
+import { STAT_WIDTH, TARGET_STAT, TARGET_STAT_COUNT } from '../native/contracts.generated';
 
-/** Upper bounds of the dispatch latency buckets in µs (skbox_latency_bounds_us); one more bucket is +Inf. */
-export const LATENCY_BOUNDS_US = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000];
+export { LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, STAT_COUNT, TARGET_SLOTS, TARGET_STAT_COUNT } from '../native/contracts.generated';
 
-export const ERRNO_COUNTERS = 128;
-export const STAT_COUNT = STAT.upstreamInvalid + 1;
+/** Accept failures are counted per errno below this; larger ones count with errno 0 ("other"). */
+export const ERRNO_COUNTERS = STAT_WIDTH.acceptErrno;
 
-/** Per-target counters: two per slot (delivered, pending). */
-export const TARGET_SLOTS = 4096;
-export const targetDelivered = (slot: number): number => slot * 2;
-export const targetPending = (slot: number): number => slot * 2 + 1;
-
-/** Refusal reasons as operators see them, with their counter. */
-export const REFUSAL_REASONS: ReadonlyArray<[string, number]> = [
-  ['no_match', STAT.refusedNoMatch],
-  ['fail', STAT.refusedFail],
-  ['loop', STAT.refusedLoop],
-  ['target_missing', STAT.refusedTargetMissing],
-  ['timeout', STAT.refusedTimeout],
-  ['queue_full', STAT.refusedQueueFull],
-  ['send_error', STAT.refusedSendError],
-  ['draining', STAT.refusedDraining],
-  ['outside_root', STAT.refusedOutsideRoot],
-  ['no_receiver', STAT.refusedNoReceiver],
-];
+/** Per-target counters: TARGET_STAT_COUNT per slot. */
+export const targetDelivered = (slot: number): number => slot * TARGET_STAT_COUNT + TARGET_STAT.delivered;
+export const targetPending = (slot: number): number => slot * TARGET_STAT_COUNT + TARGET_STAT.pending;
 
 /** A block of shared counters: native writes, the main thread reads. */
 export function newCounterBlock(count: number): BigUint64Array {

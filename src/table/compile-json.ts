@@ -10,6 +10,7 @@ import {
   ACT_JUMP,
   ACT_NO_MATCH,
   ACT_TARGET,
+  CompiledTable,
   EntryRecord,
   SET_KIND_MAP,
   SET_KIND_RULE,
@@ -37,7 +38,7 @@ function mapRecords(set: JsonMapSet, entries: readonly JsonEntry[], encode: (act
 }
 
 /** Compiles a parsed JSON config into the binary table. */
-export function compileJsonTable(config: JsonConfig): Buffer {
+export function compileJsonTable(config: JsonConfig): CompiledTable {
   const builder = new TableBuilder({ pathSubstitution: false });
   const sets = [...config.sets.values()];
   const position = new Map(sets.map((set, i) => [set.name, i]));

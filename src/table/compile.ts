@@ -60,6 +60,16 @@ export interface EntryRecord {
   action: number;
 }
 
+/**
+ * A compiled table and the names of its targets by index, as the config names them:
+ * `unix:PATH` (a -U template as written), `fd:N` or (JSON slots) `o:N`. The names key the
+ * per-target counters (src/server/target-slots.ts).
+ */
+export interface CompiledTable {
+  readonly bytes: Buffer;
+  readonly targetNames: readonly string[];
+}
+
 interface TargetRecord {
   kind: number;
   flags: number;
@@ -72,6 +82,7 @@ export class TableBuilder {
   readonly sets: SetRecord[] = [];
   readonly entries: EntryRecord[] = [];
   private readonly targets: TargetRecord[] = [];
+  private readonly targetNames: string[] = [];
   private readonly targetIndex = new Map<string, number>();
   private readonly strings: Buffer[] = [];
   private stringsSize = 0;
@@ -81,7 +92,7 @@ export class TableBuilder {
   unixTarget(path: string): number {
     const problem = unixPathProblem(path);
     if (problem !== null) throw new RangeError(problem);
-    return this.target(`unix:${path}`, () => {
+    return this.target(`unix:${path}`, `unix:${path}`, () => {
       const bytes = Buffer.from(path, 'utf8');
       const record: TargetRecord = {
         kind: TARGET_KIND_UNIX,
@@ -98,19 +109,21 @@ export class TableBuilder {
   fdTarget(fd: number, exitOnPeerGone: boolean): number {
     if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`bad descriptor number ${fd}`);
     const flags = exitOnPeerGone ? TARGET_FLAG_EXIT_ON_PEER_GONE : 0;
-    return this.target(`fd:${fd}:${flags}`, () => ({ kind: TARGET_KIND_FD, flags, a: fd, b: 0 }));
+    return this.target(`fd:${fd}:${flags}`, `fd:${fd}`, () => ({ kind: TARGET_KIND_FD, flags, a: fd, b: 0 }));
   }
 
   slotTarget(slot: number): number {
     if (!Number.isInteger(slot) || slot < 0 || slot >= MAX_SLOTS) throw new RangeError(`bad slot number ${slot}`);
-    return this.target(`slot:${slot}`, () => ({ kind: TARGET_KIND_SLOT, flags: 0, a: slot, b: 0 }));
+    return this.target(`slot:${slot}`, `o:${slot}`, () => ({ kind: TARGET_KIND_SLOT, flags: 0, a: slot, b: 0 }));
   }
 
-  private target(key: string, make: () => TargetRecord): number {
+  /** key tells targets apart (an fd with and without a flag are two); name is what its counters are called. */
+  private target(key: string, name: string, make: () => TargetRecord): number {
     let index = this.targetIndex.get(key);
     if (index === undefined) {
       index = this.targets.length;
       this.targets.push(make());
+      this.targetNames.push(name);
       this.targetIndex.set(key, index);
     }
     return index;
@@ -120,7 +133,7 @@ export class TableBuilder {
    * listenerStarts: the start set per listener index (JSON configs using
    * incoming_socket); empty keeps the classic layout byte for byte.
    */
-  build(startSet: number, listenerStarts: readonly number[] = []): Buffer {
+  build(startSet: number, listenerStarts: readonly number[] = []): CompiledTable {
     const setsOff = HEADER_SIZE;
     const entriesOff = setsOff + this.sets.length * SET_RECORD_SIZE;
     const targetsOff = entriesOff + this.entries.length * ENTRY_RECORD_SIZE;
@@ -174,7 +187,7 @@ export class TableBuilder {
       buf.set(bytes, at);
       at += bytes.length;
     }
-    return buf;
+    return { bytes: buf, targetNames: [...this.targetNames] };
   }
 }
 
@@ -209,7 +222,7 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** Compiles a parsed classic config into the binary table. */
-export function compileTable(config: ClassicConfig, opts: CompileOptions): Buffer {
+export function compileTable(config: ClassicConfig, opts: CompileOptions): CompiledTable {
   const builder = new TableBuilder(opts);
   const ruleCount = config.ruleSets.length;
   const encode = (action: Action | null): number => {
@@ -262,7 +275,7 @@ export function compileTable(config: ClassicConfig, opts: CompileOptions): Buffe
 }
 
 /** The table for `-S PATH` / `-i FD`: one empty rule set whose default is the target. */
-export function compileSingleTarget(target: SingleTarget, opts: CompileOptions): Buffer {
+export function compileSingleTarget(target: SingleTarget, opts: CompileOptions): CompiledTable {
   const builder = new TableBuilder(opts);
   const index = target.kind === 'unix' ? builder.unixTarget(target.path) : builder.fdTarget(target.fd, target.exitOnPeerGone);
   builder.sets.push({

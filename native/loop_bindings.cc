@@ -1,0 +1,176 @@
+// Bindings for the accept loops (native/server/accept_loop.c): created and
+// published to from the main thread, run by worker threads, named by id across
+// them. Also what a loop's thread or its targets need: the scheduling policy and
+// --target-root. Argument checking and error conversion only.
+#include <napi.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "common/handle_table.h"
+#include "common/napi_args.h"
+#include "server_bindings.h"
+
+extern "C" {
+#include "server/accept_loop.h"
+#include "server/stats.h"
+#include "server/table.h"
+#include "server/target_root.h"
+#include "server/thread_sched.h"
+}
+
+namespace {
+
+using skbox_napi::BoolProp;
+using skbox_napi::BufferArg;
+using skbox_napi::ErrnoError;
+using skbox_napi::HandleTable;
+using skbox_napi::IntArg;
+using skbox_napi::IntArrayArg;
+using skbox_napi::SharedCounters;
+using skbox_napi::StringArg;
+using skbox_napi::UintProp;
+
+struct LoopSlot {
+  skbox_loop *loop;
+  Napi::ObjectReference stats;  // keep the shared counters alive
+  Napi::ObjectReference target_stats;
+};
+
+HandleTable<LoopSlot> loops("loop");
+
+// The loop named by the first argument.
+skbox_loop *FindLoop(const Napi::CallbackInfo &info) { return loops.Find(info.Env(), IntArg(info, 0))->loop; }
+
+Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsObject())
+    throw Napi::TypeError::New(env, "createLoop(listenFds, options, stats, targetStats)");
+  std::vector<int> fds = IntArrayArg(info, 0);
+  Napi::Object o = info[1].As<Napi::Object>();
+  skbox_loop_options opt;
+  opt.clear_transparent = BoolProp(o, "clearTransparent");
+  opt.max_pending = UintProp(o, "maxPending", 4096);
+  opt.max_pending_per_target = UintProp(o, "maxPendingPerTarget", opt.max_pending);
+  opt.dispatch_timeout_ms = UintProp(o, "dispatchTimeoutMs", 2000);
+  opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
+  opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
+  opt.drain_backlog_on_stop = BoolProp(o, "drainBacklogOnStop");
+  opt.access_log = (int)UintProp(o, "accessLog", 0);  // 0 off, 1 text, 2 JSON
+  opt.log_sink = StderrLogSink();
+  if (opt.access_log && !opt.log_sink) throw Napi::Error::New(env, "accessLog needs openLogSink() first");
+  opt.upstream = BoolProp(o, "upstream");  // -P: descriptors arrive over registrations
+  uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
+  uint64_t *target_stats = SharedCounters(env, info[3], SKBOX_TARGET_STAT_COUNT * SKBOX_TARGET_SLOTS, "targetStats");
+  const char *why = "";
+  skbox_loop *loop = skbox_loop_create(fds.data(), (int)fds.size(), &opt, stats, target_stats, &why);
+  if (!loop) throw Napi::Error::New(env, why);
+  int id = loops.Add(new LoopSlot{loop, Napi::Persistent(info[2].As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Object>())});
+  return Napi::Number::New(env, id);
+}
+
+Napi::Value PublishTable(const Napi::CallbackInfo &info) {
+  skbox_loop *loop = FindLoop(info);
+  Napi::Buffer<uint8_t> b = BufferArg(info, 1);
+  const char *why = nullptr;
+  skbox_table *t = skbox_table_load(b.Data(), b.Length(), &why);
+  if (!t) throw Napi::Error::New(info.Env(), std::string("invalid table: ") + why);
+  // Optional counter slot per target; anything out of range counts in slot 0.
+  if (info.Length() > 2 && info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+    Napi::Uint32Array slots = info[2].As<Napi::Uint32Array>();
+    for (uint32_t i = 0; i < t->n_targets && i < slots.ElementLength(); i++)
+      t->slots[i] = slots[i] < SKBOX_TARGET_SLOTS ? slots[i] : 0;
+  }
+  skbox_loop_publish(loop, t);
+  return info.Env().Undefined();
+}
+
+Napi::Value RunLoop(const Napi::CallbackInfo &info) {
+  skbox_loop *loop = FindLoop(info);
+  int status = skbox_loop_run(loop);
+  // The loop may return while this worker's environment is being torn down
+  // (process exit): build the result with plain N-API calls whose failure is
+  // ignored, because a C++ exception here could not reach JavaScript.
+  napi_env env = info.Env();
+  napi_value r = nullptr, v = nullptr;
+  int err = skbox_loop_fatal_errno(loop);
+  if (napi_create_object(env, &r) != napi_ok) return Napi::Value();
+  if (napi_create_int32(env, status, &v) == napi_ok) napi_set_named_property(env, r, "status", v);
+  if (napi_create_int32(env, err, &v) == napi_ok) napi_set_named_property(env, r, "errno", v);
+  if (err && napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &v) == napi_ok)
+    napi_set_named_property(env, r, "error", v);
+  return Napi::Value(env, r);
+}
+
+Napi::Value StopLoop(const Napi::CallbackInfo &info) {
+  skbox_loop_request_stop(FindLoop(info));
+  return info.Env().Undefined();
+}
+
+Napi::Value OpenTargetRoot(const Napi::CallbackInfo &info) {
+  std::string dir = StringArg(info, 0);
+  const char *why = "";
+  int fd = skbox_target_root_open(dir.c_str(), &why);
+  if (fd < 0) throw ErrnoError(info.Env(), "--target-root " + dir + ": " + why, errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// setTargetRoot(loopId, rootFd, prefix, allowAbstract)
+Napi::Value SetTargetRoot(const Napi::CallbackInfo &info) {
+  if (info.Length() < 4 || !info[3].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setTargetRoot(loopId, rootFd, prefix, allowAbstract)");
+  skbox_loop_set_target_root(FindLoop(info), IntArg(info, 1), StringArg(info, 2).c_str(),
+                             info[3].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value PingLoop(const Napi::CallbackInfo &info) {
+  skbox_loop_ping(FindLoop(info));
+  return info.Env().Undefined();
+}
+
+Napi::Value AbandonLoop(const Napi::CallbackInfo &info) {
+  skbox_loop_request_abandon(FindLoop(info));
+  return info.Env().Undefined();
+}
+
+// reclaimLoop(id, timeoutMs) -> true once no thread runs the loop.
+Napi::Value ReclaimLoop(const Napi::CallbackInfo &info) {
+  int rc = skbox_loop_reclaim(FindLoop(info), (unsigned)IntArg(info, 1));
+  return Napi::Boolean::New(info.Env(), rc == 0);
+}
+
+Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
+  LoopSlot *slot = loops.Take(IntArg(info, 0));
+  if (!slot) return info.Env().Undefined();
+  skbox_loop_destroy(slot->loop);
+  slot->stats.Reset();
+  slot->target_stats.Reset();
+  delete slot;
+  return info.Env().Undefined();
+}
+
+// Called on an accept-loop worker thread before it runs its loop.
+Napi::Value SetThreadSchedBatch(const Napi::CallbackInfo &info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setThreadSchedBatch(batch)");
+  if (skbox_thread_sched_batch(info[0].As<Napi::Boolean>().Value()) < 0) throw ErrnoError(info.Env(), "sched_setscheduler", errno);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitLoopBindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("createLoop", Napi::Function::New(env, CreateLoop));
+  exports.Set("publishTable", Napi::Function::New(env, PublishTable));
+  exports.Set("runLoop", Napi::Function::New(env, RunLoop));
+  exports.Set("stopLoop", Napi::Function::New(env, StopLoop));
+  exports.Set("pingLoop", Napi::Function::New(env, PingLoop));
+  exports.Set("openTargetRoot", Napi::Function::New(env, OpenTargetRoot));
+  exports.Set("setTargetRoot", Napi::Function::New(env, SetTargetRoot));
+  exports.Set("abandonLoop", Napi::Function::New(env, AbandonLoop));
+  exports.Set("reclaimLoop", Napi::Function::New(env, ReclaimLoop));
+  exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
+  exports.Set("setThreadSchedBatch", Napi::Function::New(env, SetThreadSchedBatch));
+}
