@@ -13,18 +13,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { peerBinary } from './relay/peer-binary';
-import { freePort, peerJson, startPeerServer, startRelayOnListener, startSocketboxAndRelay, stop } from './relay/processes';
+import { freePort } from '../testkit/free-port';
+import { binPath, projectRoot } from '../testkit/project-root';
+import { peerJson, startPeerServer, startRelayOnListener, startSocketboxAndRelay, stop } from './relay/processes';
 
-function findRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'binding.gyp'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error('binding.gyp not found');
-  }
-}
-
-const root = findRoot(__dirname);
-const relayBin = path.join(root, 'bin', 'socketbox-relay');
-const socketboxBin = path.join(root, 'bin', 'socketbox');
+const relayBin = binPath('socketbox-relay');
+const socketboxBin = binPath('socketbox');
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +41,7 @@ interface Path {
 }
 
 async function main(): Promise<void> {
-  const peer = peerBinary(root);
+  const peer = peerBinary(projectRoot);
   const backendPort = await freePort();
   const relayPort = await freePort();
   const systemPort = await freePort();

@@ -9,8 +9,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
 import { handoverConnection } from './helpers/handover-connection';
-import { startInetd, tempDir, type InetdProcess } from './helpers/inetd-process';
-import { childrenOf, openFds, sleep, waitFor } from './helpers/proc';
+import { startInetd, type InetdProcess } from './helpers/inetd-process';
+import { tempDir } from '../testkit/temp-dir';
+import { sleep, waitFor } from '../testkit/wait';
+import { openFds } from '../testkit/proc-fds';
+import { childrenOf } from '../testkit/proc-stat';
 
 const addon = loadClientAddon();
 

@@ -7,9 +7,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
-import { binPath, startInetd, tempDir } from './helpers/inetd-process';
+import { startInetd } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { startTcpToUnixSender } from './helpers/tcp-to-unix-sender';
-import { childrenOf, sleep, waitFor } from './helpers/proc';
+import { sleep, waitFor } from '../testkit/wait';
+import { childrenOf } from '../testkit/proc-stat';
 import { exchange } from './helpers/tcp-client';
 
 const addon = loadClientAddon();

@@ -13,7 +13,7 @@
  */
 import t, { type Test } from 'tap';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 import { parseClassicConfig } from '../src/config/classic-parser';
 import { parseJsonConfig } from '../src/config/json-parser';
 import { formatIPv6, prefixMask } from '../src/net/address';

@@ -8,17 +8,19 @@
  * them (no accept loop touched them); and without a fast path (--no-fast-path) the same
  * daemon is served over its registration connection, through the accept loop.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns([5, 6, 7]);
 
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { binPath, curl, Daemon, tempDir } from './helpers/preload-fixtures';
+import { Child } from '../testkit/child';
+import { curl, Daemon } from './helpers/preload-fixtures';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { withoutSkboxSettings } from './helpers/preload-probe';
 import { scrape, waitForRegistered, waitForSample } from './helpers/registration';
-import { Child } from './helpers/processes';
 
 const PORT = 8701;
 const METRICS = 9701;

@@ -6,7 +6,7 @@
  * (--no-fast-path) the same relay is served over its registration; and when socketbox stops,
  * the relay exits 0.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns([5]);
 
 import t, { type Test } from 'tap';
@@ -14,7 +14,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Child, SOCKETBOX, ROOT } from './helpers/processes';
+import { binPath } from '../testkit/project-root';
+import { Child } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
 import { startEchoBackend } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
 import { scrape, waitForRegistered, waitForSample } from './helpers/registration';
@@ -24,7 +26,7 @@ const METRICS = 9801;
 const CONNECTIONS = 10;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-fastpath-relay-'));
 const api = path.join(dir, 'api.sock');
-const RELAY = path.join(ROOT, 'bin', 'socketbox-relay');
+const RELAY = binPath('socketbox-relay');
 
 async function relayed(t: Test, extra: string[]): Promise<{ server: Child; relay: Child }> {
   const backend = await startEchoBackend('::1');

@@ -8,7 +8,7 @@
  * again), and every line that did go out is whole. A line longer than a log line
  * may be is cut and still ends with a newline.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
@@ -16,14 +16,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runLoad } from '../load-tests/load-generator';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { holdsUnixSocket } from '../testkit/proc-unix';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startDrainReceiver, startFdTool, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { findValue, scrape } from './helpers/metrics';
-import { holdsUnixSocket } from './helpers/proc';
-import { Child, SOCKETBOX, startDrainReceiver, startFdTool, stopAll, stopDrainReceiver } from './helpers/processes';
 import { startEchoBackend } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
 import { relayBin, startRelay, startSocketbox as startFront } from './helpers/relay-process';
-import { waitFor, waitForListening } from './helpers/wait-for';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-unread-log-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -236,7 +239,7 @@ t.test(`the relay, stderr a pipe nobody reads: ${RELAYED} connections all relaye
   let shown = stderr.readAll();
   t.ok(lines(shown).length < RELAYED, `the pipe could not take every line (${lines(shown).length})`);
   t.equal(await relayEchoes(port, 1), 1, 'one more connection, now that the log is read');
-  await waitFor(() => RELAY_LINE.test(lines((shown += stderr.readAll())).pop() ?? ''), 10_000, "that connection's line").catch(() => undefined);
+  await waitFor("that connection's line", () => RELAY_LINE.test(lines((shown += stderr.readAll())).pop() ?? '')).catch(() => undefined);
   checkRelayLog(t, shown);
   t.equal(await relay.stop(), 0, 'the relay stops cleanly');
 });
@@ -249,7 +252,7 @@ t.test(`the relay, stderr a terminal nobody reads: ${RELAYED} connections all re
   const relayPath = path.join(dir, 'relay-terminal.sock');
   const copy = path.join(dir, 'relay-terminal.txt');
   const { terminal, pid } = await onUnreadTerminal(copy, [relayBin, '-s', relayPath, '-p', String(BACKEND_PORT)], children);
-  await waitFor(() => holdsUnixSocket(pid, relayPath), START_MS, 'the relay to bind');
+  await waitFor('the relay to bind', () => holdsUnixSocket(pid, relayPath), START_MS);
   const port = 8904;
   const front = await startFront(relayPath, port);
   t.teardown(front.stop);
@@ -273,7 +276,7 @@ t.test('a log line longer than 4096 bytes is cut and still ends with a newline',
   const port = 8905;
   const server = new Child(spawn(SOCKETBOX, ['-f', conf, '-l', '::', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] }));
   t.teardown(() => stopAll([server]));
-  await waitFor(() => server.stderr.includes('listening on'), START_MS, 'the start-up line');
+  await waitFor('the start-up line', () => server.stderr.includes('listening on'), START_MS);
   t.equal(await server.stop(), 0, 'socketbox stops cleanly');
   const all = lines(server.stderr);
   const long = all.find((l) => l.startsWith('socketbox: listening on')) ?? '';

@@ -15,7 +15,7 @@ import { parseClassicConfig } from '../src/config/classic-parser';
 import { parseJsonConfig } from '../src/config/json-parser';
 import { compileTable } from '../src/table/compile';
 import { compileJsonTable } from '../src/table/compile-json';
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 import { REPORT, buildDir, buildSanitized, harnessSources, lastJsonLine, nativeSources, FASTPATH_OFF, runSanitized } from './helpers/sanitizer-build';
 
 enterTestNetns();

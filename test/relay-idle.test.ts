@@ -1,15 +1,17 @@
 // socketbox-relay's idle timeout (--idle-timeout): a connection that moves no byte either
 // way for that long is closed, counted and logged, so silent clients cannot hold every
 // place under -m; a connection whose bytes keep flowing, in either direction, lives on.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
 import * as net from 'node:net';
+import { sleep, waitFor } from '../testkit/wait';
+import { heldTcpConnections } from '../testkit/proc-tcp';
 import { startEchoBackend } from './helpers/relay-backends';
 import { connectTo, readEnd, relayExchange } from './helpers/relay-client';
-import { startFrontAndRelay, tempDir, type RunningProgram } from './helpers/relay-process';
-import { heldTcpConnections, sleep, waitFor } from './helpers/proc';
+import { startFrontAndRelay, type RunningProgram } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 
 const FRONT_PORT = 8080;
 const BACKEND_PORT = 9000;

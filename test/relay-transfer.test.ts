@@ -1,12 +1,13 @@
 // Bytes through socketbox -> socketbox-relay -> a backend: 100 MB each way at once with
 // equal checksums on both sides, and half-close travelling in each direction.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
 import * as net from 'node:net';
 import { connectTo, nextData, readEnd } from './helpers/relay-client';
-import { startFrontAndRelay, tempDir } from './helpers/relay-process';
+import { startFrontAndRelay } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 import { receiveStream, sendStream } from './helpers/relay-stream';
 
 const FRONT_PORT = 8080;

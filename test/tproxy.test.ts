@@ -15,19 +15,23 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns, PeerNetns, startPeerNetns } from './helpers/netns';
-import { Child, ROOT, startSocketbox, stopAll } from './helpers/processes';
-import { binPath, InetdProcess, startInetd } from './helpers/inetd-process';
-import { waitForListening } from './helpers/wait-for';
+import { projectRoot } from '../testkit/project-root';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { PeerNetns, startPeerNetns } from '../testkit/peer-netns';
+import { Child, stopAll } from '../testkit/child';
+import { startSocketbox } from '../testkit/socketbox';
+import { InetdProcess, startInetd } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
 import { execCommand, nftDefines, unitSection } from './helpers/unit-file';
 
 enterTestNetns([], { anyIp: false });
 
-const RULESET = path.join(ROOT, 'examples', 'tproxy.nft');
-const UNIT = path.join(ROOT, 'systemd', 'socketbox-tproxy.service');
+const RULESET = path.join(projectRoot, 'examples', 'tproxy.nft');
+const UNIT = path.join(projectRoot, 'systemd', 'socketbox-tproxy.service');
 const INSTALLED_RULESET = '/etc/socketbox/tproxy.nft';
 const DIAL = path.join(__dirname, 'helpers', 'dial.py');
-const README = path.join(ROOT, 'README.md');
+const README = path.join(projectRoot, 'README.md');
 
 const defines = nftDefines(RULESET);
 const PREFIX = defines.get('SOCKETBOX_PREFIX') ?? '';

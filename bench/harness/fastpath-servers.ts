@@ -6,8 +6,9 @@
 // registration socket. Needs root (or CAP_BPF and CAP_NET_ADMIN) for the BPF program.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort } from '../../test/helpers/free-port';
-import { isListening, waitFor } from '../../test/helpers/proc';
+import { waitFor } from '../../testkit/wait';
+import { isListening } from '../../testkit/proc-tcp';
+import { freePort } from '../../testkit/free-port';
 import { startProgram, type Program } from './child-process';
 import { onCpus } from './cpu-placement';
 import type { RunningServer, ServerCounts, ServerSetup } from './servers';

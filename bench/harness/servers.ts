@@ -2,8 +2,10 @@
 // a fresh port, is waited for through /proc (never a probe connection, which socketbox would
 // accept and dispatch), and reports its own counts when stopped.
 import * as path from 'node:path';
-import { freePort } from '../../test/helpers/free-port';
-import { holdsUnixSocket, isListening, waitFor } from '../../test/helpers/proc';
+import { waitFor } from '../../testkit/wait';
+import { isListening } from '../../testkit/proc-tcp';
+import { holdsUnixSocket } from '../../testkit/proc-unix';
+import { freePort } from '../../testkit/free-port';
 import type { BenchPrograms } from '../build';
 import { startProgram, type Program } from './child-process';
 import { onCpus } from './cpu-placement';

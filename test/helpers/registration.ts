@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Child, SOCKETBOX } from './processes';
+import { Child } from '../../testkit/child';
+import { waitFor } from '../../testkit/wait';
+import { SOCKETBOX } from '../../testkit/socketbox';
 import { programFor } from './runnable-by';
 
 export const NOBODY = 65534;
@@ -65,11 +67,7 @@ export function waitForRegistered(metricsPort: number, n: number, timeoutMs = 15
 
 /** Waits until the sample `key` (e.g. `socketbox_connections_pending{target="o:0"}`) satisfies ok; undefined while absent. */
 export async function waitForSample(metricsPort: number, key: string, ok: (v: number | undefined) => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = (await scrape(metricsPort).catch(() => new Map<string, number>())).get(key);
-    if (ok(v)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${key} (now ${v})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let v: number | undefined;
+  const sample = async (): Promise<boolean> => ok((v = (await scrape(metricsPort).catch(() => new Map<string, number>())).get(key)));
+  await waitFor(() => `${key} (now ${v})`, sample, timeoutMs, 20);
 }

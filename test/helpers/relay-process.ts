@@ -1,16 +1,15 @@
 // Starting socketbox-relay (compiled: dist/ must be built) and the socketbox server that
 // feeds it, for tests and benchmarks. Readiness is read from /proc, never probed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { holdsUnixSocket, waitFor } from './proc';
-import { waitForListening } from './wait-for';
+import { waitFor } from '../../testkit/wait';
+import { waitForListening } from '../../testkit/proc-tcp';
+import { holdsUnixSocket } from '../../testkit/proc-unix';
+import { binPath } from '../../testkit/project-root';
 
-export const projectRoot = path.resolve(__dirname, '..', '..');
-export const relayBin = path.join(projectRoot, 'bin', 'socketbox-relay');
-export const socketboxBin = path.join(projectRoot, 'bin', 'socketbox');
+export const relayBin = binPath('socketbox-relay');
+export const socketboxBin = binPath('socketbox');
 
 export interface RunningProgram {
   child: ChildProcess;
@@ -42,11 +41,6 @@ function track(child: ChildProcess): RunningProgram {
       return status;
     },
   };
-}
-
-export function tempDir(prefix = 'skbox-relay-'): { dir: string; remove: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
