@@ -16,10 +16,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { binPath } from '../testkit/project-root';
 import { Child } from '../testkit/child';
-import { SOCKETBOX } from '../testkit/socketbox';
 import { startEchoBackend } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
-import { scrape, waitForRegistered, waitForSample } from './helpers/registration';
+import { scrape, startSlotServer, waitForRegistered, waitForSample } from './helpers/registration';
 
 const PORT = 8801;
 const METRICS = 9801;
@@ -31,20 +30,7 @@ const RELAY = binPath('socketbox-relay');
 async function relayed(t: Test, extra: string[]): Promise<{ server: Child; relay: Child }> {
   const backend = await startEchoBackend('::1');
   t.teardown(() => backend.close());
-  const file = path.join(dir, 'socketbox.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      'socketbox-version': 1,
-      incoming: [{ address: '::', port: PORT }],
-      paths: [{ socket: api }],
-      outgoing: [{ uid: 0, path_nr: 0 }],
-      rules: { _start: { type: 'rule', rules: [{ l_ip: '2001:db8::1', jump: 'o:0' }] } },
-    }),
-  );
-  const server = new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(METRICS), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  t.teardown(() => server.stop('SIGKILL').catch(() => undefined));
-  await waitForSample(METRICS, 'socketbox_registration_connections', (v) => v !== undefined, 15_000);
+  const server = await startSlotServer(t, { dir, api, port: PORT, metricsPort: METRICS, extra });
   const relay = new Child(spawn(RELAY, ['-R', `${api}:0`, '-c', '::1', '-p', String(backend.port), '-q'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   t.teardown(() => relay.stop('SIGKILL').catch(() => undefined));
   await waitForRegistered(METRICS, 1);

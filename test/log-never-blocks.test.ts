@@ -145,6 +145,18 @@ function checkAccessLog(t: Test, shown: string, dropped: number | undefined): vo
   );
 }
 
+/**
+ * Once socketbox listens on port: CONNECTIONS connections, which must all be delivered within
+ * STUCK_AFTER_MS whatever stderr does; then the log lines its metrics count as dropped.
+ */
+async function deliverAllAndCountDropped(t: Test, port: number, metricsPort: number): Promise<number | undefined> {
+  await waitForListening(port, START_MS);
+  let finished = 0;
+  const load = await within(STUCK_AFTER_MS, runLoad({ hosts: HOSTS, port, connections: CONNECTIONS, inFlight: 64, timeoutMs: 5000, onProgress: (n) => (finished = n) }));
+  t.equal(load?.delivered, CONNECTIONS, `all ${CONNECTIONS} delivered within ${STUCK_AFTER_MS / 1000} s (connections finished by then: ${finished})`);
+  return findValue(await scrape(metricsPort), 'socketbox_log_lines_dropped_total');
+}
+
 t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all delivered, the lines that did not fit counted`, async (t) => {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
@@ -156,12 +168,7 @@ t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all
   const [port, metricsPort] = [8901, 9901];
   const server = new Child(spawn(SOCKETBOX, accessLogServer(port, metricsPort, receiverPath), { stdio: ['ignore', 'ignore', stderr.fd] }));
   children.push(server);
-  await waitForListening(port, START_MS);
-
-  let finished = 0;
-  const load = await within(STUCK_AFTER_MS, runLoad({ hosts: HOSTS, port, connections: CONNECTIONS, inFlight: 64, timeoutMs: 5000, onProgress: (n) => (finished = n) }));
-  t.equal(load?.delivered, CONNECTIONS, `all ${CONNECTIONS} delivered within ${STUCK_AFTER_MS / 1000} s (connections finished by then: ${finished})`);
-  const dropped = findValue(await scrape(metricsPort), 'socketbox_log_lines_dropped_total');
+  const dropped = await deliverAllAndCountDropped(t, port, metricsPort);
   checkAccessLog(t, stderr.readAll(), dropped);
 
   t.equal(await server.stop(), 0, 'socketbox stops cleanly');
@@ -180,12 +187,7 @@ t.test(`--access-log, stderr a terminal nobody reads: ${CONNECTIONS} connections
   const [port, metricsPort] = [8902, 9902];
   const copy = path.join(dir, 'socketbox-terminal.txt');
   const { terminal, pid } = await onUnreadTerminal(copy, [SOCKETBOX, ...accessLogServer(port, metricsPort, receiverPath)], children);
-  await waitForListening(port, START_MS);
-
-  let finished = 0;
-  const load = await within(STUCK_AFTER_MS, runLoad({ hosts: HOSTS, port, connections: CONNECTIONS, inFlight: 64, timeoutMs: 5000, onProgress: (n) => (finished = n) }));
-  t.equal(load?.delivered, CONNECTIONS, `all ${CONNECTIONS} delivered within ${STUCK_AFTER_MS / 1000} s (connections finished by then: ${finished})`);
-  const dropped = findValue(await scrape(metricsPort), 'socketbox_log_lines_dropped_total');
+  const dropped = await deliverAllAndCountDropped(t, port, metricsPort);
 
   await readTerminal(terminal);
   const { status, shown } = await stopOnTerminal(terminal, pid, copy);
