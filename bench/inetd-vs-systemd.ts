@@ -79,10 +79,10 @@ function parseOptions(): Options {
   const sender = values.sender as Options['sender'];
   if (!['helper', 'socketbox', 'both'].includes(sender)) throw new Error('--sender must be helper, socketbox or both');
   return {
-    connections: positive('connections', values.connections!),
-    concurrency: positive('concurrency', values.concurrency!),
-    rounds: positive('rounds', values.rounds!),
-    program: values.program!,
+    connections: positive('connections', values.connections),
+    concurrency: positive('concurrency', values.concurrency),
+    rounds: positive('rounds', values.rounds),
+    program: values.program,
     sender,
   };
 }

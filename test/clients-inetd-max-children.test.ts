@@ -45,7 +45,7 @@ function holdClient(port: number, index: number): HeldClient {
 }
 
 /** Samples how many children pid has, every 20 ms, until stopped. */
-function sampleChildren(pid: number): { max(): number; samples(): number; stop(): void } {
+function sampleChildren(pid: number): { max: () => number; samples: () => number; stop: () => void } {
   let max = 0;
   let samples = 0;
   const timer = setInterval(() => {

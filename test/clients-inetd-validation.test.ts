@@ -142,7 +142,7 @@ t.test('more descriptors than fit (MSG_CTRUNC): the first is served, nothing lea
   const f = await fixture(t);
   const conn = await handoverConnection();
   const pipe = pipeDescriptor(f.dir, 'fifo-many');
-  await f.send([conn.fd, ...Array(39).fill(pipe.fd)]);
+  await f.send([conn.fd, ...Array<number>(39).fill(pipe.fd)]);
   conn.release();
   fs.closeSync(pipe.fd);
   t.equal(await conn.talk('among forty\n'), 'among forty\n');

@@ -110,7 +110,7 @@ t.test('the connection is blocking for the program, whatever the sender accepted
   await withInetd(t, ['sh', '-c', script], async (port) => {
     const socket = net.connect(port, '::1');
     let output = '';
-    socket.on('data', (chunk) => (output += chunk));
+    socket.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise((resolve) => socket.once('connect', resolve));
     await sleep(300); // cat is waiting in read() by now
     socket.end('late data\n');

@@ -31,7 +31,7 @@ async function chain(t: Test, program: string[]): Promise<Chain> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let serverStderr = '';
-  server.stderr!.on('data', (c) => (serverStderr += c));
+  server.stderr.on('data', (c) => (serverStderr += c));
   t.teardown(async () => {
     server.kill('SIGTERM');
     await exited(server);

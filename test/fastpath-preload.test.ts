@@ -12,7 +12,6 @@ import { enterTestNetns } from '../testkit/netns';
 enterTestNetns([5, 6, 7]);
 
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Child } from '../testkit/child';
@@ -20,7 +19,7 @@ import { curl, Daemon } from './helpers/preload-fixtures';
 import { binPath } from '../testkit/project-root';
 import { tempDir } from '../testkit/temp-dir';
 import { withoutSkboxSettings } from './helpers/preload-probe';
-import { scrape, startSlotServer, waitForRegistered, waitForSample } from './helpers/registration';
+import { scrape, startSlotServer, waitForRegistered } from './helpers/registration';
 
 const PORT = 8701;
 const METRICS = 9701;

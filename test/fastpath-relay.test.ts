@@ -18,7 +18,7 @@ import { binPath } from '../testkit/project-root';
 import { Child } from '../testkit/child';
 import { startEchoBackend } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
-import { scrape, startSlotServer, waitForRegistered, waitForSample } from './helpers/registration';
+import { scrape, startSlotServer, waitForRegistered } from './helpers/registration';
 
 const PORT = 8801;
 const METRICS = 9801;

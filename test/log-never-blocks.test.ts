@@ -157,12 +157,18 @@ async function deliverAllAndCountDropped(t: Test, port: number, metricsPort: num
   return findValue(await scrape(metricsPort), 'socketbox_log_lines_dropped_total');
 }
 
-t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all delivered, the lines that did not fit counted`, async (t) => {
+/** The drain receiver NAME at DIR/NAME.sock, first of the test's children (stopped when it ends). */
+async function accessLogReceiver(t: Test, name: string): Promise<{ children: Child[]; receiverPath: string; receiver: Child }> {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
-  const receiverPath = path.join(dir, 'pipe.sock');
-  const receiver = await startDrainReceiver(receiverPath, 'pipe');
+  const receiverPath = path.join(dir, `${name}.sock`);
+  const receiver = await startDrainReceiver(receiverPath, name);
   children.push(receiver);
+  return { children, receiverPath, receiver };
+}
+
+t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all delivered, the lines that did not fit counted`, async (t) => {
+  const { children, receiverPath, receiver } = await accessLogReceiver(t, 'pipe');
   const stderr = unreadPipe('socketbox-stderr');
   t.teardown(() => fs.closeSync(stderr.fd));
   const [port, metricsPort] = [8901, 9901];
@@ -179,11 +185,7 @@ t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all
 });
 
 t.test(`--access-log, stderr a terminal nobody reads: ${CONNECTIONS} connections all delivered, the lines that did not fit counted`, async (t) => {
-  const children: Child[] = [];
-  t.teardown(() => stopAll(children));
-  const receiverPath = path.join(dir, 'terminal.sock');
-  const receiver = await startDrainReceiver(receiverPath, 'terminal');
-  children.push(receiver);
+  const { children, receiverPath, receiver } = await accessLogReceiver(t, 'terminal');
   const [port, metricsPort] = [8902, 9902];
   const copy = path.join(dir, 'socketbox-terminal.txt');
   const { terminal, pid } = await onUnreadTerminal(copy, [SOCKETBOX, ...accessLogServer(port, metricsPort, receiverPath)], children);

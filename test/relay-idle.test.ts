@@ -44,7 +44,7 @@ t.test('-m 4: three silent clients are closed after the idle timeout, a talking 
   let echoed = '';
   let talkerEnded = false;
   let talkerError = '';
-  talker.on('data', (c) => (echoed += c));
+  talker.on('data', (c: Buffer) => (echoed += c.toString()));
   talker.on('end', () => (talkerEnded = true));
   talker.on('error', (e) => (talkerError = e.message));
   const chunks = Array.from({ length: (6 * IDLE_MS) / 30 }, (_, i) => `${i};`);

@@ -71,7 +71,7 @@ t.test('-m 1: a second connection waits for the first to end, and is then served
   t.equal((await nextData(first)).toString(), 'one');
   const second = await connectTo('2001:db8::1', FRONT_PORT);
   let secondGot = '';
-  second.on('data', (c) => (secondGot += c));
+  second.on('data', (c: Buffer) => (secondGot += c.toString()));
   second.write('two');
   await sleep(400);
   t.equal(secondGot, '', 'not served while the first holds the only place');

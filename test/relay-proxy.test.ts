@@ -104,7 +104,7 @@ t.test('a client that is not an IP socket: PROXY UNKNOWN (v1) and LOCAL (v2)', a
 
     const s = pair.near;
     let reply = '';
-    s.on('data', (c) => (reply += c));
+    s.on('data', (c: Buffer) => (reply += c.toString()));
     s.end('over unix');
     await new Promise((resolve) => s.once('end', resolve));
     t.ok(expect(backend.headers[0]), `${flag}: ${JSON.stringify(backend.headers[0])}`);

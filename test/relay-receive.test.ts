@@ -113,7 +113,7 @@ t.test('received descriptors: non-sockets rejected by default, extras closed, mo
   const received = new Promise<string>((resolve) => {
     backend.server.once('connection', (s) => {
       let text = '';
-      s.on('data', (c) => (text += c));
+      s.on('data', (c: Buffer) => (text += c.toString()));
       s.on('end', () => resolve(text));
     });
   });

@@ -63,7 +63,7 @@ t.test('100 MB each way at the same time: both sides see exactly what was sent',
 t.test('half-close from the client: the backend sees the end, and its reply still arrives', async (t) => {
   await backend(t, (s) => {
     let request = '';
-    s.on('data', (c) => (request += c));
+    s.on('data', (c: Buffer) => (request += c.toString()));
     s.on('end', () => setTimeout(() => s.end(`reply to "${request}" after the end`), 100));
   });
   await relayInFront(t);
@@ -71,7 +71,7 @@ t.test('half-close from the client: the backend sees the end, and its reply stil
   const client = await connectTo('2001:db8::1', FRONT_PORT);
   const reply = receiveStream(client);
   let text = '';
-  client.on('data', (c) => (text += c));
+  client.on('data', (c: Buffer) => (text += c.toString()));
   client.end('question');
   await reply;
   t.equal(text, 'reply to "question" after the end');
@@ -83,7 +83,7 @@ t.test('half-close from the backend: the client sees the end, and can still send
   const backendDone = new Promise<void>((resolve) => {
     void backend(t, (s) => {
       s.end('banner, then no more from me');
-      s.on('data', (c) => (lateBytes += c));
+      s.on('data', (c: Buffer) => (lateBytes += c.toString()));
       s.on('end', () => resolve());
     });
   });
@@ -91,7 +91,7 @@ t.test('half-close from the backend: the client sees the end, and can still send
 
   const client = await connectTo('2001:db8::1', FRONT_PORT);
   let banner = '';
-  client.on('data', (c) => (banner += c));
+  client.on('data', (c: Buffer) => (banner += c.toString()));
   await readEnd(client);
   t.equal(banner, 'banner, then no more from me', 'banner and end arrive');
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -117,7 +117,7 @@ t.test('a client reset resets the backend connection', async (t) => {
 });
 
 t.test('small messages go both ways without waiting for more (ping-pong)', async (t) => {
-  await backend(t, (s) => s.on('data', (c) => s.write(`pong ${c}`)));
+  await backend(t, (s) => s.on('data', (c: Buffer) => s.write(`pong ${c.toString()}`)));
   await relayInFront(t);
   const client = await connectTo('2001:db8::1', FRONT_PORT);
   for (let i = 0; i < 20; i++) {

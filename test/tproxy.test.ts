@@ -50,7 +50,7 @@ function fullAddress(addr: string): string {
   const [head, tail] = addr.split('::');
   const h = head ? head.split(':') : [];
   const tl = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - tl.length).fill('0'), ...tl];
   return groups.map((g) => g.padStart(4, '0')).join(':');
 }
 
@@ -113,11 +113,11 @@ t.test('every port of the prefix reaches its receiver through one TPROXY listene
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-tproxy-'));
   const children: Child[] = [];
   const receivers: InetdProcess[] = [];
-  let peer: PeerNetns | undefined;
+  const peers: PeerNetns[] = [];
   t.teardown(async () => {
     await stopAll(children);
     await Promise.all(receivers.map((r) => r.stop()));
-    await peer?.close();
+    for (const peer of peers) await peer.close();
     runUnit('ExecStop');
     run('ip6tables', '-t', 'mangle', '-F');
     run('ip6tables', '-t', 'mangle', '-X', 'SOCKETBOX_DIVERT');
@@ -161,7 +161,8 @@ t.test('every port of the prefix reaches its receiver through one TPROXY listene
   const server = startSocketbox(['-t', '-U', '-l', LISTENER_ADDR, '-p', String(LISTENER_PORT), '-f', config]);
   children.push(server);
   await waitForListening(LISTENER_PORT);
-  peer = await startPeerNetns({ name: 'tpx', hereAddress: SERVER_LINK, peerAddress: CLIENT_LINK, routes: [PREFIX] });
+  const peer = await startPeerNetns({ name: 'tpx', hereAddress: SERVER_LINK, peerAddress: CLIENT_LINK, routes: [PREFIX] });
+  peers.push(peer);
 
   const A = `${BASE}a`;
   const B = `${BASE}b`;

@@ -113,7 +113,7 @@ t.test('a worker killed under load is restarted and no connection is lost', asyn
   children.push(sink);
   const port = nextPort++;
   const server = new Child(
-    require('node:child_process').spawn(path.join(__dirname, '..', 'bin', 'socketbox'), ['--workers', '2', '-S', path.join(dir, 'sink.sock'), '-l', '::', '-p', String(port)], {
+    spawn(SOCKETBOX, ['--workers', '2', '-S', path.join(dir, 'sink.sock'), '-l', '::', '-p', String(port)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SOCKETBOX_TEST_CONTROL: '1' },
     }),

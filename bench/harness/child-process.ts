@@ -23,13 +23,13 @@ export function startProgram(name: string, file: string, args: readonly string[]
   if (child.pid === undefined) throw new Error(`${name}: could not start ${file}`);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  child.stderr!.on('data', (chunk) => (err += chunk));
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
   // The pipes close after the exit event; wait for them too so nothing printed is missed.
   const finished = Promise.all([
     exitOf(child),
-    new Promise((resolve) => child.stdout!.once('close', resolve)),
-    new Promise((resolve) => child.stderr!.once('close', resolve)),
+    new Promise((resolve) => child.stdout.once('close', resolve)),
+    new Promise((resolve) => child.stderr.once('close', resolve)),
   ]);
   return {
     name,
@@ -60,8 +60,8 @@ export function runToCompletion(name: string, file: string, args: readonly strin
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (chunk) => (out += chunk));
-    child.stderr!.on('data', (chunk) => (err += chunk));
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', reject);
     child.once('close', (code, signal) => {

@@ -10,7 +10,7 @@ export interface InetdProcess {
   socketPath: string;
   /** Everything the inetd (and its children) wrote to stderr so far. */
   stderr(): string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -30,7 +30,7 @@ export async function startInetd(
     env,
   });
   let errors = '';
-  child.stderr!.on('data', (chunk) => (errors += chunk));
+  child.stderr.on('data', (chunk) => (errors += chunk));
   try {
     await waitFor(`${socketPath} to be bound`, () => {
       if (child.exitCode !== null) throw new Error(`socketbox-inetd exited ${child.exitCode}: ${errors}`);

@@ -17,7 +17,7 @@ export interface RunningProgram {
   /** Everything written to stderr so far. */
   stderr(): string;
   /** SIGTERM, then the exit status (or the signal's name). */
-  stop(): Promise<number | string>;
+  stop: () => Promise<number | string>;
 }
 
 export function exited(child: ChildProcess): Promise<number | string> {
@@ -112,7 +112,7 @@ export async function startSocketbox(socketPath: string, port: number, listen = 
     await waitForListening(port);
   } catch (error) {
     program.child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}: ${program.stderr()}`);
+    throw new Error(`${(error as Error).message}: ${program.stderr()}`, { cause: error });
   }
   return program;
 }
