@@ -1,6 +1,7 @@
 // A benchmark process: spawned with its output collected, stopped with SIGTERM (so it can print
 // its counts), killed only if it does not stop in time.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor } from '../../testkit/wait';
 
 export interface Program {
   readonly name: string;
@@ -70,4 +71,24 @@ export function runToCompletion(name: string, file: string, args: readonly strin
       else reject(new Error(`${name} failed (${signal ?? `exit ${code}`}): ${err.trim()}`));
     });
   });
+}
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+/** Waits until ready() holds; fails at once when one of programs exits. On failure they are all stopped. */
+export async function waitUntilReady(what: string, programs: readonly Program[], ready: () => boolean): Promise<void> {
+  try {
+    await waitFor(
+      what,
+      () => {
+        const gone = programs.find((p) => p.hasExited());
+        if (gone) throw new Error(`${gone.name} exited: ${gone.stderr().trim()}`);
+        return ready();
+      },
+      STARTUP_TIMEOUT_MS,
+    );
+  } catch (error) {
+    await Promise.all(programs.map((p) => p.stop(2_000).catch(() => undefined)));
+    throw error;
+  }
 }

@@ -2,8 +2,8 @@
 // socket handed to it, and socketbox in front of a relay. Readiness comes from /proc.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { promisify } from 'node:util';
+import { spawnWithListener } from '../../testkit/handed-listener';
 import { isListening } from '../../testkit/proc-tcp';
 import { waitFor } from '../../testkit/wait';
 
@@ -24,12 +24,7 @@ export async function startPeerServer(peer: string, port: number, threads: numbe
 
 /** socketbox-relay -l 3 ARGS on an IPv6-only listener at [::1]:port made here. */
 export async function startRelayOnListener(relayBin: string, port: number, args: string[]): Promise<ChildProcess> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen({ host: '::1', port, ipv6Only: true, backlog: 4096 }, resolve));
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-  const child = spawn(relayBin, ['-l', '3', ...args], { stdio: ['ignore', 'ignore', 'ignore', fd] });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return child;
+  return spawnWithListener(relayBin, ['-l', '3', ...args], { host: '::1', port }, 'ignore');
 }
 
 /** socketbox -S SOCKET -l ::1 -p PORT feeding socketbox-relay -s SOCKET ARGS. */

@@ -1,12 +1,12 @@
 // Starting socketbox-relay (compiled: dist/ must be built) and the socketbox server that
 // feeds it, for tests and benchmarks. Readiness is read from /proc, never probed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { waitFor } from '../../testkit/wait';
 import { waitForListening } from '../../testkit/proc-tcp';
 import { holdsUnixSocket } from '../../testkit/proc-unix';
 import { binPath } from '../../testkit/project-root';
+import { spawnWithListener } from '../../testkit/handed-listener';
 
 export const relayBin = binPath('socketbox-relay');
 export const socketboxBin = binPath('socketbox');
@@ -92,17 +92,8 @@ export async function startRelayOnListener(
   args: string[],
   options: { ipv6Only?: boolean; wrapper?: string[] } = {},
 ): Promise<RunningProgram> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, ipv6Only: options.ipv6Only ?? true, backlog: 4096 }, resolve);
-  });
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
   const [file, ...pre] = [...(options.wrapper ?? []), relayBin];
-  const child = spawn(file, [...pre, '-l', '3', ...args], { stdio: ['ignore', 'ignore', 'pipe', fd] });
-  // The child has its own copy now; this process must not accept on it.
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return track(child);
+  return track(await spawnWithListener(file, [...pre, '-l', '3', ...args], { host, port, ipv6Only: options.ipv6Only }, 'pipe'));
 }
 
 /** socketbox -S SOCKET -l ADDR -p PORT, once it listens. */
