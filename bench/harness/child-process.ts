@@ -1,6 +1,7 @@
 // A benchmark process: spawned with its output collected, stopped with SIGTERM (so it can print
 // its counts), killed only if it does not stop in time.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runProgram } from '../../testkit/run-program';
 import { waitFor } from '../../testkit/wait';
 
 export interface Program {
@@ -56,21 +57,10 @@ export function startProgram(name: string, file: string, args: readonly string[]
 }
 
 /** Runs a program to completion and returns its stdout; throws on a non-zero exit. */
-export function runToCompletion(name: string, file: string, args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${name} failed (${signal ?? `exit ${code}`}): ${err.trim()}`));
-    });
-  });
+export async function runToCompletion(name: string, file: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  const run = await runProgram(file, args, timeoutMs);
+  if (run.status !== 0) throw new Error(`${name} failed (${typeof run.status === 'string' ? run.status : `exit ${run.status}`}): ${run.stderr.trim()}`);
+  return run.stdout;
 }
 
 const STARTUP_TIMEOUT_MS = 20_000;

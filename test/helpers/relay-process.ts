@@ -7,6 +7,7 @@ import { waitForListening } from '../../testkit/proc-tcp';
 import { holdsUnixSocket } from '../../testkit/proc-unix';
 import { binPath } from '../../testkit/project-root';
 import { spawnWithListener } from '../../testkit/handed-listener';
+import { runProgram, type ProgramRun } from '../../testkit/run-program';
 
 export const relayBin = binPath('socketbox-relay');
 export const socketboxBin = binPath('socketbox');
@@ -67,20 +68,7 @@ export async function startRelay(
 }
 
 /** Runs socketbox-relay with ARGS as given and collects its exit status and output. */
-export function runRelay(args: string[], timeoutMs = 10_000): Promise<{ status: number | string; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(relayBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ status: code ?? signal ?? -1, stdout, stderr });
-    });
-  });
-}
+export const runRelay = (args: string[], timeoutMs = 10_000): Promise<ProgramRun> => runProgram(relayBin, args, timeoutMs);
 
 /**
  * socketbox-relay -l 3 ARGS... on a listening socket made here ([host]:port, IPv6-only so
