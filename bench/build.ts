@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { projectRoot } from './harness/project-root';
+import { projectRoot } from '../testkit/project-root';
 
 export interface BenchPrograms {
   loadgen: string;
@@ -19,7 +19,7 @@ const SOURCES: Record<keyof BenchPrograms, string> = {
   receiver: 'receiver',
 };
 
-export const defaultBinDir = (): string => path.join(projectRoot(), 'bench', 'bin');
+export const defaultBinDir = (): string => path.join(projectRoot, 'bench', 'bin');
 
 /** Native sources a program links besides its own (the floor's -R speaks the registration protocol). */
 const SHARED: Partial<Record<keyof BenchPrograms, string[]>> = {
@@ -33,7 +33,7 @@ function isStale(binary: string, sources: string[]): boolean {
 function compile(sources: string[], binary: string): void {
   const scratch = `${binary}.tmp-${process.pid}`;
   try {
-    const include = path.join(projectRoot(), 'native');
+    const include = path.join(projectRoot, 'native');
     execFileSync('cc', ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-I', include, '-o', scratch, ...sources], { stdio: 'inherit' });
     fs.renameSync(scratch, binary);
   } finally {
@@ -42,11 +42,11 @@ function compile(sources: string[], binary: string): void {
 }
 
 export function buildBenchPrograms(outDir: string = defaultBinDir()): BenchPrograms {
-  const sourceDir = path.join(projectRoot(), 'bench', 'c');
+  const sourceDir = path.join(projectRoot, 'bench', 'c');
   fs.mkdirSync(outDir, { recursive: true });
   const built = {} as BenchPrograms;
   for (const [key, name] of Object.entries(SOURCES) as [keyof BenchPrograms, string][]) {
-    const sources = [path.join(sourceDir, `${name}.c`), ...(SHARED[key] ?? []).map((f) => path.join(projectRoot(), f))];
+    const sources = [path.join(sourceDir, `${name}.c`), ...(SHARED[key] ?? []).map((f) => path.join(projectRoot, f))];
     const binary = path.join(outDir, name);
     if (isStale(binary, sources)) compile(sources, binary);
     built[key] = binary;

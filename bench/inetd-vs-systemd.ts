@@ -17,9 +17,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { freePort } from '../test/helpers/free-port';
-import { projectRoot } from './harness/project-root';
-import { holdsUnixSocket, waitFor, waitForListen } from '../test/helpers/proc';
+import { binPath, projectRoot } from '../testkit/project-root';
+import { waitFor } from '../testkit/wait';
+import { cpuTicks, TICKS_PER_SECOND } from '../testkit/proc-stat';
+import { waitForListening } from '../testkit/proc-tcp';
+import { holdsUnixSocket } from '../testkit/proc-unix';
+import { freePort } from '../testkit/free-port';
 
 interface Options {
   connections: number;
@@ -51,15 +54,11 @@ interface Variant {
   start(): Promise<Running>;
 }
 
-/** User + system CPU seconds of a process itself (children excluded), from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: fields 14, 15
-}
+/** User + system CPU seconds of a process itself (children excluded). */
+const cpuSeconds = (pid: number): number => cpuTicks(pid) / TICKS_PER_SECOND;
 
 const execFileAsync = promisify(execFile);
-const root = projectRoot();
+const root = projectRoot;
 const helperDir = path.join(root, 'bench', 'bin');
 
 function parseOptions(): Options {
@@ -80,10 +79,10 @@ function parseOptions(): Options {
   const sender = values.sender as Options['sender'];
   if (!['helper', 'socketbox', 'both'].includes(sender)) throw new Error('--sender must be helper, socketbox or both');
   return {
-    connections: positive('connections', values.connections!),
-    concurrency: positive('concurrency', values.concurrency!),
-    rounds: positive('rounds', values.rounds!),
-    program: values.program!,
+    connections: positive('connections', values.connections),
+    concurrency: positive('concurrency', values.concurrency),
+    rounds: positive('rounds', values.rounds),
+    program: values.program,
     sender,
   };
 }
@@ -127,7 +126,7 @@ function inetdVariant(name: string, program: string, sender: (socketPath: string
     async start() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-bench-'));
       const socketPath = path.join(dir, 'inetd.sock');
-      const inetd = startProcess(path.join(root, 'bin', 'socketbox-inetd'), [socketPath, program]);
+      const inetd = startProcess(binPath('socketbox-inetd'), [socketPath, program]);
       await waitFor('socketbox-inetd to bind', () => {
         if (inetd.child.exitCode !== null) throw new Error(`socketbox-inetd exited: ${inetd.stderr()}`);
         return holdsUnixSocket(inetd.child.pid!, socketPath);
@@ -135,7 +134,7 @@ function inetdVariant(name: string, program: string, sender: (socketPath: string
       const port = await freePort();
       const [file, args] = sender(socketPath, port);
       const front = startProcess(file, args);
-      await waitForListen(port, 30_000).catch((e) => {
+      await waitForListening(port, 30_000).catch((e) => {
         throw new Error(`${(e as Error).message}: ${front.stderr()}`);
       });
       return {
@@ -157,7 +156,7 @@ function systemdVariant(activator: string, program: string): Variant {
     async start() {
       const port = await freePort();
       const p = startProcess(activator, ['--inetd', '-a', '-l', `[::1]:${port}`, program]);
-      await waitForListen(port, 30_000);
+      await waitForListening(port, 30_000);
       return { port, pids: [p.child.pid!], stop: () => stopProcess(p.child) };
     },
   };
@@ -166,7 +165,7 @@ function systemdVariant(activator: string, program: string): Variant {
 function socketboxWorks(): boolean {
   const main = path.join(root, 'dist', 'src', 'main.js');
   if (!fs.existsSync(main)) return false;
-  return spawnSync(path.join(root, 'bin', 'socketbox'), ['--help'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  return spawnSync(binPath('socketbox'), ['--help'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 }
 
 function median(values: number[]): number {
@@ -188,7 +187,7 @@ async function main(): Promise<void> {
   if (options.sender !== 'helper') {
     if (socketboxWorks())
       variants.push(inetdVariant('socketbox-inetd via socketbox -S', options.program, (s, port) => [
-        path.join(root, 'bin', 'socketbox'), ['-S', s, '-l', '::1', '-p', String(port)],
+        binPath('socketbox'), ['-S', s, '-l', '::1', '-p', String(port)],
       ]));
     else console.log('(bin/socketbox not usable yet: measuring with the C sender only)');
   }

@@ -12,13 +12,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { projectRoot } from './harness/project-root';
 import { peerBinary } from './relay/peer-binary';
-import { freePort, peerJson, startPeerServer, startRelayOnListener, startSocketboxAndRelay, stop } from './relay/processes';
+import { freePort } from '../testkit/free-port';
+import { binPath, projectRoot } from '../testkit/project-root';
+import { peerJson, startPeerServer, startRelayOnListener, startSocketboxAndRelay, stop } from './relay/processes';
 
-const root = projectRoot();
-const relayBin = path.join(root, 'bin', 'socketbox-relay');
-const socketboxBin = path.join(root, 'bin', 'socketbox');
+const relayBin = binPath('socketbox-relay');
+const socketboxBin = binPath('socketbox');
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +41,7 @@ interface Path {
 }
 
 async function main(): Promise<void> {
-  const peer = peerBinary(root);
+  const peer = peerBinary(projectRoot);
   const backendPort = await freePort();
   const relayPort = await freePort();
   const systemPort = await freePort();

@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { buildBenchPrograms } from './build';
 import { renderMarkdown } from './harness/markdown-table';
 import { BENCH_USAGE, parseBenchOptions } from './harness/options';
-import { projectRoot } from './harness/project-root';
+import { projectRoot } from '../testkit/project-root';
 import { runBenchmark } from './harness/run-benchmark';
 import { writeResults } from './harness/write-results';
 
 async function main(): Promise<number> {
-  const root = projectRoot();
+  const root = projectRoot;
   let options;
   try {
     options = parseBenchOptions(process.argv.slice(2), path.join(root, 'bench', 'results'));

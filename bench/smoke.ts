@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildBenchPrograms } from './build';
 import type { Placement } from './harness/cpu-placement';
-import { projectRoot } from './harness/project-root';
+import { binPath } from '../testkit/project-root';
 import type { BenchReport } from './harness/report';
 import { runBenchmark } from './harness/run-benchmark';
 import { writeResults, type ResultFiles } from './harness/write-results';
@@ -29,7 +29,7 @@ export interface SmokeResult {
 export async function runSmoke(options: SmokeOptions): Promise<SmokeResult> {
   const report = await runBenchmark({
     programs: buildBenchPrograms(path.join(options.outDir, 'bin')),
-    socketbox: path.join(projectRoot(), 'bin', 'socketbox'),
+    socketbox: binPath('socketbox'),
     servers: ['floor', 'socketbox-w1'],
     connections: options.connections ?? 2000,
     inflight: options.inflight ?? [8, 64],

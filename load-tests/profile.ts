@@ -10,28 +10,29 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { numberArg, stringArg } from './cli-args';
-import { runLoad } from './load-generator';
-import { waitForListening } from './wait-for';
+import { projectRoot } from '../testkit/project-root';
+import { waitForListening } from '../testkit/proc-tcp';
+import { FD_TOOL } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 
-const root = path.resolve(__dirname, '..', '..');
 const args = process.argv.slice(2);
 const tool = args[0] === 'flame' ? 'flame' : 'doctor';
 const seconds = numberArg('--seconds', 15);
 const port = 18_311; // with --metrics on 18312
-const clinicDir = path.resolve(stringArg('--out', path.join(root, '.clinic')));
+const clinicDir = path.resolve(stringArg('--out', path.join(projectRoot, '.clinic')));
 
 async function main(): Promise<void> {
   const started = Date.now();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-profile-'));
   const sock = path.join(dir, 'sink.sock');
-  const receiver = spawn('python3', [path.join(root, 'test', 'helpers', 'fd_tool.py'), 'drain', sock, 'sink'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const receiver = spawn('python3', [FD_TOOL, 'drain', sock, 'sink'], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((r) => receiver.stdout.once('data', r));
-  const clinic = path.join(root, 'node_modules', '.bin', 'clinic');
+  const clinic = path.join(projectRoot, 'node_modules', '.bin', 'clinic');
   const profiled = spawn(
     clinic,
-    [tool, '--dest', clinicDir, '--', process.execPath, path.join(root, 'dist', 'src', 'main.js'), '--metrics', '127.0.0.1:18312', '-S', sock, '-l', '::1', '-p', String(port)],
+    [tool, '--dest', clinicDir, '--', process.execPath, path.join(projectRoot, 'dist', 'src', 'main.js'), '--metrics', '127.0.0.1:18312', '-S', sock, '-l', '::1', '-p', String(port)],
     // NO_INSIGHT: clinic would otherwise ask (and, without a terminal, quietly quit) about usage statistics.
-    { stdio: ['inherit', 'inherit', 'pipe'], cwd: root, detached: true, env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1' } },
+    { stdio: ['inherit', 'inherit', 'pipe'], cwd: projectRoot, detached: true, env: { ...process.env, NO_INSIGHT: '1', NO_UPDATE_NOTIFIER: '1' } },
   );
   // clinic's messages pass through; an analysis that fails says so there, not in the exit status.
   let clinicErrors = '';

@@ -9,16 +9,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { binPath } from '../testkit/project-root';
+import { memoryKiB } from '../testkit/proc-status';
 import { numberArg } from './cli-args';
 
-const root = path.resolve(__dirname, '..', '..');
 const reloads = numberArg('--reloads', 10_000);
 const port = numberArg('--port', 18_951);
-
-function rssKiB(pid: number): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1]);
-}
 
 /** A config of realistic size: 200 rules and a 500-entry map, with a changing target. */
 function config(generation: number): string {
@@ -33,7 +29,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-reload-mem-'));
   const conf = path.join(dir, 'socketbox.conf');
   fs.writeFileSync(conf, config(0));
-  const server = spawn(path.join(root, 'bin', 'socketbox'), ['-f', conf, '-l', '::1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(binPath('socketbox'), ['-f', conf, '-l', '::1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   let done = 0;
   let waiter: (() => void) | undefined;
@@ -56,9 +52,9 @@ async function main(): Promise<void> {
     const reloaded = next();
     server.kill('SIGHUP');
     await reloaded;
-    if (i === 100) rssAt100 = rssKiB(server.pid as number);
+    if (i === 100) rssAt100 = memoryKiB(server.pid as number, 'VmRSS');
   }
-  const rssAtEnd = rssKiB(server.pid as number);
+  const rssAtEnd = memoryKiB(server.pid as number, 'VmRSS');
   server.kill('SIGTERM');
   const ratio = rssAtEnd / rssAt100;
   const result = { reloads: done, seconds: (Date.now() - started) / 1000, rssAfter100KiB: rssAt100, rssAfterAllKiB: rssAtEnd, ratio: Number(ratio.toFixed(3)), withinTenPercent: ratio <= 1.1 };

@@ -13,13 +13,15 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runLoad } from './load-generator';
-import { fdCount, waitForListening } from './wait-for';
+import { binPath } from '../testkit/project-root';
+import { fdCount } from '../testkit/proc-fds';
+import { memoryKiB } from '../testkit/proc-status';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterPrivateNetns } from '../testkit/netns';
+import { FD_TOOL } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { numberArg } from './cli-args';
-import { enterPrivateNetns } from './netns';
 
-const root = path.resolve(__dirname, '..', '..');
-const FD_TOOL = path.join(root, 'test', 'helpers', 'fd_tool.py');
 const durationS = numberArg('--duration', 60);
 const workers = numberArg('--workers', 2);
 const inFlight = numberArg('--inflight', 64);
@@ -75,18 +77,13 @@ function config(generation: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function status(pid: number, field: string): number {
-  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
-  return Number(/(\d+)/.exec(line ?? '')?.[1]);
-}
-
 async function main(): Promise<void> {
   enterPrivateNetns();
   const receivers: Receiver[] = ['fast', 'slow', 'flaky'].map((name) => ({ name, rate: name === 'slow' ? 1500 : 0, counted: 0, deaths: 0 }));
   await Promise.all(receivers.map(startReceiver));
   const conf = path.join(dir, 'socketbox.conf');
   fs.writeFileSync(conf, config(0));
-  const server = spawn(path.join(root, 'bin', 'socketbox'), ['--workers', String(workers), '--dispatch-timeout', '1s', '-f', conf, '-l', '::', '-p', String(port)], {
+  const server = spawn(binPath('socketbox'), ['--workers', String(workers), '--dispatch-timeout', '1s', '-f', conf, '-l', '::', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, SOCKETBOX_TEST_CONTROL: '1' },
   });
@@ -127,7 +124,7 @@ async function main(): Promise<void> {
     answered += batch.delivered;
     closed += batch.refused;
     if (!baselineRss && Date.now() > deadline - durationS * 900) {
-      baselineRss = status(pid, 'VmRSS');
+      baselineRss = memoryKiB(pid, 'VmRSS');
       baselineFds = fdCount(pid);
     }
   }
@@ -137,7 +134,7 @@ async function main(): Promise<void> {
   if (!flaky.proc) await startReceiver(flaky);
   await new Promise((r) => setTimeout(r, 1500)); // let waiting connections settle
   const endFds = fdCount(pid);
-  const endRss = status(pid, 'VmRSS');
+  const endRss = memoryKiB(pid, 'VmRSS');
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
   await Promise.all(receivers.map(stopReceiver));

@@ -6,7 +6,7 @@
  * socketbox_connections_refused_total, with one line per counted connection. Both come from
  * the same list in native/server/stats.h (native-contracts.test.ts checks the list itself).
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t from 'tap';
@@ -17,8 +17,11 @@ import * as path from 'node:path';
 import { REFUSAL_REASONS } from '../src/server/stats-layout';
 import { talk } from './helpers/client';
 import { scrape, sum, value } from './helpers/metrics';
-import { Child, startDrainReceiver, startReceiver, startSocketbox, stopAll } from './helpers/processes';
-import { waitFor, waitForListening } from './helpers/wait-for';
+import { Child, stopAll } from '../testkit/child';
+import { startDrainReceiver, startReceiver } from '../testkit/fd-tool';
+import { startSocketbox } from '../testkit/socketbox';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
 
 const PORT = 8701;
 const METRICS_PORT = 9701;
@@ -87,7 +90,7 @@ t.test('every outcome word the access log writes is counted under that word', as
   const accepted = 6 + TO_HELD;
 
   // Settled: the waiting connection has timed out and every line is written.
-  await waitFor(() => words(server).length === accepted, 20_000, `${accepted} access log lines; stderr so far: ${server.stderr}`);
+  await waitFor(() => `${accepted} access log lines; stderr so far: ${server.stderr}`, () => words(server).length === accepted, 20_000);
   const families = await scrape(METRICS_PORT);
   t.equal(sum(families, 'socketbox_connections_accepted_total'), accepted, 'every connection accepted');
   t.equal(value(families, 'socketbox_connections_pending', { target: `unix:${root}/held.sock` }), 0, 'nothing waits any more');

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { allowedCpus, cpuSetsFor, parseCpuList } from '../bench/harness/cpu-placement';
+import type { BenchReport } from '../bench/harness/report';
 import { markdownProblems, runSmoke, svgProblems } from '../bench/smoke';
 
 const CONNECTIONS = 2000;
@@ -63,7 +64,7 @@ t.test('bench smoke run', async (t) => {
 
   t.test('outputs are written to the temporary directory and well-formed', async (t) => {
     for (const file of Object.values(files)) t.equal(path.dirname(file), outDir, `${path.basename(file)} in the temp dir`);
-    const json = JSON.parse(fs.readFileSync(files.json, 'utf8'));
+    const json = JSON.parse(fs.readFileSync(files.json, 'utf8')) as BenchReport;
     t.same(json, JSON.parse(fs.readFileSync(files.latestJson, 'utf8')), 'latest.json is the timestamped report');
     t.equal(json.rows.length, 4);
     t.same(json.problems, report.problems, 'latest.json carries the same problems');

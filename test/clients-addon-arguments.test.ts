@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
-import { projectRoot, tempDir } from './helpers/inetd-process';
+import { projectRoot } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 
 const addon = loadClientAddon();
 const OUT_OF_RANGE = [NaN, Infinity, -Infinity, 1e20, -1, 2 ** 31, 2 ** 32 + 1, 1.5, -0.5];

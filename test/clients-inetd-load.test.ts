@@ -4,8 +4,11 @@
 // through the --max-children limit).
 import t from 'tap';
 import * as path from 'node:path';
-import { startInetd, tempDir } from './helpers/inetd-process';
-import { childrenOf, openFds, waitFor, zombieChildren } from './helpers/proc';
+import { startInetd } from './helpers/inetd-process';
+import { tempDir } from '../testkit/temp-dir';
+import { waitFor } from '../testkit/wait';
+import { openFds } from '../testkit/proc-fds';
+import { childrenOf, zombieChildren } from '../testkit/proc-stat';
 import { startTcpToUnixSender } from './helpers/tcp-to-unix-sender';
 import { exchange } from './helpers/tcp-client';
 

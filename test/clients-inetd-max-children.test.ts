@@ -3,7 +3,7 @@
 // socketbox's own bounded waiting; none is dropped. Each test holds every connection open in
 // its program (the program answers only once its client sends a line), samples the number of
 // children of the inetd throughout, then releases the clients and checks that each was served.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
@@ -11,11 +11,15 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { binPath, startInetd, tempDir } from './helpers/inetd-process';
-import { childrenOf, sleep, waitFor } from './helpers/proc';
-import { Child, startSocketbox, stopAll } from './helpers/processes';
+import { sleep, waitFor } from '../testkit/wait';
+import { childrenOf } from '../testkit/proc-stat';
+import { waitForListening } from '../testkit/proc-tcp';
+import { Child, stopAll } from '../testkit/child';
+import { startSocketbox } from '../testkit/socketbox';
+import { startInetd } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { scrape, startJsonServer, waitForRegistered } from './helpers/registration';
-import { waitForListening } from './helpers/wait-for';
 
 /** Answers once the client has sent its line: until then the program holds its slot. */
 const HOLDING_PROGRAM = ['sh', '-c', 'read line; echo "served $line"'];
@@ -41,7 +45,7 @@ function holdClient(port: number, index: number): HeldClient {
 }
 
 /** Samples how many children pid has, every 20 ms, until stopped. */
-function sampleChildren(pid: number): { max(): number; samples(): number; stop(): void } {
+function sampleChildren(pid: number): { max: () => number; samples: () => number; stop: () => void } {
   let max = 0;
   let samples = 0;
   const timer = setInterval(() => {

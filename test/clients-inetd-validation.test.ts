@@ -9,8 +9,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
 import { handoverConnection } from './helpers/handover-connection';
-import { startInetd, tempDir, type InetdProcess } from './helpers/inetd-process';
-import { childrenOf, openFds, sleep, waitFor } from './helpers/proc';
+import { startInetd, type InetdProcess } from './helpers/inetd-process';
+import { tempDir } from '../testkit/temp-dir';
+import { sleep, waitFor } from '../testkit/wait';
+import { openFds } from '../testkit/proc-fds';
+import { childrenOf } from '../testkit/proc-stat';
 
 const addon = loadClientAddon();
 
@@ -139,7 +142,7 @@ t.test('more descriptors than fit (MSG_CTRUNC): the first is served, nothing lea
   const f = await fixture(t);
   const conn = await handoverConnection();
   const pipe = pipeDescriptor(f.dir, 'fifo-many');
-  await f.send([conn.fd, ...Array(39).fill(pipe.fd)]);
+  await f.send([conn.fd, ...Array<number>(39).fill(pipe.fd)]);
   conn.release();
   fs.closeSync(pipe.fd);
   t.equal(await conn.talk('among forty\n'), 'among forty\n');

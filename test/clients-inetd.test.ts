@@ -7,9 +7,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
-import { binPath, startInetd, tempDir } from './helpers/inetd-process';
+import { startInetd } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { startTcpToUnixSender } from './helpers/tcp-to-unix-sender';
-import { childrenOf, sleep, waitFor } from './helpers/proc';
+import { sleep, waitFor } from '../testkit/wait';
+import { childrenOf } from '../testkit/proc-stat';
 import { exchange } from './helpers/tcp-client';
 
 const addon = loadClientAddon();
@@ -107,7 +110,7 @@ t.test('the connection is blocking for the program, whatever the sender accepted
   await withInetd(t, ['sh', '-c', script], async (port) => {
     const socket = net.connect(port, '::1');
     let output = '';
-    socket.on('data', (chunk) => (output += chunk));
+    socket.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await new Promise((resolve) => socket.once('connect', resolve));
     await sleep(300); // cat is waiting in read() by now
     socket.end('late data\n');

@@ -61,7 +61,7 @@ t.test('socket-query options follow the original', async (t) => {
 t.test('socket-query output formats', async (t) => {
   const address = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x23]);
   const local = { address, port: 8080 };
-  const remote = { address: Uint8Array.from([...Array(10).fill(0), 0xff, 0xff, 127, 0, 0, 5]), port: 40000 };
+  const remote = { address: Uint8Array.from([...Array<number>(10).fill(0), 0xff, 0xff, 127, 0, 0, 5]), port: 40000 };
   t.equal(formatAddress(address, false), '2001:0db8:0000:0000:0000:0000:0000:0123');
   t.equal(formatAddress(address, true), '20010DB8000000000000000000000123');
   t.equal(formatPort(8080, false), '8080');

@@ -7,8 +7,13 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
 import { handoverConnection } from './helpers/handover-connection';
-import { binPath, exited, tempDir } from './helpers/inetd-process';
-import { openFds, sleep, waitFor } from './helpers/proc';
+import { exited } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
+import { sleep, waitFor } from '../testkit/wait';
+import { openFds } from '../testkit/proc-fds';
+import { waitForExec } from '../testkit/proc-exec';
+import { statusField } from '../testkit/proc-status';
 
 const addon = loadClientAddon();
 
@@ -37,20 +42,6 @@ async function sendConnection(t: Test, socketPath: string) {
   conn.release();
   return conn;
 }
-
-/** Waits until pid runs the executable named name (i.e. has exec'd it). */
-function waitForExec(pid: number, name: string): Promise<void> {
-  return waitFor(`pid ${pid} to exec ${name}`, () => {
-    try {
-      return path.basename(fs.readlinkSync(`/proc/${pid}/exe`)) === name;
-    } catch {
-      return false;
-    }
-  });
-}
-
-const statusField = (pid: number, field: string) =>
-  new RegExp(`^${field}:\\s*(\\S+)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
 
 // The exec'd program is `cat` waiting on a pipe, inspected from outside through /proc: a
 // shell looking at itself would see its own fork-time state (pipes, all signals blocked).

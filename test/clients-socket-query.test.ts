@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { handoverConnection } from './helpers/handover-connection';
-import { binPath, exited } from './helpers/inetd-process';
+import { exited } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
 
 const LOOP6 = '0000:0000:0000:0000:0000:0000:0000:0001';
 

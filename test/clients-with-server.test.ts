@@ -3,9 +3,14 @@
 import t, { type Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { binPath, exited, startInetd, tempDir, type InetdProcess } from './helpers/inetd-process';
-import { freePort } from './helpers/free-port';
-import { childrenOf, openFds, waitFor, waitForListen, zombieChildren } from './helpers/proc';
+import { exited, startInetd, type InetdProcess } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
+import { waitFor } from '../testkit/wait';
+import { openFds } from '../testkit/proc-fds';
+import { childrenOf, zombieChildren } from '../testkit/proc-stat';
+import { waitForListening } from '../testkit/proc-tcp';
+import { freePort } from '../testkit/free-port';
 import { exchange } from './helpers/tcp-client';
 
 const LOOP6 = '0000:0000:0000:0000:0000:0000:0000:0001';
@@ -26,14 +31,14 @@ async function chain(t: Test, program: string[]): Promise<Chain> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let serverStderr = '';
-  server.stderr!.on('data', (c) => (serverStderr += c));
+  server.stderr.on('data', (c) => (serverStderr += c));
   t.teardown(async () => {
     server.kill('SIGTERM');
     await exited(server);
     await inetd.stop();
     tmp.remove();
   });
-  await waitForListen(port, 20_000).catch((error) => {
+  await waitForListening(port, 20_000).catch((error) => {
     throw new Error(`${(error as Error).message}; socketbox said: ${serverStderr}`);
   });
   return { port, inetd, server, serverStderr: () => serverStderr };

@@ -11,10 +11,15 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startDrainReceiver, startSocketbox, stopAll, stopDrainReceiver } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
-import { fdCount, waitFor, waitForListening } from './helpers/wait-for';
+import { waitFor } from '../testkit/wait';
+import { fdCount } from '../testkit/proc-fds';
+import { cpuTicks } from '../testkit/proc-stat';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX, startSocketbox } from '../testkit/socketbox';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 
 enterTestNetns();
 
@@ -25,11 +30,6 @@ let nextPort = 8700;
 const startDrain = (name: string, rate = 0, hold = false): Promise<Child> =>
   startDrainReceiver(path.join(dir, `${name}.sock`), name, { rate, hold });
 const drainReport = stopDrainReceiver;
-
-function cpuTicks(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15)
-}
 
 t.test('20,000 connections at 64 in flight into a receiver draining 2,000/s: all delivered, in order', async (t) => {
   const children: Child[] = [];
@@ -76,7 +76,7 @@ t.test('a receiver killed mid-burst: refusals counted, no descriptor leaked, del
   });
   t.ok(load.delivered >= 2000 && load.delivered < 6000, `delivered before the kill: ${load.delivered}`);
   t.equal(load.delivered + load.refused, 6000, 'every connection ended one way or the other');
-  await waitFor(() => fdCount(server.pid) <= baseline, 5000, 'the descriptor count back to its baseline');
+  await waitFor('the descriptor count back to its baseline', () => fdCount(server.pid) <= baseline, 5000);
   t.ok(fdCount(server.pid) <= baseline, `descriptors back to the baseline of ${baseline}`);
 
   receiver = await startDrain('flaky');
@@ -112,7 +112,7 @@ t.test('RLIMIT_NOFILE 64: intake pauses without spinning and resumes by itself',
   await waitForListening(port);
   const loadDone = runLoad({ hosts: HOSTS, port, connections: 300, inFlight: 100, timeoutMs: 60_000 });
   // The receiver reads nothing: its queue fills, waiting connections hold descriptors, accept hits EMFILE.
-  await waitFor(() => fdCount(server.pid) >= 60, 10_000, 'the descriptor limit to be reached');
+  await waitFor('the descriptor limit to be reached', () => fdCount(server.pid) >= 60);
   await new Promise((r) => setTimeout(r, 500));
   const before = cpuTicks(server.pid);
   await new Promise((r) => setTimeout(r, 2000));

@@ -12,7 +12,8 @@
  * them must make it pass everything.
  */
 import t, { type Test } from 'tap';
-import { enterTestNetns } from './helpers/netns';
+import * as path from 'node:path';
+import { enterTestNetns } from '../testkit/netns';
 import { parseClassicConfig } from '../src/config/classic-parser';
 import { parseJsonConfig } from '../src/config/json-parser';
 import { formatIPv6, prefixMask } from '../src/net/address';
@@ -21,6 +22,8 @@ import { buildProductPath } from '../src/native/build-products';
 import { compileTable } from '../src/table/compile';
 import { compileJsonTable } from '../src/table/compile-json';
 import { Rng } from './helpers/rng';
+import { isIPv4Mapped } from '../testkit/ipv4-mapped';
+import { headerField, TARGET_SLOT, targetOffset, targetRecord } from '../testkit/table-layout';
 
 enterTestNetns([]);
 
@@ -238,20 +241,17 @@ function randomTuple(rng: Rng, pools: Pools): Buffer {
   return tuple;
 }
 
-const isMapped = (t: Buffer, at: number): boolean => t.subarray(at, at + 10).every((b) => b === 0) && t[at + 10] === 0xff && t[at + 11] === 0xff;
-
 // ---- the comparison ----
 
 /** Every target of a compiled table becomes registration slot i (its index), as in a JSON table. */
 function targetsAsSlots(table: Buffer): Buffer {
   const out = Buffer.from(table);
-  const n = out.readUInt32LE(32);
-  const at = out.readUInt32LE(36);
-  for (let i = 0; i < n; i++) {
-    out.writeUInt32LE(3, at + 16 * i);
-    out.writeUInt32LE(0, at + 16 * i + 4);
-    out.writeUInt32LE(i, at + 16 * i + 8);
-    out.writeUInt32LE(0, at + 16 * i + 12);
+  for (let i = 0; i < headerField(out, 'nTargets'); i++) {
+    const at = targetOffset(out, i);
+    out.writeUInt32LE(TARGET_SLOT, at);
+    out.writeUInt32LE(0, at + 4);
+    out.writeUInt32LE(i, at + 8);
+    out.writeUInt32LE(0, at + 12);
   }
   return out;
 }
@@ -271,7 +271,7 @@ function compare(t: Test, table: Buffer, slotOf: (target: number) => number, poo
     for (let i = 0; i < TUPLES_PER_CONFIG; i++) {
       const tuple = randomTuple(rng, pools);
       const listener = PORTS.indexOf(tuple.readUInt16BE(32));
-      const ipv4 = isMapped(tuple, 0) && isMapped(tuple, 16) && rng.chance(0.5);
+      const ipv4 = isIPv4Mapped(tuple, 0) && isIPv4Mapped(tuple, 16) && rng.chance(0.5);
       const got = addon.fastpathTestRun(tuple, ipv4);
       let want: string;
       let cookie = 0n;
@@ -317,8 +317,8 @@ t.test('random JSON configs with one start per listener: the same', (t) => {
   for (let c = 0; c < JSON_CONFIGS; c++) {
     const { text, pools } = jsonConfig(rng);
     const table = compileJsonTable(parseJsonConfig(text, `json-${c}.json`)).bytes;
-    if (table.readUInt32LE(52) !== PORTS.length) t.fail(`json config ${c}: not one start set per listener`);
-    const slotOfTarget = (target: number) => table.readUInt32LE(table.readUInt32LE(36) + 16 * target + 8);
+    if (headerField(table, 'nListenerStarts') !== PORTS.length) t.fail(`json config ${c}: not one start set per listener`);
+    const slotOfTarget = (target: number) => targetRecord(table, target).a;
     if (!compare(t, table, slotOfTarget, pools, rng, `json config ${c}`, text)) break;
   }
   t.pass(`${JSON_CONFIGS} JSON configs, ${TUPLES_PER_CONFIG} tuples each: the same decisions`);

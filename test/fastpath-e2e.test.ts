@@ -18,10 +18,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, ROOT, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
+import { binPath, projectRoot } from '../testkit/project-root';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { talk } from './helpers/client';
-import { runLoad } from '../load-tests/load-generator';
 import { scrape, waitForRegistered, waitForSample } from './helpers/registration';
 
 enterTestNetns([5]);
@@ -31,7 +34,7 @@ const METRICS = 9601;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-fastpath-'));
 const api = path.join(dir, 'api.sock');
 const RECEIVER = path.join(__dirname, 'helpers', 'listener_receiver.py');
-const INETD_P = path.join(ROOT, 'bin', 'socketbox-inetd-p');
+const INETD_P = binPath('socketbox-inetd-p');
 const ourNetns = fs.readlinkSync('/proc/self/ns/net');
 
 /** ::1 -> slot 0, ::2 -> slot 1, ::3 -> slot 2 (unless `first` says otherwise for ::1). */
@@ -293,7 +296,7 @@ t.test('started as root with -u, the fast path keeps working after the privilege
 t.test('the systemd drop-in’s capabilities are all an unprivileged socketbox needs', async (t) => {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
-  const dropIn = fs.readFileSync(path.join(ROOT, 'systemd', 'socketbox-fastpath.conf'), 'utf8');
+  const dropIn = fs.readFileSync(path.join(projectRoot, 'systemd', 'socketbox-fastpath.conf'), 'utf8');
   const caps = /^AmbientCapabilities=(.*)$/m.exec(dropIn)![1].trim().split(/\s+/);
   t.same(caps, ['CAP_BPF', 'CAP_NET_ADMIN'], 'the drop-in grants CAP_BPF and CAP_NET_ADMIN');
   t.match(dropIn, new RegExp(`^CapabilityBoundingSet=${caps.join(' ')}$`, 'm'), 'and bounds the service to them');

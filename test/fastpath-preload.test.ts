@@ -8,17 +8,18 @@
  * them (no accept loop touched them); and without a fast path (--no-fast-path) the same
  * daemon is served over its registration connection, through the accept loop.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns([5, 6, 7]);
 
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { binPath, curl, Daemon, tempDir } from './helpers/preload-fixtures';
+import { Child } from '../testkit/child';
+import { curl, Daemon } from './helpers/preload-fixtures';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { withoutSkboxSettings } from './helpers/preload-probe';
-import { scrape, waitForRegistered, waitForSample } from './helpers/registration';
-import { Child } from './helpers/processes';
+import { scrape, startSlotServer, waitForRegistered } from './helpers/registration';
 
 const PORT = 8701;
 const METRICS = 9701;
@@ -30,20 +31,7 @@ const api = path.join(dir, 'api.sock');
 const clients = ['fd00:1::5', 'fd00:1::6', 'fd00:1::7'];
 
 async function serve(t: Test, extra: string[]): Promise<{ server: Child; python: Daemon }> {
-  const file = path.join(dir, 'socketbox.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      'socketbox-version': 1,
-      incoming: [{ address: '::', port: PORT }],
-      paths: [{ socket: api, mode: '0666' }],
-      outgoing: [{ uid: 0, path_nr: 0 }],
-      rules: { _start: { type: 'rule', rules: [{ l_ip: '2001:db8::1', jump: 'o:0' }] } },
-    }),
-  );
-  const server = new Child(spawn(binPath('socketbox'), ['-f', file, '--metrics', String(METRICS), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  t.teardown(() => server.stop('SIGKILL').catch(() => undefined));
-  await waitForSample(METRICS, 'socketbox_registration_connections', (v) => v !== undefined, 15_000);
+  const server = await startSlotServer(t, { dir, api, apiMode: '0666', port: PORT, metricsPort: METRICS, extra });
   const env = { ...withoutSkboxSettings(process.env), SKBOX_REGISTRATION_SOCKET: api };
   const python = Daemon.start(['unshare', '-n', '--', binPath('run-with-socketbox'), 'python3', '-u', '-m', 'http.server', '--bind', 'fe8f::4:0:0', '--directory', www, '80'], env);
   t.teardown(() => python.stop());

@@ -6,7 +6,7 @@
  * (--no-fast-path) the same relay is served over its registration; and when socketbox stops,
  * the relay exits 0.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns([5]);
 
 import t, { type Test } from 'tap';
@@ -14,35 +14,23 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Child, SOCKETBOX, ROOT } from './helpers/processes';
+import { binPath } from '../testkit/project-root';
+import { Child } from '../testkit/child';
 import { startEchoBackend } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
-import { scrape, waitForRegistered, waitForSample } from './helpers/registration';
+import { scrape, startSlotServer, waitForRegistered } from './helpers/registration';
 
 const PORT = 8801;
 const METRICS = 9801;
 const CONNECTIONS = 10;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-fastpath-relay-'));
 const api = path.join(dir, 'api.sock');
-const RELAY = path.join(ROOT, 'bin', 'socketbox-relay');
+const RELAY = binPath('socketbox-relay');
 
 async function relayed(t: Test, extra: string[]): Promise<{ server: Child; relay: Child }> {
   const backend = await startEchoBackend('::1');
   t.teardown(() => backend.close());
-  const file = path.join(dir, 'socketbox.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      'socketbox-version': 1,
-      incoming: [{ address: '::', port: PORT }],
-      paths: [{ socket: api }],
-      outgoing: [{ uid: 0, path_nr: 0 }],
-      rules: { _start: { type: 'rule', rules: [{ l_ip: '2001:db8::1', jump: 'o:0' }] } },
-    }),
-  );
-  const server = new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(METRICS), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  t.teardown(() => server.stop('SIGKILL').catch(() => undefined));
-  await waitForSample(METRICS, 'socketbox_registration_connections', (v) => v !== undefined, 15_000);
+  const server = await startSlotServer(t, { dir, api, port: PORT, metricsPort: METRICS, extra });
   const relay = new Child(spawn(RELAY, ['-R', `${api}:0`, '-c', '::1', '-p', String(backend.port), '-q'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   t.teardown(() => relay.stop('SIGKILL').catch(() => undefined));
   await waitForRegistered(METRICS, 1);

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SOCKETBOX } from './helpers/processes';
+import { SOCKETBOX } from '../testkit/socketbox';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-json-cli-'));
 const file = path.join(dir, 'server.json');

@@ -12,6 +12,8 @@ import { NativeDecision, serverAddon } from '../src/native/server-addon';
 import { compileJsonTable } from '../src/table/compile-json';
 import { JsonLookupResult, jsonReferenceLookup } from '../src/table/json-reference-lookup';
 import { Rng } from './helpers/rng';
+import { isIPv4Mapped } from '../testkit/ipv4-mapped';
+import { decidedTarget, headerField, SET_SIZE, TARGET_SLOT, targetRecord } from '../testkit/table-layout';
 
 const SEED = 0x6a50c0de;
 const RANDOM_CONFIGS = 400;
@@ -25,13 +27,10 @@ const addon = serverAddon();
 
 function nativeResult(table: Buffer, decision: NativeDecision): JsonLookupResult | string {
   if (decision.kind !== 'target') return { kind: decision.kind };
-  const index = decision.target!;
-  const count = table.readUInt32LE(32);
-  if (!Number.isInteger(index) || index < 0 || index >= count) return `target index ${index} outside 0..${count - 1}`;
-  const at = table.readUInt32LE(36) + 16 * index;
-  const kind = table.readUInt32LE(at);
-  if (kind !== 3) return `target record ${index} has kind ${kind}, not 3 (slot)`;
-  return { kind: 'slot', slot: table.readUInt32LE(at + 8) };
+  const target = decidedTarget(table, decision.target);
+  if (typeof target === 'string') return target;
+  if (target.kind !== TARGET_SLOT) return `target record ${decision.target} has kind ${target.kind}, not 3 (slot)`;
+  return { kind: 'slot', slot: target.a };
 }
 
 function sameResult(a: JsonLookupResult | string, b: JsonLookupResult): boolean {
@@ -71,11 +70,9 @@ function randomAddress(rng: Rng): Uint8Array {
   }
 }
 
-const isMapped = (bytes: Uint8Array) => bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-
 /** Address text; a mapped address now and then as plain IPv4. */
 function spell(rng: Rng, bytes: Uint8Array): string {
-  if (isMapped(bytes) && rng.chance(0.5)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  if (isIPv4Mapped(bytes) && rng.chance(0.5)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
   return formatIPv6(bytes);
 }
 
@@ -88,7 +85,7 @@ function addressCondition(rng: Rng, pools: Pools, ipKey: string, maskKey: string
       return { members: { [ipKey]: spell(rng, address) }, address, mask: prefixMask(128) };
     case 1: {
       // CIDR: an IPv4 text counts IPv4 bits.
-      if (isMapped(address) && rng.chance(0.5)) {
+      if (isIPv4Mapped(address) && rng.chance(0.5)) {
         const bits = rng.int(33);
         return { members: { [ipKey]: `${spell(rng, address).replace(/^::ffff:/, '')}/${bits}` }, address, mask: prefixMask(96 + bits) };
       }
@@ -282,7 +279,7 @@ t.test('native lookup agrees with the JSON reference lookup on random configs', 
       problems.push(`config #${c}: the native loader rejects its table: ${reason}\n${text}`);
       continue;
     }
-    if (table.readUInt32LE(52) > 0) tally.specialized++;
+    if (headerField(table, 'nListenerStarts') > 0) tally.specialized++;
     const before = tally.mismatches.length;
     for (let k = 0; k < TUPLES_PER_CONFIG; k++) {
       const tuple = randomTuple(rng, pools);
@@ -317,14 +314,13 @@ t.test('table layout: one copy of the sets, or one per listener', async (t) => {
   const table = compiledSingle.bytes;
   t.equal(addon.tableValidate(table), null);
   t.same(compiledSingle.targetNames, ['o:2'], "the target's name comes with the table");
-  t.equal(table.readUInt32LE(16), 2, 'n_sets');
-  t.equal(table.readUInt32LE(48), 1, 'start_set is _start, the second set written');
-  t.same([table.readUInt32LE(52), table.readUInt32LE(56), table.readUInt32LE(60)], [0, 0, 0], 'no listener starts');
-  t.equal(table.readUInt32LE(32), 1, 'one target: o:2 twice is deduplicated');
-  const target = table.readUInt32LE(36);
-  t.same([0, 4, 8, 12].map((o) => table.readUInt32LE(target + o)), [3, 0, 2, 0], 'slot target record: kind 3, flags 0, a = slot, b = 0');
-  t.equal(table.length, table.readUInt32LE(8));
-  const setDefault = table.readUInt32LE(table.readUInt32LE(20) + 12);
+  t.equal(headerField(table, 'nSets'), 2, 'n_sets');
+  t.equal(headerField(table, 'startSet'), 1, 'start_set is _start, the second set written');
+  t.same([headerField(table, 'nListenerStarts'), headerField(table, 'listenerStartsOff'), table.readUInt32LE(60)], [0, 0, 0], 'no listener starts');
+  t.equal(headerField(table, 'nTargets'), 1, 'one target: o:2 twice is deduplicated');
+  t.same(targetRecord(table, 0), { kind: 3, flags: 0, a: 2, b: 0 }, 'slot target record: kind 3, flags 0, a = slot, b = 0');
+  t.equal(table.length, headerField(table, 'totalSize'));
+  const setDefault = table.readUInt32LE(headerField(table, 'setsOff') + 12);
   t.equal(setDefault >>> 24, 3, 'a set without a matching entry means no match');
 
   const perListener = parseJsonConfig(
@@ -338,20 +334,20 @@ t.test('table layout: one copy of the sets, or one per listener', async (t) => {
   const compiledPerListener = compileJsonTable(perListener);
   const specialized = compiledPerListener.bytes;
   t.equal(addon.tableValidate(specialized), null);
-  const slotOfRecord = (i: number) => specialized.readUInt32LE(specialized.readUInt32LE(36) + 16 * i + 8);
+  const slotOfRecord = (i: number) => targetRecord(specialized, i).a;
   t.same(compiledPerListener.targetNames, ['o:0', 'o:3', 'o:1', 'o:2'], 'target names in record order, each slot once');
   t.same(compiledPerListener.targetNames, [0, 1, 2, 3].map((i) => `o:${slotOfRecord(i)}`), "each name is its record's slot");
-  t.equal(specialized.readUInt32LE(16), 6, 'two sets for each of three listeners');
-  t.equal(specialized.readUInt32LE(48), 0, "start_set is copy 0's _start");
-  const n = specialized.readUInt32LE(52);
-  const off = specialized.readUInt32LE(56);
+  t.equal(headerField(specialized, 'nSets'), 6, 'two sets for each of three listeners');
+  t.equal(headerField(specialized, 'startSet'), 0, "start_set is copy 0's _start");
+  const n = headerField(specialized, 'nListenerStarts');
+  const off = headerField(specialized, 'listenerStartsOff');
   t.equal(n, 3);
-  t.equal(off, specialized.readUInt32LE(40) + specialized.readUInt32LE(44), 'starts right after the string area');
+  t.equal(off, headerField(specialized, 'stringsOff') + headerField(specialized, 'stringsSize'), 'starts right after the string area');
   t.equal(off % 4, 0);
   t.same([0, 1, 2].map((i) => specialized.readUInt32LE(off + 4 * i)), [0, 2, 4]);
   t.equal(specialized.length, off + 12);
   // Entries per set: copy 1 keeps the incoming_socket entry, the others drop it; map copy i keeps key listener i.
-  const entriesOf = (set: number) => specialized.readUInt32LE(specialized.readUInt32LE(20) + 52 * set + 8);
+  const entriesOf = (set: number) => specialized.readUInt32LE(headerField(specialized, 'setsOff') + SET_SIZE * set + 8);
   t.same([0, 1, 2, 3, 4, 5].map(entriesOf), [2, 1, 3, 0, 2, 1]);
 
   const tuple = (port: number) => tupleFromAddresses('::1', port, '::2', 9);

@@ -533,7 +533,7 @@ t.test('fuzz: mutated valid configs parse or throw a positioned ConfigError, not
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         const problem = positionProblem(text, error);
-        if (problem !== null) throw new Error(problem);
+        if (problem !== null) throw new Error(problem, { cause: error });
         return;
       }
       parsed++;

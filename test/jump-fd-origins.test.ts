@@ -11,11 +11,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startFdTool, startReceiver, stopAll } from './helpers/processes';
+import { waitFor } from '../testkit/wait';
+import { listeningTcpFds, waitForListening } from '../testkit/proc-tcp';
+import { unixSocketFdsOfType } from '../testkit/proc-unix';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startFdTool, startReceiver } from '../testkit/fd-tool';
 import { talk } from './helpers/client';
-import { waitFor, waitForListening } from './helpers/wait-for';
-import { listeningTcpFds, unixSocketFdsOfType } from './helpers/proc';
 import { startNotifyListener } from './helpers/socket-activate';
 import { startJsonServer, waitForRegistered } from './helpers/registration';
 
@@ -66,7 +69,7 @@ async function refusedOnReload(t: Test, server: Child, conf: string, fd: number,
   const failures = (server.stderr.match(/reload failed/g) ?? []).length;
   fs.copyFileSync(jumpFdConfig('reload-attempt.conf', fd), conf);
   server.proc.kill('SIGHUP');
-  await waitFor(() => (server.stderr.match(/reload failed/g) ?? []).length > failures, 10_000, `the reload naming fd ${fd} to be refused; stderr: ${server.stderr}`);
+  await waitFor(`the reload naming fd ${fd} to be refused; stderr: ${server.stderr}`, () => (server.stderr.match(/reload failed/g) ?? []).length > failures);
   t.match(server.stderr, `reload failed, keeping the previous rules: ${conf}:4:16: descriptor ${fd} ${why}`, `jump-fd:${fd} is refused: ${why}`);
   fs.writeFileSync(conf, good);
   if (port !== undefined) t.equal((await talk('2001:db8::1', port, { line: 'k' })).echo, 'r echo:k', 'the previous rules still serve');
@@ -105,13 +108,13 @@ t.test('on reload: the registration of socketbox -P at its upstream server', asy
     rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } },
   }, metricsPort);
   children.push(front);
-  await waitFor(() => fs.existsSync(api), 10_000, `the registration socket; stderr: ${front.stderr}`);
+  await waitFor(`the registration socket; stderr: ${front.stderr}`, () => fs.existsSync(api));
   const conf = path.join(dir, 'chained.conf');
   fs.writeFileSync(conf, `max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::1 jump-unix:${dir}/r.sock\n`);
   const chained = new Child(spawn(SOCKETBOX, ['-P', `0:${api}`, '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] }));
   children.push(chained);
   await waitForRegistered(metricsPort, 1);
-  await waitFor(() => chained.stderr.includes('listening on'), 15_000, `the chained server to serve; stderr: ${chained.stderr}`);
+  await waitFor(`the chained server to serve; stderr: ${chained.stderr}`, () => chained.stderr.includes('listening on'), 15_000);
   const [registration] = unixSocketFdsOfType(chained.pid, SOCK_SEQPACKET);
   t.ok(registration > 2, `the registration is fd ${registration}`);
   await refusedOnReload(t, chained, conf, registration, `is socketbox's registration at ${api} (-P)`);

@@ -8,7 +8,7 @@
  * again), and every line that did go out is whole. A line longer than a log line
  * may be is cut and still ends with a newline.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
@@ -16,14 +16,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runLoad } from '../load-tests/load-generator';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { holdsUnixSocket } from '../testkit/proc-unix';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startDrainReceiver, startFdTool, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { findValue, scrape } from './helpers/metrics';
-import { holdsUnixSocket } from './helpers/proc';
-import { Child, SOCKETBOX, startDrainReceiver, startFdTool, stopAll, stopDrainReceiver } from './helpers/processes';
 import { startEchoBackend } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
 import { relayBin, startRelay, startSocketbox as startFront } from './helpers/relay-process';
-import { waitFor, waitForListening } from './helpers/wait-for';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-unread-log-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -142,23 +145,36 @@ function checkAccessLog(t: Test, shown: string, dropped: number | undefined): vo
   );
 }
 
-t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all delivered, the lines that did not fit counted`, async (t) => {
+/**
+ * Once socketbox listens on port: CONNECTIONS connections, which must all be delivered within
+ * STUCK_AFTER_MS whatever stderr does; then the log lines its metrics count as dropped.
+ */
+async function deliverAllAndCountDropped(t: Test, port: number, metricsPort: number): Promise<number | undefined> {
+  await waitForListening(port, START_MS);
+  let finished = 0;
+  const load = await within(STUCK_AFTER_MS, runLoad({ hosts: HOSTS, port, connections: CONNECTIONS, inFlight: 64, timeoutMs: 5000, onProgress: (n) => (finished = n) }));
+  t.equal(load?.delivered, CONNECTIONS, `all ${CONNECTIONS} delivered within ${STUCK_AFTER_MS / 1000} s (connections finished by then: ${finished})`);
+  return findValue(await scrape(metricsPort), 'socketbox_log_lines_dropped_total');
+}
+
+/** The drain receiver NAME at DIR/NAME.sock, first of the test's children (stopped when it ends). */
+async function accessLogReceiver(t: Test, name: string): Promise<{ children: Child[]; receiverPath: string; receiver: Child }> {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
-  const receiverPath = path.join(dir, 'pipe.sock');
-  const receiver = await startDrainReceiver(receiverPath, 'pipe');
+  const receiverPath = path.join(dir, `${name}.sock`);
+  const receiver = await startDrainReceiver(receiverPath, name);
   children.push(receiver);
+  return { children, receiverPath, receiver };
+}
+
+t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all delivered, the lines that did not fit counted`, async (t) => {
+  const { children, receiverPath, receiver } = await accessLogReceiver(t, 'pipe');
   const stderr = unreadPipe('socketbox-stderr');
   t.teardown(() => fs.closeSync(stderr.fd));
   const [port, metricsPort] = [8901, 9901];
   const server = new Child(spawn(SOCKETBOX, accessLogServer(port, metricsPort, receiverPath), { stdio: ['ignore', 'ignore', stderr.fd] }));
   children.push(server);
-  await waitForListening(port, START_MS);
-
-  let finished = 0;
-  const load = await within(STUCK_AFTER_MS, runLoad({ hosts: HOSTS, port, connections: CONNECTIONS, inFlight: 64, timeoutMs: 5000, onProgress: (n) => (finished = n) }));
-  t.equal(load?.delivered, CONNECTIONS, `all ${CONNECTIONS} delivered within ${STUCK_AFTER_MS / 1000} s (connections finished by then: ${finished})`);
-  const dropped = findValue(await scrape(metricsPort), 'socketbox_log_lines_dropped_total');
+  const dropped = await deliverAllAndCountDropped(t, port, metricsPort);
   checkAccessLog(t, stderr.readAll(), dropped);
 
   t.equal(await server.stop(), 0, 'socketbox stops cleanly');
@@ -169,20 +185,11 @@ t.test(`--access-log, stderr a pipe nobody reads: ${CONNECTIONS} connections all
 });
 
 t.test(`--access-log, stderr a terminal nobody reads: ${CONNECTIONS} connections all delivered, the lines that did not fit counted`, async (t) => {
-  const children: Child[] = [];
-  t.teardown(() => stopAll(children));
-  const receiverPath = path.join(dir, 'terminal.sock');
-  const receiver = await startDrainReceiver(receiverPath, 'terminal');
-  children.push(receiver);
+  const { children, receiverPath, receiver } = await accessLogReceiver(t, 'terminal');
   const [port, metricsPort] = [8902, 9902];
   const copy = path.join(dir, 'socketbox-terminal.txt');
   const { terminal, pid } = await onUnreadTerminal(copy, [SOCKETBOX, ...accessLogServer(port, metricsPort, receiverPath)], children);
-  await waitForListening(port, START_MS);
-
-  let finished = 0;
-  const load = await within(STUCK_AFTER_MS, runLoad({ hosts: HOSTS, port, connections: CONNECTIONS, inFlight: 64, timeoutMs: 5000, onProgress: (n) => (finished = n) }));
-  t.equal(load?.delivered, CONNECTIONS, `all ${CONNECTIONS} delivered within ${STUCK_AFTER_MS / 1000} s (connections finished by then: ${finished})`);
-  const dropped = findValue(await scrape(metricsPort), 'socketbox_log_lines_dropped_total');
+  const dropped = await deliverAllAndCountDropped(t, port, metricsPort);
 
   await readTerminal(terminal);
   const { status, shown } = await stopOnTerminal(terminal, pid, copy);
@@ -236,7 +243,7 @@ t.test(`the relay, stderr a pipe nobody reads: ${RELAYED} connections all relaye
   let shown = stderr.readAll();
   t.ok(lines(shown).length < RELAYED, `the pipe could not take every line (${lines(shown).length})`);
   t.equal(await relayEchoes(port, 1), 1, 'one more connection, now that the log is read');
-  await waitFor(() => RELAY_LINE.test(lines((shown += stderr.readAll())).pop() ?? ''), 10_000, "that connection's line").catch(() => undefined);
+  await waitFor("that connection's line", () => RELAY_LINE.test(lines((shown += stderr.readAll())).pop() ?? '')).catch(() => undefined);
   checkRelayLog(t, shown);
   t.equal(await relay.stop(), 0, 'the relay stops cleanly');
 });
@@ -249,7 +256,7 @@ t.test(`the relay, stderr a terminal nobody reads: ${RELAYED} connections all re
   const relayPath = path.join(dir, 'relay-terminal.sock');
   const copy = path.join(dir, 'relay-terminal.txt');
   const { terminal, pid } = await onUnreadTerminal(copy, [relayBin, '-s', relayPath, '-p', String(BACKEND_PORT)], children);
-  await waitFor(() => holdsUnixSocket(pid, relayPath), START_MS, 'the relay to bind');
+  await waitFor('the relay to bind', () => holdsUnixSocket(pid, relayPath), START_MS);
   const port = 8904;
   const front = await startFront(relayPath, port);
   t.teardown(front.stop);
@@ -273,7 +280,7 @@ t.test('a log line longer than 4096 bytes is cut and still ends with a newline',
   const port = 8905;
   const server = new Child(spawn(SOCKETBOX, ['-f', conf, '-l', '::', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] }));
   t.teardown(() => stopAll([server]));
-  await waitFor(() => server.stderr.includes('listening on'), START_MS, 'the start-up line');
+  await waitFor('the start-up line', () => server.stderr.includes('listening on'), START_MS);
   t.equal(await server.stop(), 0, 'socketbox stops cleanly');
   const all = lines(server.stderr);
   const long = all.find((l) => l.startsWith('socketbox: listening on')) ?? '';

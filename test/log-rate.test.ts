@@ -8,7 +8,7 @@ t.test('repeated errors are limited to a burst per window', async (t) => {
   process.stderr.write = ((chunk: string) => {
     lines.push(String(chunk));
     return true;
-  }) as typeof process.stderr.write;
+  });
   try {
     configureLog('info', 'text');
     for (let i = 0; i < 10_000; i++) logError(`send to target ${i} failed`);

@@ -9,11 +9,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { scrape, sum, value } from './helpers/metrics';
-import { waitFor, waitForListening } from './helpers/wait-for';
 
 enterTestNetns();
 
@@ -82,17 +85,17 @@ t.test('reloads, worker restarts and /healthz show up', async (t) => {
   let families = await scrape(metricsPort);
   t.equal(value(families, 'socketbox_config_generation'), 1, 'generation 1 at start');
   server.proc.kill('SIGHUP');
-  await waitFor(() => /reloaded /.test(server.stderr), 10_000, 'the reload');
+  await waitFor('the reload', () => /reloaded /.test(server.stderr));
   fs.writeFileSync(conf, 'max-rules:1\nrule-set:0\nip:2001:db8::1 fail\n');
   server.proc.kill('SIGHUP');
-  await waitFor(() => /reload failed/.test(server.stderr), 10_000, 'the failed reload');
+  await waitFor('the failed reload', () => /reload failed/.test(server.stderr));
   families = await scrape(metricsPort);
   t.equal(value(families, 'socketbox_config_reloads_total', { result: 'success' }), 1, 'one successful reload');
   t.equal(value(families, 'socketbox_config_reloads_total', { result: 'failure' }), 1, 'one failed reload');
   t.equal(value(families, 'socketbox_config_generation'), 2, 'generation 2');
 
   server.proc.kill('SIGUSR2');
-  await waitFor(() => /restarting it/.test(server.stderr), 10_000, 'the worker restart');
+  await waitFor('the worker restart', () => /restarting it/.test(server.stderr));
   families = await scrape(metricsPort);
   t.equal(value(families, 'socketbox_worker_restarts_total'), 1, 'the restart is counted');
 
@@ -102,7 +105,7 @@ t.test('reloads, worker restarts and /healthz show up', async (t) => {
   families = await scrape(metricsPort);
   t.ok(sum(families, 'socketbox_connections_pending') > 0, 'connections pending for the held receiver');
   server.proc.kill('SIGTERM');
-  await waitFor(() => /stopping/.test(server.stderr), 10_000, 'the stop to begin');
+  await waitFor('the stop to begin', () => /stopping/.test(server.stderr));
   t.equal((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status, 503, '/healthz is 503 while draining');
   held.proc.kill('SIGUSR1');
   t.equal((await load).delivered, 30, 'the waiting connections were delivered during the drain');

@@ -10,14 +10,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, ROOT, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
-import { waitFor, waitForListening } from './helpers/wait-for';
+import { projectRoot } from '../testkit/project-root';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 
 enterTestNetns();
 
-const MONITORING = path.join(ROOT, 'monitoring');
+const MONITORING = path.join(projectRoot, 'monitoring');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-monitoring-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -65,14 +69,9 @@ const scalar = async (expr: string): Promise<number | undefined> => {
   return r.length === 1 ? Number(r[0].value[1]) : undefined;
 };
 
-/** Polls an async condition (every 200 ms, bounded). */
-async function eventually(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Polls an async condition every 200 ms (a failed query counts as not yet), bounded. */
+const eventually = (what: string, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> =>
+  waitFor(what, () => cond().catch(() => false), timeoutMs, 200);
 
 /** The metric names a /metrics text serves, with a histogram's _bucket/_sum/_count series. */
 function servedNames(text: string): Set<string> {
@@ -131,8 +130,8 @@ t.test('the real Prometheus scrapes socketbox: accepted, delivered and refused a
     ),
   );
   children.push(prometheus);
-  await eventually(async () => (await fetch(`http://127.0.0.1:${PROMETHEUS_PORT}/-/ready`)).status === 200, 30_000, `Prometheus to be ready; ${prometheus.stderr}`);
-  await eventually(async () => (await scalar('up{job="socketbox"}')) === 1, 20_000, 'the first successful scrape of socketbox');
+  await eventually(`Prometheus to be ready; ${prometheus.stderr}`, async () => (await fetch(`http://127.0.0.1:${PROMETHEUS_PORT}/-/ready`)).status === 200, 30_000);
+  await eventually('the first successful scrape of socketbox', async () => (await scalar('up{job="socketbox"}')) === 1, 20_000);
 
   const N = 400;
   const hosts = ['2001:db8::1', '2001:db8::1', '2001:db8::2', '2001:db8::3'];
@@ -140,7 +139,7 @@ t.test('the real Prometheus scrapes socketbox: accepted, delivered and refused a
   t.equal(load.delivered, N / 2, 'the clients got an answer on half of the connections');
   t.equal(load.refused, N / 2, 'and were refused on the other half');
 
-  await eventually(async () => (await scalar('sum(socketbox_connections_accepted_total)')) === N, 20_000, `Prometheus to see ${N} accepted`);
+  await eventually(`Prometheus to see ${N} accepted`, async () => (await scalar('sum(socketbox_connections_accepted_total)')) === N, 20_000);
   t.equal(await scalar('sum(socketbox_connections_accepted_total)'), N, `Prometheus: exactly ${N} accepted`);
   t.equal(await scalar('sum(socketbox_connections_delivered_total)'), N / 2, 'Prometheus: delivered = what the clients got answered');
   const delivered = new Map((await query('sum by (target) (socketbox_connections_delivered_total) > 0')).map((r) => [r.metric.target, Number(r.value[1])]));
@@ -150,13 +149,10 @@ t.test('the real Prometheus scrapes socketbox: accepted, delivered and refused a
   t.equal((await stopDrainReceiver(receiver)).count, N / 2, 'the receiver counted the delivered ones');
 
   // The alerting rules run on the live series: the missing receiver shows (pending for 2 minutes first).
-  await eventually(
-    async () => {
+  await eventually('SocketboxReceiverMissing to go pending on the target_missing refusals', async () => {
       const res = (await (await fetch(`http://127.0.0.1:${PROMETHEUS_PORT}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
       return res.data.alerts.some((a) => a.labels.alertname === 'SocketboxReceiverMissing' && a.labels.reason === 'target_missing');
-    },
-    20_000,
-    'SocketboxReceiverMissing to go pending on the target_missing refusals',
+    }, 20_000
   );
   t.pass('SocketboxReceiverMissing is pending for reason target_missing');
 

@@ -13,8 +13,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseClassicConfig } from '../src/config/classic-parser';
-import { compileSingleTarget, compileTable } from '../src/table/compile';
+import { compileSingleTarget } from '../src/table/compile';
+import { compileClassic, noRuleSetsTable, rulesAndMapTable, singleFdTargetTable, singleUnixTargetTable } from '../testkit/table-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
 const CASES = 200_000;
@@ -58,8 +58,6 @@ function run(harness: string, args: string[], timeoutMs = 60_000) {
 
 // ---- valid tables to start from ----
 
-const compile = (substitute: boolean, ...lines: string[]) => compileTable(parseClassicConfig(lines.join('\n'), 'asan.conf'), { pathSubstitution: substitute }).bytes;
-
 function manyEntries(): Buffer {
   const lines = ['max-rules:3', 'max-maps:2', 'rule-set:0 size:40'];
   for (let i = 0; i < 20; i++) lines.push(`ip:2001:db8:${i}::/${40 + i} rport:${i} jump-unix:/run/r${i % 4}/#//${i % 8}_.sock`);
@@ -72,34 +70,16 @@ function manyEntries(): Buffer {
   lines.push('default jump-unix:/' + 'x'.repeat(106));
   lines.push('map-set:1 size:9 match-rip:128 match-rport');
   for (let i = 0; i < 9; i++) lines.push(`rip:::ffff:192.0.2.${i} rport:${i} jump-${i % 2 ? 'fd:4' : 'map:0'}`);
-  return compile(true, ...lines);
+  return compileClassic(lines, true);
 }
 
 const CORPUS: Array<[string, Buffer]> = [
-  ['single unix target', compileSingleTarget({ kind: 'unix', path: '/run/single.sock' }, { pathSubstitution: false }).bytes],
+  ['single unix target', singleUnixTargetTable()],
   ['single template target', compileSingleTarget({ kind: 'unix', path: 'sub/#//7_-#//P_.sock' }, { pathSubstitution: true }).bytes],
-  ['single fd target', compileSingleTarget({ kind: 'fd', fd: 9, exitOnPeerGone: true }, { pathSubstitution: false }).bytes],
-  ['no rule sets', compile(false, 'max-maps:1', 'map-set:0 size:1', 'jump-fd:1')],
-  ['empty rule set', compile(false, 'max-rules:1')],
-  [
-    'rules and a map',
-    compile(
-      true,
-      'max-rules:2 max-maps:1',
-      'rule-set:0 size:3',
-      'ip:2001:db8::/32 port:80 jump-unix:/run/#//0_#//1_#//2_#//3_#//4_#//5_#//6_#//7_#//P_',
-      'rip:::ffff:10.0.0.0/104 jump-map:0',
-      'jump-fd:7',
-      'default jump-rule:1',
-      'rule-set:1 size:1',
-      'port:22 jump-unix:@abstract',
-      'default fail',
-      'map-set:0 size:3 match-lip:128 match-rport',
-      'ip:::3 rport:2 jump-rule:0',
-      'ip:::1 rport:1 jump-fd:7',
-      'ip:::2 rport:1 fail',
-    ),
-  ],
+  ['single fd target', singleFdTargetTable()],
+  ['no rule sets', noRuleSetsTable()],
+  ['empty rule set', compileClassic(['max-rules:1'], false)],
+  ['rules and a map', rulesAndMapTable('/run/#//0_#//1_#//2_#//3_#//4_#//5_#//6_#//7_#//P_')],
   ['many entries', manyEntries()],
 ];
 

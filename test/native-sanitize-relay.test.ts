@@ -10,7 +10,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 import { REPORT, ROOT, buildDir, buildSanitized, harnessSources, lastJsonLine, nativeSources, runSanitized } from './helpers/sanitizer-build';
 
 enterTestNetns();

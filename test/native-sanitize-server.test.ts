@@ -15,7 +15,7 @@ import { parseClassicConfig } from '../src/config/classic-parser';
 import { parseJsonConfig } from '../src/config/json-parser';
 import { compileTable } from '../src/table/compile';
 import { compileJsonTable } from '../src/table/compile-json';
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 import { REPORT, buildDir, buildSanitized, harnessSources, lastJsonLine, nativeSources, FASTPATH_OFF, runSanitized } from './helpers/sanitizer-build';
 
 enterTestNetns();
@@ -92,7 +92,7 @@ for (const s of scenarios) {
       const lines = r.stderr.split('\n').filter((line) => line.startsWith('{"time":'));
       // A line stderr cannot take at once is dropped and counted, never waited for.
       t.equal(lines.length + Number(figures.logLinesDropped), s.connections, 'one access log line per connection (written or counted as dropped)');
-      t.ok(lines.every((line) => JSON.parse(line).event === 'connection'), 'every line is valid JSON');
+      t.ok(lines.every((line) => (JSON.parse(line) as { event?: unknown }).event === 'connection'), 'every line is valid JSON');
     }
     t.comment(`${s.name}: ${JSON.stringify(figures)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeRecords, encodeRecords, magicAddress, MAX_PATH_BYTES, RECORD_SIZE, recordFileName } from '../src/preload/record-file';
 import { parseRecordList } from '../src/preload/record-list';
-import { binPath, tempDir } from './helpers/preload-fixtures';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { Probe } from './helpers/preload-probe';
 
 const dirtool = (args: string[], input = '') =>

@@ -3,13 +3,14 @@
 // empty or too long, the bind fails with EADDRNOTAVAIL and one line on stderr; it never
 // becomes a real bind on the address. Checked with an unmodified daemon (Python's
 // http.server) under bin/run-with-socketbox and the kernel's TCP tables: nothing listens.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
+import { waitFor } from '../testkit/wait';
+import { isListening } from '../testkit/proc-tcp';
 import { Daemon } from './helpers/preload-fixtures';
 import { runWithSocketbox, withoutSkboxSettings } from './helpers/preload-probe';
-import { isListening, waitFor } from './helpers/proc';
 
 const PORT = 8081;
 

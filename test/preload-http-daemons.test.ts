@@ -2,16 +2,18 @@
 // http.server and a Node http server bind magic addresses under bin/run-with-socketbox;
 // socketbox routes [2001:db8::N]:80 to the UNIX sockets those binds became; curl gets the
 // pages from several client addresses and each server logs the true client address.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns([5, 6, 7]);
 
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { binPath, curl, Daemon, startSocketbox, tempDir, waitForUnixSocket } from './helpers/preload-fixtures';
+import { waitFor } from '../testkit/wait';
+import { curl, Daemon, startSocketbox, waitForUnixSocket } from './helpers/preload-fixtures';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { runWithSocketbox, withoutSkboxSettings } from './helpers/preload-probe';
-import { waitFor } from './helpers/wait-for';
 
 const { dir } = tempDir();
 const www = path.join(dir, 'www');
@@ -60,7 +62,7 @@ t.test('Python http.server bound to [fe8f::1:0]:80 serves through socketbox', as
   for (const client of clients) {
     const line = new RegExp(`^${client} - - \\[.*\\] "GET /hello.txt HTTP/1.1" 200`, 'm');
     // The log line may reach us just after the response.
-    await waitFor(() => line.test(python.stderr), 5_000, `a log line for ${client}`).catch(() => undefined);
+    await waitFor(`a log line for ${client}`, () => line.test(python.stderr), 5_000).catch(() => undefined);
     t.match(python.stderr, line, `logged ${client}`);
   }
 });
@@ -83,7 +85,7 @@ http.createServer((req, res) => {
   for (const client of clients) {
     t.equal(await curl(`http://[2001:db8::2]/from-${client}`, client), 'hello from node\n', `page fetched from ${client}`);
     const line = `request from ${client} port `;
-    await waitFor(() => node.stdout.includes(line), 5_000, `a log line for ${client}`).catch(() => undefined);
+    await waitFor(`a log line for ${client}`, () => node.stdout.includes(line), 5_000).catch(() => undefined);
     t.match(node.stdout, line, `logged ${client}`);
   }
   t.match(node.stdout, /^listening$/m, "the server's listen callback ran");

@@ -2,7 +2,7 @@
 // EAGAIN on an empty non-blocking queue, requested flags on the received connection, the
 // peer address from getpeername, invalid descriptors skipped per SKBOX_STRICT_STREAM_MODE
 // without leaking any, several threads accepting from one socket, and SKBOX_ACCEPT_STREAM.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t from 'tap';
@@ -11,10 +11,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
+import { waitFor } from '../testkit/wait';
+import { fdCount } from '../testkit/proc-fds';
 import { handoverConnection } from './helpers/handover-connection';
-import { DescriptorSender, tempDir, writeRecordFile } from './helpers/preload-fixtures';
+import { DescriptorSender, writeRecordFile } from './helpers/preload-fixtures';
+import { tempDir } from '../testkit/temp-dir';
 import { Probe } from './helpers/preload-probe';
-import { fdCount, waitFor } from './helpers/wait-for';
 
 const AF_UNIX = 1;
 const AF_INET6 = 10;
@@ -155,7 +157,7 @@ t.test('invalid descriptors are skipped in strict mode 2 and nothing leaks', asy
   await r.probe.waitForEvents(3);
   t.equal(r.probe.events.length, 3, 'only the three TCP connections were accepted');
   t.ok(r.probe.events.every((e) => e.domain === AF_INET6 && e.family === 'inet6'), 'all of them TCP');
-  await waitFor(() => fdCount(r.probe.pid) === baseline, 5_000, 'descriptors back to baseline').catch(() => undefined);
+  await waitFor('descriptors back to baseline', () => fdCount(r.probe.pid) === baseline, 5_000).catch(() => undefined);
   t.equal(fdCount(r.probe.pid), baseline, 'no descriptor leaked');
 });
 
@@ -205,7 +207,7 @@ t.test('several threads accepting from one socket each get distinct connections'
   t.equal(r.probe.events.length, total + 1, 'as many accepts as connections');
   const ports = new Set(r.probe.events.slice(1).map((e) => e.port));
   t.equal(ports.size, total, 'no connection accepted twice');
-  await waitFor(() => fdCount(r.probe.pid) === baseline, 5_000, 'descriptors back to baseline').catch(() => undefined);
+  await waitFor('descriptors back to baseline', () => fdCount(r.probe.pid) === baseline, 5_000).catch(() => undefined);
   t.equal(fdCount(r.probe.pid), baseline, 'no descriptor leaked');
 });
 

@@ -3,7 +3,7 @@
 // ordinary binds pass through exactly as without the library; magic addresses
 // (native/preload/magic_address.h) in every mode become UNIX sockets under the same
 // descriptor with the original's flags.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t from 'tap';
@@ -12,8 +12,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
-import { freePort } from './helpers/free-port';
-import { tempDir, unixSocketBound, writeRecordFile } from './helpers/preload-fixtures';
+import { freePort } from '../testkit/free-port';
+import { writeRecordFile } from './helpers/preload-fixtures';
+import { unixSocketBound } from '../testkit/proc-unix';
+import { tempDir } from '../testkit/temp-dir';
 import { Probe, type Reply } from './helpers/preload-probe';
 
 const AF_UNIX = 1;

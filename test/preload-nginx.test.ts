@@ -2,16 +2,18 @@
 // libsocketbox-preload: `listen [fe8f::1:2]:80` becomes a UNIX datagram socket socketbox
 // sends [2001:db8::3]:80 connections to, while an ordinary `listen [::1]:PORT` in the same
 // server keeps working as plain TCP. The access log shows the true client addresses.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns([5, 6, 7]);
 
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { curl, Daemon, startSocketbox, tempDir, waitForUnixSocket, writeRecordFile } from './helpers/preload-fixtures';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { freePort } from '../testkit/free-port';
+import { curl, Daemon, startSocketbox, waitForUnixSocket, writeRecordFile } from './helpers/preload-fixtures';
+import { tempDir } from '../testkit/temp-dir';
 import { runWithSocketbox, withoutSkboxSettings } from './helpers/preload-probe';
-import { freePort } from './helpers/free-port';
-import { waitFor, waitForListening } from './helpers/wait-for';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
 
@@ -78,7 +80,7 @@ http {
   const accessLog = path.join(dir, 'access.log');
   const logged = (client: string) => fs.existsSync(accessLog) && fs.readFileSync(accessLog, 'utf8').includes(`${client} - - [`);
   for (const client of ['fd00:1::5', 'fd00:1::6', 'fd00:1::7', '::1']) {
-    await waitFor(() => logged(client), 5_000, `an access log line for ${client}`).catch(() => undefined);
+    await waitFor(`an access log line for ${client}`, () => logged(client), 5_000).catch(() => undefined);
     t.ok(logged(client), `access log shows client ${client}`);
   }
   const errors = fs.readFileSync(path.join(dir, 'error.log'), 'utf8');

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { ROOT } from './helpers/processes';
+import { projectRoot } from '../testkit/project-root';
+import { enterTestNetns } from '../testkit/netns';
 
 enterTestNetns([]);
 
@@ -15,7 +15,7 @@ t.test('clinic doctor profiles socketbox and writes its report', async (t) => {
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
   // Through env(1), without NODE_OPTIONS: tap's process tracking would otherwise put its own
   // loader there again, and clinic hands NODE_OPTIONS on to socketbox.
-  const profile = [process.execPath, path.join(ROOT, 'dist', 'load-tests', 'profile.js'), 'doctor', '--seconds', '2', '--out', out];
+  const profile = [process.execPath, path.join(projectRoot, 'dist', 'load-tests', 'profile.js'), 'doctor', '--seconds', '2', '--out', out];
   const r = spawnSync('env', ['-u', 'NODE_OPTIONS', ...profile], { encoding: 'utf8', timeout: 120_000 });
   t.equal(r.status, 0, 'profile exits 0', { stderr: r.stderr.slice(-2000) });
   t.match(r.stdout, /profile: \d+ connections in 2 s/, 'connections flowed while profiling');

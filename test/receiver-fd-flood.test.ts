@@ -7,7 +7,7 @@
  * fd_flood.py sees the far end of each socketpair and pipe it sent go away —
  * the receiver keeps serving, and its /proc/PID/fd is back to its baseline.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { Test } from 'tap';
@@ -15,9 +15,15 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
+import { waitFor } from '../testkit/wait';
+import { openFds } from '../testkit/proc-fds';
+import { waitForExec } from '../testkit/proc-exec';
+import { childrenOf } from '../testkit/proc-stat';
+import { heldTcpConnections } from '../testkit/proc-tcp';
 import { handoverConnection, HandoverConnection } from './helpers/handover-connection';
-import { binPath, startInetd, tempDir } from './helpers/inetd-process';
-import { childrenOf, heldTcpConnections, openFds, waitFor } from './helpers/proc';
+import { startInetd } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
+import { tempDir } from '../testkit/temp-dir';
 import { DescriptorSender, writeRecordFile } from './helpers/preload-fixtures';
 import { Probe } from './helpers/preload-probe';
 import { startEchoBackend } from './helpers/relay-backends';
@@ -201,7 +207,7 @@ t.test('send-receive-fd -r', async (t) => {
   // A connection first: it is exec'd with stdio, the socket and the connection, nothing more.
   const withConn = await floodWithConnection(socketPath);
   allClosed(t, await withConn.report, 'connection first');
-  await waitForExec(child.pid!, 'cat');
+  await waitForExec(child.pid!, 'cat', { sleeping: true });
   const received = Number(
     await waitForValue(() =>
       fs.readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('SKBOX_RECEIVED_FD='))?.split('=')[1],
@@ -212,19 +218,6 @@ t.test('send-receive-fd -r', async (t) => {
   t.equal(await exited, 0, 'the program ended when the client did');
   t.match(stderr, /failed SKBOX_STRICT_STREAM_MODE validation/, 'the refused pipe was reported');
 });
-
-/** Waits until pid has exec'd name and sleeps in it (blocked reading). The exe link changes
- *  before exec closes the close-on-exec descriptors, so the name alone is too early. */
-async function waitForExec(pid: number, name: string): Promise<void> {
-  const state = () => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[0];
-  await waitFor(`pid ${pid} to exec ${name} and wait in it`, () => {
-    try {
-      return path.basename(fs.readlinkSync(`/proc/${pid}/exe`)) === name && state() === 'S';
-    } catch {
-      return false;
-    }
-  });
-}
 
 async function waitForValue<T>(read: () => T | undefined): Promise<T> {
   let value: T | undefined;

@@ -8,7 +8,7 @@
  *   through one worker keep at most --max-targets datagram sockets open;
  * and the metrics endpoint listens on loopback only unless an address is given.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t from 'tap';
@@ -16,10 +16,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Child, startSocketbox, stopAll } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
-import { fdTargets, listeningAddresses, unixSocketFdsOfType } from './helpers/proc';
-import { waitForListening } from './helpers/wait-for';
+import { Child, stopAll } from '../testkit/child';
+import { startSocketbox } from '../testkit/socketbox';
+import { runLoad } from '../testkit/load-generator';
+import { fdTargets } from '../testkit/proc-fds';
+import { listeningAddresses, waitForListening } from '../testkit/proc-tcp';
+import { unixSocketFdsOfType } from '../testkit/proc-unix';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-isolation-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -8,17 +8,20 @@
  * closed and replaced: `target_missing`), keeps `accepted = delivered +
  * refused`, and holds no descriptor it did not hold before.
  */
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Child, startDrainReceiver, startSocketbox, stopAll } from './helpers/processes';
-import { runLoad, LoadResult } from '../load-tests/load-generator';
-import { fdCount, waitFor, waitForListening } from './helpers/wait-for';
-import { heldTcpConnections } from './helpers/proc';
+import { waitFor } from '../testkit/wait';
+import { fdCount } from '../testkit/proc-fds';
+import { heldTcpConnections, waitForListening } from '../testkit/proc-tcp';
+import { Child, stopAll } from '../testkit/child';
+import { startSocketbox } from '../testkit/socketbox';
+import { startDrainReceiver } from '../testkit/fd-tool';
+import { LoadResult, runLoad } from '../testkit/load-generator';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-misbehave-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -86,7 +89,7 @@ t.test('a healthy receiver keeps getting everything while three others misbehave
     t.equal(r.byReceiver.get(name), 20, `warm-up: ${name} answers`);
   }
   const warmDelivered = 60;
-  await waitFor(() => heldTcpConnections(server.pid) === 0, 5000, 'warm-up connections handed over');
+  await waitFor('warm-up connections handed over', () => heldTcpConnections(server.pid) === 0, 5000);
   const baseline = fdCount(server.pid);
 
   // The misbehaviour. A receiver's socket closes when its process dies; the file stays.
@@ -119,9 +122,9 @@ t.test('a healthy receiver keeps getting everything while three others misbehave
   t.equal(again.delivered, 200, 'socketbox keeps serving the healthy receiver afterwards');
   t.equal(server.exitCode, null, 'socketbox is still running');
 
-  await waitFor(() => heldTcpConnections(server.pid) === 0, 5000, 'no connection held by socketbox').catch(() => undefined);
+  await waitFor('no connection held by socketbox', () => heldTcpConnections(server.pid) === 0, 5000).catch(() => undefined);
   t.equal(heldTcpConnections(server.pid), 0, 'socketbox holds no accepted connection');
-  await waitFor(() => fdCount(server.pid) <= baseline, 5000, 'descriptors back to the baseline').catch(() => undefined);
+  await waitFor('descriptors back to the baseline', () => fdCount(server.pid) <= baseline, 5000).catch(() => undefined);
   t.ok(fdCount(server.pid) <= baseline, `descriptors back to the baseline (${fdCount(server.pid)} <= ${baseline})`);
 
   t.equal(await server.stop(), 0, 'socketbox stops cleanly');

@@ -9,10 +9,12 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, stopAll } from './helpers/processes';
+import { waitFor } from '../testkit/wait';
+import { fdCount } from '../testkit/proc-fds';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
 import { talk } from './helpers/client';
-import { fdCount, waitFor, waitForListening } from './helpers/wait-for';
 import { registrationTool, scrape, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
 
 enterTestNetns([5]);
@@ -56,7 +58,7 @@ t.test('malformed registrations never disturb a registered receiver', async (t) 
   t.equal(m.get('socketbox_registrations_total{result="granted"}'), 1, 'the only registration ever granted is its own');
   t.ok((m.get('socketbox_registrations_total{result="malformed"}') ?? 0) > PACKETS / 3, 'malformed packets were counted');
   t.ok((m.get('socketbox_registrations_total{result="taken"}') ?? 0) > 0, 'registrations for the taken slot were counted');
-  await waitFor(() => fdCount(server.pid) === baseline, 5_000, `the server's descriptors back to ${baseline}`);
+  await waitFor(`the server's descriptors back to ${baseline}`, () => fdCount(server.pid) === baseline, 5_000);
   t.pass(`descriptors back to ${baseline}`);
   t.equal(m.get('socketbox_registration_connections'), 1, 'one API connection open: the receiver');
 });

@@ -11,12 +11,15 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
-import { LoadResult, runLoad } from '../load-tests/load-generator';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { unixSocketFdsAt } from '../testkit/proc-unix';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { LoadResult, runLoad } from '../testkit/load-generator';
 import { talk } from './helpers/client';
-import { waitFor, waitForListening } from './helpers/wait-for';
-import { unixSocketFdsAt } from './helpers/proc';
 import { startActivated } from './helpers/socket-activate';
 import { NOBODY, registrationTool, scrape, waitForSample, startInetdP, startJsonServer, waitForRegistered } from './helpers/registration';
 
@@ -214,7 +217,7 @@ t.test('an inherited listener (`fd`), and one that does not listen', async (t) =
   const server = new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(PORT + 100)], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
   children.push(server);
   listener.close(); // ours would accept too; the server has its own copy now
-  await waitFor(() => server.stderr.includes('listening on'), 15_000, `socketbox to start; stderr: ${server.stderr}`);
+  await waitFor(`socketbox to start; stderr: ${server.stderr}`, () => server.stderr.includes('listening on'), 15_000);
   const zero = startInetdP(api, 0, 'zero', 0);
   children.push(zero);
   await waitForRegistered(PORT + 100, 1);
@@ -246,7 +249,7 @@ t.test('under systemd socket activation: the `fd` listeners serve; a socket the 
   await waitForListening(ports[1]);
   // systemd-socket-activate starts socketbox on the first connection; with no receiver yet, that one is refused.
   await talk('2001:db8::1', ports[0], { localAddress: 'fd00:1::5', line: 'wake' }).catch(() => undefined);
-  await waitFor(() => server.stderr.includes('listening on'), 15_000, `socketbox to start; stderr: ${server.stderr}`);
+  await waitFor(`socketbox to start; stderr: ${server.stderr}`, () => server.stderr.includes('listening on'), 15_000);
   const zero = startInetdP(api, 0, 'zero', 0);
   const one = startInetdP(api, 1, 'one', 0);
   children.push(zero, one);
@@ -302,7 +305,7 @@ t.test('a registered receiver that goes: every loop closes its duplicate at once
   t.ok(held >= 3, `registered and used: the registration socket, the registrar's connection and ${held - 2} loop duplicate(s)`);
   zero.proc.kill('SIGKILL');
   await waitForRegistered(PORT + 100, 0);
-  await waitFor(() => unixSocketFdsAt(server.pid, api).length === 1, 5_000, `the duplicates to be closed; held: ${unixSocketFdsAt(server.pid, api).length}`);
+  await waitFor(`the duplicates to be closed; held: ${unixSocketFdsAt(server.pid, api).length}`, () => unixSocketFdsAt(server.pid, api).length === 1, 5_000);
   t.pass('no descriptor of the gone receiver is left, with no connection routed to its slot since');
   t.equal((await talk('2001:db8::1', PORT)).greeting, null, 'the next connection to the slot is refused');
   const m = await scrape(PORT + 100);

@@ -5,7 +5,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import { loadClientAddon } from '../src/clients/load-client-addon';
 import { relayAddon, type NativeRelayConfig } from '../src/relay/relay-addon';
-import { openFds } from './helpers/proc';
+import { openFds } from '../testkit/proc-fds';
 
 const addon = relayAddon();
 const ROUNDS = 20;

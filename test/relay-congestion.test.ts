@@ -1,7 +1,7 @@
 // The congestion control of the relay's backend connections: reno by default for a loopback
 // backend (pacing, as bbr does, costs a relayed transfer most of its throughput there), and
 // whatever -C names otherwise. Read from the kernel with `ss -ti`.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';

@@ -1,6 +1,6 @@
 // socketbox -> socketbox-relay -> a real HTTP server, fetched with curl through the front
 // address: Python's http.server over TCP, Node's http over a UNIX socket (path and abstract).
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t from 'tap';
@@ -10,9 +10,10 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { startFrontAndRelay, tempDir } from './helpers/relay-process';
+import { waitForListening } from '../testkit/proc-tcp';
+import { startFrontAndRelay } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 import { startPythonUnixHttp } from './helpers/relay-unix-http';
-import { waitForListening } from './helpers/wait-for';
 
 const run = promisify(execFile);
 const FRONT_PORT = 8080;

@@ -1,15 +1,17 @@
 // socketbox-relay's idle timeout (--idle-timeout): a connection that moves no byte either
 // way for that long is closed, counted and logged, so silent clients cannot hold every
 // place under -m; a connection whose bytes keep flowing, in either direction, lives on.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
 import * as net from 'node:net';
+import { sleep, waitFor } from '../testkit/wait';
+import { heldTcpConnections } from '../testkit/proc-tcp';
 import { startEchoBackend } from './helpers/relay-backends';
 import { connectTo, readEnd, relayExchange } from './helpers/relay-client';
-import { startFrontAndRelay, tempDir, type RunningProgram } from './helpers/relay-process';
-import { heldTcpConnections, sleep, waitFor } from './helpers/proc';
+import { startFrontAndRelay, type RunningProgram } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 
 const FRONT_PORT = 8080;
 const BACKEND_PORT = 9000;
@@ -42,7 +44,7 @@ t.test('-m 4: three silent clients are closed after the idle timeout, a talking 
   let echoed = '';
   let talkerEnded = false;
   let talkerError = '';
-  talker.on('data', (c) => (echoed += c));
+  talker.on('data', (c: Buffer) => (echoed += c.toString()));
   talker.on('end', () => (talkerEnded = true));
   talker.on('error', (e) => (talkerError = e.message));
   const chunks = Array.from({ length: (6 * IDLE_MS) / 30 }, (_, i) => `${i};`);

@@ -2,7 +2,7 @@
 // connections (intake pauses, nothing is lost, and a paused intake whose source hung up
 // does not spin), a descriptor limit, a stalled backend that must not hold up others nor
 // make the relay spin, descriptor hygiene, and clean stops.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
@@ -11,14 +11,18 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
+import { sleep, waitFor } from '../testkit/wait';
+import { openFds } from '../testkit/proc-fds';
+import { cpuTicks } from '../testkit/proc-stat';
+import { memoryKiB } from '../testkit/proc-status';
+import { heldTcpConnections, waitForListening } from '../testkit/proc-tcp';
 import { handoverConnection } from './helpers/handover-connection';
 import { startBlackholeBackend } from './helpers/relay-blackhole';
 import { startEchoBackend } from './helpers/relay-backends';
 import { connectTo, nextData, readEnd, relayExchange } from './helpers/relay-client';
-import { exited, relayBin, startFrontAndRelay, startRelay, startRelayOnListener, tempDir, type RunningProgram } from './helpers/relay-process';
+import { exited, relayBin, startFrontAndRelay, startRelay, startRelayOnListener, type RunningProgram } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 import { unixPair } from './helpers/relay-unix-pair';
-import { heldTcpConnections, openFds, sleep, waitFor } from './helpers/proc';
-import { waitForListening } from './helpers/wait-for';
 
 const FRONT_PORT = 8080;
 const BACKEND_PORT = 9000;
@@ -36,15 +40,6 @@ async function front(t: Test, relayArgs: string[]): Promise<RunningProgram> {
 async function echo(t: Test): Promise<void> {
   const backend = await startEchoBackend('::1', BACKEND_PORT);
   t.teardown(backend.close);
-}
-
-function cpuTicks(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
-}
-
-function rssKiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
 
 t.test('a backend that never answers: the connect gives up after -T, the client is closed', async (t) => {
@@ -76,7 +71,7 @@ t.test('-m 1: a second connection waits for the first to end, and is then served
   t.equal((await nextData(first)).toString(), 'one');
   const second = await connectTo('2001:db8::1', FRONT_PORT);
   let secondGot = '';
-  second.on('data', (c) => (secondGot += c));
+  second.on('data', (c: Buffer) => (secondGot += c.toString()));
   second.write('two');
   await sleep(400);
   t.equal(secondGot, '', 'not served while the first holds the only place');
@@ -169,7 +164,7 @@ t.test('a stalled backend holds up neither other connections nor the CPU, nor gr
   // Warm up: the first connection goes to the stalled side, so make it now.
   const stalled = await connectTo('2001:db8::1', FRONT_PORT);
   stalled.on('error', () => {});
-  const rssBefore = rssKiB(relay.pid);
+  const rssBefore = memoryKiB(relay.pid, 'VmRSS');
   const chunk = Buffer.alloc(1 << 20, 7);
   for (let i = 0; i < 64; i++) stalled.write(chunk); // more than all the buffers on the way hold
   await sleep(500);
@@ -184,7 +179,7 @@ t.test('a stalled backend holds up neither other connections nor the CPU, nor gr
   const other = await relayExchange({ host: '2001:db8::1', port: FRONT_PORT, input: 'still served' });
   t.equal(other.output.toString(), 'still served');
   t.ok(Date.now() - started < 2000, 'promptly');
-  const grown = rssKiB(relay.pid) - rssBefore;
+  const grown = memoryKiB(relay.pid, 'VmRSS') - rssBefore;
   t.ok(grown < 4096, `memory did not grow with the stalled bytes (${grown} KiB)`);
   stalled.destroy();
 });

@@ -1,16 +1,17 @@
 // NAT64 mode (-N, -P, -x, -p 0, -u) in a network namespace: the address a client dialled
 // inside the prefix names the backend; addresses outside the prefix are refused.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
 import { relayExchange } from './helpers/relay-client';
-import { startFrontAndRelay, startRelayOnListener, tempDir, type RunningProgram } from './helpers/relay-process';
-import { waitForListening } from './helpers/wait-for';
-import { waitFor } from './helpers/proc';
+import { startFrontAndRelay, startRelayOnListener, type RunningProgram } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 
 // Every address of 64:ff9b::/32 is local here (covers the /96 and /64 prefixes and
 // addresses just outside them), like 2001:db8::/64 from enterTestNetns.

@@ -2,7 +2,7 @@
 // backend carry the true client address and port and the address it dialled, and the
 // client's bytes follow the header untouched. The longest headers come out whole; a
 // connection whose header cannot be built in full is refused, never relayed without it.
-import { addLocalAddress, enterTestNetns } from './helpers/netns';
+import { addLocalAddress, enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
@@ -11,12 +11,13 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
+import { waitFor } from '../testkit/wait';
 import { startProxyBackend, type ProxyInfo } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
-import { startFrontAndRelay, startRelay, startSocketbox, tempDir } from './helpers/relay-process';
+import { startFrontAndRelay, startRelay, startSocketbox } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 import { unixPair } from './helpers/relay-unix-pair';
 import { compileC } from './helpers/cc';
-import { waitFor } from './helpers/proc';
 
 const FRONT_PORT = 8080;
 
@@ -103,7 +104,7 @@ t.test('a client that is not an IP socket: PROXY UNKNOWN (v1) and LOCAL (v2)', a
 
     const s = pair.near;
     let reply = '';
-    s.on('data', (c) => (reply += c));
+    s.on('data', (c: Buffer) => (reply += c.toString()));
     s.end('over unix');
     await new Promise((resolve) => s.once('end', resolve));
     t.ok(expect(backend.headers[0]), `${flag}: ${JSON.stringify(backend.headers[0])}`);

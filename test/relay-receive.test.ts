@@ -1,7 +1,7 @@
 // How connections reach socketbox-relay besides -s: an inherited listening socket (-l FD),
 // an inherited receiving socket (-l FD -e), and what happens to descriptors that are not
 // connections (SKBOX_STRICT_STREAM_MODE) or come in extra.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
@@ -9,13 +9,15 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadClientAddon } from '../src/clients/load-client-addon';
+import { sleep, waitFor } from '../testkit/wait';
+import { fdTargets } from '../testkit/proc-fds';
+import { waitForListening } from '../testkit/proc-tcp';
 import { startEchoBackend } from './helpers/relay-backends';
 import { relayExchange } from './helpers/relay-client';
-import { exited, relayBin, startRelay, startRelayOnListener, startSocketbox, tempDir } from './helpers/relay-process';
+import { exited, relayBin, startRelay, startRelayOnListener, startSocketbox } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 import { handoverConnection } from './helpers/handover-connection';
 import { unixPair } from './helpers/relay-unix-pair';
-import { fdTargets, sleep, waitFor } from './helpers/proc';
-import { waitForListening } from './helpers/wait-for';
 
 const addon = loadClientAddon();
 const FRONT_PORT = 8080;
@@ -111,7 +113,7 @@ t.test('received descriptors: non-sockets rejected by default, extras closed, mo
   const received = new Promise<string>((resolve) => {
     backend.server.once('connection', (s) => {
       let text = '';
-      s.on('data', (c) => (text += c));
+      s.on('data', (c: Buffer) => (text += c.toString()));
       s.on('end', () => resolve(text));
     });
   });

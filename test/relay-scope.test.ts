@@ -1,15 +1,16 @@
 // A link-local backend needs its interface: -I IFACE or -n ID gives the scope id, which a
 // bare fe80:: address cannot carry. Without it the connect fails and the client is closed.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import { waitFor } from '../testkit/wait';
 import { relayExchange } from './helpers/relay-client';
-import { startFrontAndRelay, tempDir, type RunningProgram } from './helpers/relay-process';
-import { waitFor } from './helpers/proc';
+import { startFrontAndRelay, type RunningProgram } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 
 execFileSync('ip', ['addr', 'add', 'fe80::1/64', 'dev', 'lo']);
 const LO_INDEX = Number(fs.readFileSync('/sys/class/net/lo/ifindex', 'utf8').trim());

@@ -1,12 +1,13 @@
 // Bytes through socketbox -> socketbox-relay -> a backend: 100 MB each way at once with
 // equal checksums on both sides, and half-close travelling in each direction.
-import { enterTestNetns } from './helpers/netns';
+import { enterTestNetns } from '../testkit/netns';
 enterTestNetns();
 
 import t, { type Test } from 'tap';
 import * as net from 'node:net';
 import { connectTo, nextData, readEnd } from './helpers/relay-client';
-import { startFrontAndRelay, tempDir } from './helpers/relay-process';
+import { startFrontAndRelay } from './helpers/relay-process';
+import { tempDir } from '../testkit/temp-dir';
 import { receiveStream, sendStream } from './helpers/relay-stream';
 
 const FRONT_PORT = 8080;
@@ -62,7 +63,7 @@ t.test('100 MB each way at the same time: both sides see exactly what was sent',
 t.test('half-close from the client: the backend sees the end, and its reply still arrives', async (t) => {
   await backend(t, (s) => {
     let request = '';
-    s.on('data', (c) => (request += c));
+    s.on('data', (c: Buffer) => (request += c.toString()));
     s.on('end', () => setTimeout(() => s.end(`reply to "${request}" after the end`), 100));
   });
   await relayInFront(t);
@@ -70,7 +71,7 @@ t.test('half-close from the client: the backend sees the end, and its reply stil
   const client = await connectTo('2001:db8::1', FRONT_PORT);
   const reply = receiveStream(client);
   let text = '';
-  client.on('data', (c) => (text += c));
+  client.on('data', (c: Buffer) => (text += c.toString()));
   client.end('question');
   await reply;
   t.equal(text, 'reply to "question" after the end');
@@ -82,7 +83,7 @@ t.test('half-close from the backend: the client sees the end, and can still send
   const backendDone = new Promise<void>((resolve) => {
     void backend(t, (s) => {
       s.end('banner, then no more from me');
-      s.on('data', (c) => (lateBytes += c));
+      s.on('data', (c: Buffer) => (lateBytes += c.toString()));
       s.on('end', () => resolve());
     });
   });
@@ -90,7 +91,7 @@ t.test('half-close from the backend: the client sees the end, and can still send
 
   const client = await connectTo('2001:db8::1', FRONT_PORT);
   let banner = '';
-  client.on('data', (c) => (banner += c));
+  client.on('data', (c: Buffer) => (banner += c.toString()));
   await readEnd(client);
   t.equal(banner, 'banner, then no more from me', 'banner and end arrive');
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -116,7 +117,7 @@ t.test('a client reset resets the backend connection', async (t) => {
 });
 
 t.test('small messages go both ways without waiting for more (ping-pong)', async (t) => {
-  await backend(t, (s) => s.on('data', (c) => s.write(`pong ${c}`)));
+  await backend(t, (s) => s.on('data', (c: Buffer) => s.write(`pong ${c.toString()}`)));
   await relayInFront(t);
   const client = await connectTo('2001:db8::1', FRONT_PORT);
   for (let i = 0; i < 20; i++) {

@@ -11,10 +11,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
-import { waitFor, waitForListening } from './helpers/wait-for';
+import { waitFor } from '../testkit/wait';
+import { threadSchedPolicies } from '../testkit/proc-stat';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 
 enterTestNetns();
 
@@ -26,25 +29,8 @@ t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const HOSTS = ['2001:db8::1', '2001:db8::2'];
 let nextPort = 8700;
 
-/** The scheduling policy of each thread of pid (field 41 of /proc/PID/task/TID/stat). */
-function threadPolicies(pid: number): number[] {
-  return [...policiesByThread(pid).values()];
-}
-
-function policiesByThread(pid: number): Map<string, number> {
-  const policies = new Map<string, number>();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // a thread that ended meanwhile
-    }
-    // After "pid (comm) " the state is field 3, so field 41 is the 39th from there.
-    policies.set(tid, Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[38]));
-  }
-  return policies;
-}
+/** The scheduling policy of each thread of pid. */
+const threadPolicies = (pid: number): number[] => [...threadSchedPolicies(pid).values()];
 
 const count = (policies: number[], policy: number): number => policies.filter((p) => p === policy).length;
 
@@ -83,7 +69,7 @@ async function serveAndStop(t: Test, run: Run, connections: number): Promise<voi
 t.test('default: the accept loops, and only they, run SCHED_BATCH', async (t) => {
   const run = await startServer(t, ['--workers', '2']);
   // The workers set it as they start their loops, just after the listener is up.
-  await waitFor(() => count(threadPolicies(run.server.proc.pid!), SCHED_BATCH) === 2, 10_000, 'two SCHED_BATCH threads');
+  await waitFor('two SCHED_BATCH threads', () => count(threadPolicies(run.server.proc.pid!), SCHED_BATCH) === 2);
   const policies = threadPolicies(run.server.proc.pid!);
   t.equal(count(policies, SCHED_BATCH), 2, 'one SCHED_BATCH thread per worker');
   t.equal(count(policies, SCHED_OTHER), policies.length - 2, `every other thread keeps SCHED_OTHER (${policies.join(',')})`);
@@ -92,12 +78,12 @@ t.test('default: the accept loops, and only they, run SCHED_BATCH', async (t) =>
 
 t.test('a restarted worker runs SCHED_BATCH again', async (t) => {
   const run = await startServer(t, ['--workers', '2']);
-  await waitFor(() => count(threadPolicies(run.server.proc.pid!), SCHED_BATCH) === 2, 10_000, 'two SCHED_BATCH threads');
-  const batchThreads = (): string[] => [...policiesByThread(run.server.proc.pid!)].filter(([, p]) => p === SCHED_BATCH).map(([tid]) => tid);
+  await waitFor('two SCHED_BATCH threads', () => count(threadPolicies(run.server.proc.pid!), SCHED_BATCH) === 2);
+  const batchThreads = (): number[] => [...threadSchedPolicies(run.server.proc.pid!)].filter(([, p]) => p === SCHED_BATCH).map(([tid]) => tid);
   const before = batchThreads();
   run.server.proc.kill('SIGUSR2'); // ends one worker thread as a crash would
-  await waitFor(() => /restarting it/.test(run.server.stderr), 10_000, 'the restart logged');
-  await waitFor(() => batchThreads().filter((tid) => !before.includes(tid)).length === 1 && batchThreads().length === 2, 10_000, 'a new SCHED_BATCH thread in place of the ended one');
+  await waitFor('the restart logged', () => /restarting it/.test(run.server.stderr));
+  await waitFor('a new SCHED_BATCH thread in place of the ended one', () => batchThreads().filter((tid) => !before.includes(tid)).length === 1 && batchThreads().length === 2);
   t.pass('the new worker thread runs SCHED_BATCH, the ended one is gone');
   await serveAndStop(t, run, 1000);
 });
@@ -105,7 +91,7 @@ t.test('a restarted worker runs SCHED_BATCH again', async (t) => {
 t.test('--sched-policy other: SCHED_OTHER, even when started under SCHED_BATCH', async (t) => {
   // chrt -b 0 starts the whole process (every thread it creates) in SCHED_BATCH.
   const run = await startServer(t, ['--workers', '2', '--sched-policy', 'other'], ['chrt', '-b', '0']);
-  await waitFor(() => count(threadPolicies(run.server.proc.pid!), SCHED_OTHER) >= 2, 10_000, 'the loops back in SCHED_OTHER');
+  await waitFor('the loops back in SCHED_OTHER', () => count(threadPolicies(run.server.proc.pid!), SCHED_OTHER) >= 2);
   const policies = threadPolicies(run.server.proc.pid!);
   t.ok(count(policies, SCHED_BATCH) >= 1, 'the threads that were not told otherwise kept chrt\'s SCHED_BATCH');
   t.equal(count(policies, SCHED_OTHER), 2, 'exactly the two accept loops run SCHED_OTHER');
@@ -117,7 +103,7 @@ t.test('a thread the kernel will not move to SCHED_BATCH: a warning, and it serv
   // Leaving SCHED_IDLE needs RLIMIT_NICE room or CAP_SYS_NICE: nobody, with a zero limit, has neither.
   fs.chmodSync(dir, 0o755);
   const run = await startServer(t, ['--workers', '2'], ['prlimit', '--nice=0', 'chrt', '-i', '0', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], 0o777);
-  await waitFor(() => (run.server.stderr.match(/cannot set SCHED_BATCH/g) ?? []).length === 2, 10_000, 'a warning from each worker');
+  await waitFor('a warning from each worker', () => (run.server.stderr.match(/cannot set SCHED_BATCH/g) ?? []).length === 2);
   t.match(run.server.stderr, /worker thread \d+: cannot set SCHED_BATCH: sched_setscheduler: .*; serving with the policy it has/);
   const SCHED_IDLE = 5;
   t.equal(count(threadPolicies(run.server.proc.pid!), SCHED_IDLE), threadPolicies(run.server.proc.pid!).length, 'every thread still SCHED_IDLE');

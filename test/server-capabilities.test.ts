@@ -13,11 +13,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, startReceiver, startSocketbox, stopAll } from './helpers/processes';
+import { threadIds } from '../testkit/proc-stat';
+import { statusField } from '../testkit/proc-status';
+import { isListening, waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { startSocketbox } from '../testkit/socketbox';
+import { startReceiver } from '../testkit/fd-tool';
 import { talk } from './helpers/client';
-import { isListening, waitForListening } from './helpers/wait-for';
-import { statusField, threadIds } from './helpers/proc';
 import { programFor } from './helpers/runnable-by';
 
 enterTestNetns();

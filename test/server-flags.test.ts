@@ -349,7 +349,7 @@ t.test('every error is a UsageError', async (t) => {
       if (o.mode === 'serve' && o.operands.length > 0 && !o.exec) bad.push(`${JSON.stringify(argv)}: stray operands accepted`);
     } catch (err) {
       if (!(err instanceof UsageError)) bad.push(`${JSON.stringify(argv)}: ${String(err)}`);
-      else if ((err as Error).message.length < 10) bad.push(`${JSON.stringify(argv)}: terse message ${(err as Error).message}`);
+      else if ((err).message.length < 10) bad.push(`${JSON.stringify(argv)}: terse message ${(err).message}`);
     }
     if (argv.length < 3) for (const w of words) visit([...argv, w]);
   };

@@ -8,10 +8,13 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startFdTool, startReceiver, startSocketbox, stopAll } from './helpers/processes';
+import { waitFor } from '../testkit/wait';
+import { isListening, waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX, startSocketbox } from '../testkit/socketbox';
+import { startFdTool, startReceiver } from '../testkit/fd-tool';
 import { talk } from './helpers/client';
-import { isListening, waitFor, waitForListening } from './helpers/wait-for';
 
 enterTestNetns();
 
@@ -49,7 +52,7 @@ t.test('-i sends over an inherited socket and exits 11 once its peer is gone', a
     const r = await talk('2001:db8::5', port, { line: `n${i}` });
     t.equal(r.echo, `pair echo:n${i}`, `connection ${i} delivered over fd 3`);
   }
-  await waitFor(() => wrapper.events.filter((e) => e.name === 'pair').length === 2, 5000, 'both served');
+  await waitFor('both served', () => wrapper.events.filter((e) => e.name === 'pair').length === 2, 5000);
   // The receiving end is closed now: the next connection finds the peer gone.
   await talk('2001:db8::5', port).catch(() => undefined);
   await wrapper.waitForEvent((e) => 'exit' in e, 10_000, 'socketbox to exit');
@@ -147,7 +150,7 @@ t.test('-d daemonizes once serving; the parent exits 0', async (t) => {
   t.equal(status[5], String(pid), 'the daemon leads its own session');
   t.equal(fs.readlinkSync(`/proc/${pid}/cwd`), '/', 'and does not keep a directory busy');
   process.kill(pid, 'SIGTERM');
-  await waitFor(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z', 10_000, 'the daemon to stop');
+  await waitFor('the daemon to stop', () => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z');
 });
 
 t.test('-F and -t allow binding an address that is not local; -z clears the transparent flag', async (t) => {
@@ -186,7 +189,7 @@ t.test('-r lets several servers share a port; without it the second one fails', 
   await waitForListening(port);
   const second = startSocketbox(['-r', '-S', '@x', '-l', '::', '-p', String(port)]);
   children.push(second);
-  await waitFor(() => /listening on/.test(second.stderr), 10_000, 'the second -r server');
+  await waitFor('the second -r server', () => /listening on/.test(second.stderr));
   t.equal(second.exitCode, null, 'a second -r server runs beside the first');
   const third = startSocketbox(['-S', '@x', '-l', '::', '-p', String(port)]);
   t.equal(await third.wait(), 1, 'a server without -r cannot join');

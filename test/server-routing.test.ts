@@ -8,10 +8,12 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, startReceiver, startSocketbox, stopAll } from './helpers/processes';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { startSocketbox } from '../testkit/socketbox';
+import { startReceiver } from '../testkit/fd-tool';
 import { talk } from './helpers/client';
-import { waitForListening } from './helpers/wait-for';
 
 enterTestNetns([5, 6]);
 

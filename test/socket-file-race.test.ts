@@ -15,10 +15,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, stopAll } from './helpers/processes';
-import { binPath } from './helpers/inetd-process';
-import { childrenOf } from './helpers/proc';
+import { childrenOf } from '../testkit/proc-stat';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { binPath } from '../testkit/project-root';
 
 enterTestNetns();
 

@@ -11,11 +11,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, stopAll } from './helpers/processes';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
 import { talk } from './helpers/client';
 import { startActivated } from './helpers/socket-activate';
-import { waitFor, waitForListening } from './helpers/wait-for';
 
 enterTestNetns();
 
@@ -62,7 +63,7 @@ t.test('-b re-sets the inherited backlog; without -b the socket keeps its own', 
     fs.writeFileSync(somaxconn, saved);
     t.equal(backlogOf(port), 100, 'the inherited socket listens with backlog 100');
     const conn = trigger(port);
-    await waitFor(() => /listening on fd 3/.test(server.stderr), 15_000, 'socketbox to serve');
+    await waitFor('socketbox to serve', () => /listening on fd 3/.test(server.stderr), 15_000);
     t.equal(backlogOf(port), expected, args.length ? '-b 17: the backlog is 17' : 'no -b: still 100');
     conn.destroy();
     t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
@@ -73,7 +74,7 @@ t.test('an inherited socket socketbox cannot serve is a startup error naming it'
   const unixPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-activation-')), 'stream.sock');
   const server = startActivated({ listen: [unixPath], names: ['local'] }, ['-S', '@nowhere']);
   t.teardown(() => stopAll([server]));
-  await waitFor(() => fs.existsSync(unixPath), 10_000, 'the UNIX listener');
+  await waitFor('the UNIX listener', () => fs.existsSync(unixPath));
   const conn = net.connect(unixPath).on('error', () => undefined);
   t.equal(await server.wait(), 1, 'exit 1');
   conn.destroy();

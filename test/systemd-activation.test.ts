@@ -9,11 +9,12 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, startDrainReceiver, stopAll } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { startDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { startActivated } from './helpers/socket-activate';
-import { waitForListening } from './helpers/wait-for';
 
 enterTestNetns();
 

@@ -9,11 +9,13 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, startReceiver, stopAll } from './helpers/processes';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { startReceiver } from '../testkit/fd-tool';
 import { talk } from './helpers/client';
 import { Notification, notifications, startActivated, startNotifyListener } from './helpers/socket-activate';
-import { waitFor, waitForListening } from './helpers/wait-for';
 
 enterTestNetns();
 
@@ -49,7 +51,7 @@ t.test('READY, RELOADING+MONOTONIC_USEC, READY (failed reload too), WATCHDOG at 
   await waitForListening(port);
   t.equal(countOf(listener, 'READY'), 0, 'nothing before socketbox started');
   t.equal((await talk('2001:db8::1', port, { line: 'a' })).echo, 'svc echo:a', 'the connection that started it is delivered');
-  await waitFor(() => countOf(listener, 'READY') === 1, 15_000, 'READY=1');
+  await waitFor('READY=1', () => countOf(listener, 'READY') === 1, 15_000);
   const ready = notifications(listener).find((n) => kind(n) === 'READY') as Notification;
   t.equal(ready.pid, server.pid, 'sent by socketbox itself (the main pid systemd expects)');
   t.match(ready.fields.STATUS, /^serving; accepted \d+, delivered \d+, refused 0$/, 'READY=1 carries a STATUS= summary');
@@ -63,11 +65,11 @@ t.test('READY, RELOADING+MONOTONIC_USEC, READY (failed reload too), WATCHDOG at 
   // A reload that fails: RELOADING=1, then READY=1 saying the old rules stay.
   fs.writeFileSync(conf, 'max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::1 bogus\n');
   server.proc.kill('SIGHUP');
-  await waitFor(() => countOf(listener, 'READY') === 2, 10_000, 'READY=1 after the failed reload');
+  await waitFor('READY=1 after the failed reload', () => countOf(listener, 'READY') === 2);
   // And one that works.
   fs.writeFileSync(conf, good);
   server.proc.kill('SIGHUP');
-  await waitFor(() => countOf(listener, 'READY') === 3, 10_000, 'READY=1 after the reload');
+  await waitFor('READY=1 after the reload', () => countOf(listener, 'READY') === 3);
   const all = notifications(listener);
   const reloadings = all.filter((n) => kind(n) === 'RELOADING');
   const readies = all.filter((n) => kind(n) === 'READY');
@@ -81,10 +83,10 @@ t.test('READY, RELOADING+MONOTONIC_USEC, READY (failed reload too), WATCHDOG at 
   t.match(readies[2].fields.STATUS, /^serving; accepted/, 'a good reload clears it');
   t.equal((await talk('2001:db8::2', port, { line: 'b' })).echo, 'svc echo:b', 'still serving after the reloads');
   const watchdogsBefore = countOf(listener, 'WATCHDOG');
-  await waitFor(() => countOf(listener, 'WATCHDOG') > watchdogsBefore, 5000, 'WATCHDOG=1 after the reloads');
+  await waitFor('WATCHDOG=1 after the reloads', () => countOf(listener, 'WATCHDOG') > watchdogsBefore, 5000);
 
   t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
-  await waitFor(() => countOf(listener, 'STOPPING') === 1, 5000, 'STOPPING=1');
+  await waitFor('STOPPING=1', () => countOf(listener, 'STOPPING') === 1, 5000);
   t.same(stateChanges(listener), ['READY', 'RELOADING', 'READY', 'RELOADING', 'READY', 'STOPPING'], 'in that order');
   const kinds = notifications(listener).map(kind);
   t.ok(kinds.indexOf('WATCHDOG') > kinds.indexOf('READY'), 'no WATCHDOG=1 before READY=1');
@@ -105,20 +107,18 @@ t.test('an abstract NOTIFY_SOCKET; WATCHDOG_PID of another process; -S reloads; 
   children.push(server);
   await waitForListening(port);
   t.equal((await talk('2001:db8::1', port, { line: 'a' })).echo, 'abs echo:a', 'delivered to the abstract receiver');
-  await waitFor(() => countOf(listener, 'READY') === 1, 15_000, 'READY=1 on the abstract socket');
+  await waitFor('READY=1 on the abstract socket', () => countOf(listener, 'READY') === 1, 15_000);
   // -S has no config to reload, but systemd still waits for RELOADING=1 and READY=1.
   server.proc.kill('SIGHUP');
-  await waitFor(() => countOf(listener, 'READY') === 2, 10_000, 'READY=1 after SIGHUP');
+  await waitFor('READY=1 after SIGHUP', () => countOf(listener, 'READY') === 2);
   t.equal((await talk('2001:db8::1', port, { line: 'b' })).echo, 'abs echo:b', 'still serving after SIGHUP');
   // The summary is refreshed every 5 s when it changed.
-  await waitFor(
-    () => notifications(listener).some((n) => kind(n) === 'status' && /^serving; accepted 2, delivered 2, refused 0$/.test(n.fields.STATUS)),
-    10_000,
-    'a STATUS= refresh counting both connections',
+  await waitFor('a STATUS= refresh counting both connections', () =>
+    notifications(listener).some((n) => kind(n) === 'status' && /^serving; accepted 2, delivered 2, refused 0$/.test(n.fields.STATUS)),
   );
   t.pass('STATUS= refreshed with the live counters');
   t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
-  await waitFor(() => countOf(listener, 'STOPPING') === 1, 5000, 'STOPPING=1');
+  await waitFor('STOPPING=1', () => countOf(listener, 'STOPPING') === 1, 5000);
   t.same(stateChanges(listener), ['READY', 'RELOADING', 'READY', 'STOPPING'], 'in order');
   t.equal(countOf(listener, 'WATCHDOG'), 0, 'WATCHDOG_PID names another process: no WATCHDOG=1');
 });

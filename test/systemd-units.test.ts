@@ -12,15 +12,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT } from './helpers/processes';
+import { projectRoot } from '../testkit/project-root';
 import { nftDefines, unitSection } from './helpers/unit-file';
 
-const UNITS_DIR = path.join(ROOT, 'systemd');
+const UNITS_DIR = path.join(projectRoot, 'systemd');
 const INSTALLED_BIN = '/usr/local/bin/';
 const units = fs.readdirSync(UNITS_DIR).filter((f) => /\.(service|socket)$/.test(f));
 const TPROXY_UNIT = 'socketbox-tproxy.service';
 const TPROXY_DROP_IN = path.join('socketbox.socket.d', 'tproxy.conf');
-const RULESET = path.join(ROOT, 'examples', 'tproxy.nft');
+const RULESET = path.join(projectRoot, 'examples', 'tproxy.nft');
 
 /** systemd < 253 does not know Type=notify-reload: the one warning it may give. */
 function allowedWarning(line: string): boolean {
@@ -48,7 +48,7 @@ t.test('systemd-analyze verify passes on every unit, without a warning', async (
   // All units in one directory: verify resolves Requires=/Before= against it.
   for (const unit of units) {
     const text = fs.readFileSync(path.join(UNITS_DIR, unit), 'utf8');
-    fs.writeFileSync(path.join(dir, unit), text.split(INSTALLED_BIN).join(path.join(ROOT, 'bin') + '/'));
+    fs.writeFileSync(path.join(dir, unit), text.split(INSTALLED_BIN).join(path.join(projectRoot, 'bin') + '/'));
   }
   const verify = (unit: string, what: string): void => {
     const r = spawnSync('systemd-analyze', ['verify', path.join(dir, unit)], { encoding: 'utf8', timeout: 30_000 });

@@ -10,10 +10,11 @@
  * independent validator written from the same document.
  */
 import t, { Test } from 'tap';
-import { parseClassicConfig } from '../src/config/classic-parser';
 import { serverAddon, NativeDecision } from '../src/native/server-addon';
-import { compileSingleTarget, compileTable, encodeAction } from '../src/table/compile';
+import { compileSingleTarget, encodeAction } from '../src/table/compile';
 import { Rng } from './helpers/rng';
+import { HEADER, HEADER_SIZE, TABLE_MAGIC } from '../testkit/table-layout';
+import { compileClassic, noRuleSetsTable, rulesAndMapTable, singleFdTargetTable, singleUnixTargetTable } from '../testkit/table-fixtures';
 
 const SEED = 0xc0ffee11;
 const addon = serverAddon();
@@ -48,44 +49,28 @@ const REASONS = new Set([
 
 // ---- an independent reading of docs/table-format.md ----
 
-const H = {
-  magic: 0,
-  version: 4,
-  totalSize: 8,
-  flags: 12,
-  nSets: 16,
-  setsOff: 20,
-  nEntries: 24,
-  entriesOff: 28,
-  nTargets: 32,
-  targetsOff: 36,
-  stringsOff: 40,
-  stringsSize: 44,
-  startSet: 48,
-} as const;
-
 type Decision = { kind: 'target'; target: number } | { kind: 'fail' | 'no_match' | 'loop' };
 
 /** True when the documented rules hold (the checks the loader promises to make). */
 function docValid(buf: Buffer): boolean {
   if (buf.length < 64) return false;
   const u = (at: number) => buf.readUInt32LE(at);
-  if (u(H.magic) !== 0x54424b53 || u(H.version) !== 1 || u(H.totalSize) !== buf.length || u(H.flags) !== 0) return false;
+  if (u(HEADER.magic) !== TABLE_MAGIC || u(HEADER.version) !== 1 || u(HEADER.totalSize) !== buf.length || u(HEADER.flags) !== 0) return false;
   for (let i = 60; i < 64; i++) if (buf[i] !== 0) return false;
-  const nSets = u(H.nSets);
-  const nEntries = u(H.nEntries);
-  const nTargets = u(H.nTargets);
+  const nSets = u(HEADER.nSets);
+  const nEntries = u(HEADER.nEntries);
+  const nTargets = u(HEADER.nTargets);
   if (nSets > 2000 || nEntries > 2_000_000 || nTargets > 2_002_000) return false;
   const fits = (off: number, count: number, size: number) => off % 4 === 0 && off <= buf.length && count * size <= buf.length - off;
-  if (!fits(u(H.setsOff), nSets, 52) || !fits(u(H.entriesOff), nEntries, 76)) return false;
-  if (!fits(u(H.targetsOff), nTargets, 16) || !fits(u(H.stringsOff), u(H.stringsSize), 1)) return false;
-  const start = u(H.startSet);
+  if (!fits(u(HEADER.setsOff), nSets, 52) || !fits(u(HEADER.entriesOff), nEntries, 76)) return false;
+  if (!fits(u(HEADER.targetsOff), nTargets, 16) || !fits(u(HEADER.stringsOff), u(HEADER.stringsSize), 1)) return false;
+  const start = u(HEADER.startSet);
   if (start !== 0xffffffff && start >= nSets) return false;
   // Listener start sets (JSON configs): n at 52, their offset at 56.
-  const nStarts = u(52);
-  if (nStarts > 4096 || !fits(u(56), nStarts, 4)) return false;
+  const nStarts = u(HEADER.nListenerStarts);
+  if (nStarts > 4096 || !fits(u(HEADER.listenerStartsOff), nStarts, 4)) return false;
   for (let i = 0; i < nStarts; i++) {
-    const s = u(u(56) + 4 * i);
+    const s = u(u(HEADER.listenerStartsOff) + 4 * i);
     if (s !== 0xffffffff && s >= nSets) return false;
   }
   const actionOk = (a: number) => {
@@ -96,10 +81,10 @@ function docValid(buf: Buffer): boolean {
     if (kind === 2) return arg < nTargets;
     return false;
   };
-  const stringsOff = u(H.stringsOff);
-  const stringsSize = u(H.stringsSize);
+  const stringsOff = u(HEADER.stringsOff);
+  const stringsSize = u(HEADER.stringsSize);
   for (let i = 0; i < nTargets; i++) {
-    const at = u(H.targetsOff) + 16 * i;
+    const at = u(HEADER.targetsOff) + 16 * i;
     const [kind, flags, a, b] = [u(at), u(at + 4), u(at + 8), u(at + 12)];
     if ((flags & ~3) !== 0) return false;
     if (kind === 3) {
@@ -113,10 +98,10 @@ function docValid(buf: Buffer): boolean {
       return false;
     }
   }
-  const entriesOff = u(H.entriesOff);
+  const entriesOff = u(HEADER.entriesOff);
   for (let i = 0; i < nEntries; i++) if (!actionOk(u(entriesOff + 76 * i + 72))) return false;
   for (let i = 0; i < nSets; i++) {
-    const at = u(H.setsOff) + 52 * i;
+    const at = u(HEADER.setsOff) + 52 * i;
     const [kind, first, n, dflt] = [u(at), u(at + 4), u(at + 8), u(at + 12)];
     if (kind !== 1 && kind !== 2) return false;
     if (first + n > nEntries) return false;
@@ -134,14 +119,14 @@ function docValid(buf: Buffer): boolean {
 /** The lookup from the bytes of a table docValid accepted. */
 function docLookup(buf: Buffer, tuple: Buffer): Decision {
   const u = (at: number) => buf.readUInt32LE(at);
-  let set = u(H.startSet);
+  let set = u(HEADER.startSet);
   if (set === 0xffffffff) return { kind: 'no_match' };
   for (let step = 0; step < 100; step++) {
-    const at = u(H.setsOff) + 52 * set;
+    const at = u(HEADER.setsOff) + 52 * set;
     const [kind, first, n] = [u(at), u(at + 4), u(at + 8)];
     let action = u(at + 12);
     for (let k = 0; k < n; k++) {
-      const e = u(H.entriesOff) + 76 * (first + k);
+      const e = u(HEADER.entriesOff) + 76 * (first + k);
       let hit = true;
       for (let b = 0; b < 36 && hit; b++) {
         const mask = kind === 1 ? buf[e + 36 + b] : buf[at + 16 + b];
@@ -170,24 +155,8 @@ function docLookup(buf: Buffer, tuple: Buffer): Decision {
 
 // ---- the valid tables everything starts from ----
 
-const compile = (...lines: string[]) => compileTable(parseClassicConfig(lines.join('\n'), 'base.conf'), { pathSubstitution: true }).bytes;
-
 /** Sets 0,1 rule sets, set 2 a map; targets 0 /run/a.sock, 1 fd 7, 2 @abstract. */
-const TARGETED_BASE = compile(
-  'max-rules:2 max-maps:1',
-  'rule-set:0 size:3',
-  'ip:2001:db8::/32 port:80 jump-unix:/run/a.sock',
-  'rip:::ffff:10.0.0.0/104 jump-map:0',
-  'jump-fd:7',
-  'default jump-rule:1',
-  'rule-set:1 size:1',
-  'port:22 jump-unix:@abstract',
-  'default fail',
-  'map-set:0 size:3 match-lip:128 match-rport',
-  'ip:::3 rport:2 jump-rule:0',
-  'ip:::1 rport:1 jump-fd:7',
-  'ip:::2 rport:1 fail',
-);
+const TARGETED_BASE = rulesAndMapTable('/run/a.sock');
 
 function largerConfig(): Buffer {
   const lines = ['max-rules:4', 'max-maps:3'];
@@ -204,13 +173,13 @@ function largerConfig(): Buffer {
   lines.push('map-set:1 size:10 match-rip:128 match-rport');
   for (let i = 0; i < 8; i++) lines.push(`rip:::ffff:192.0.2.${i} rport:${i} jump-${i % 2 ? 'fd:4' : 'rule:0'}`);
   lines.push('map-set:2 size:1', 'jump-fd:0');
-  return compile(...lines);
+  return compileClassic(lines, true);
 }
 
 const BASES: Array<[string, Buffer]> = [
-  ['single unix target', compileSingleTarget({ kind: 'unix', path: '/run/single.sock' }, { pathSubstitution: false }).bytes],
-  ['single fd target', compileSingleTarget({ kind: 'fd', fd: 9, exitOnPeerGone: true }, { pathSubstitution: false }).bytes],
-  ['no rule sets', compile('max-maps:1', 'map-set:0 size:1', 'jump-fd:1')],
+  ['single unix target', singleUnixTargetTable()],
+  ['single fd target', singleFdTargetTable()],
+  ['no rule sets', noRuleSetsTable()],
   ['rules and a map', TARGETED_BASE],
   ['larger', largerConfig()],
 ];
@@ -235,8 +204,8 @@ function problem(stats: Stats, text: string): void {
 /** Tuples for a table: random ones, and ones built from its own entry patterns. */
 function tuplesFor(rng: Rng, buf: Buffer): Buffer[] {
   const tuples = [rng.bytes(36), rng.bytes(36)];
-  const nEntries = buf.length >= 64 ? buf.readUInt32LE(H.nEntries) : 0;
-  const entriesOff = buf.length >= 64 ? buf.readUInt32LE(H.entriesOff) : 0;
+  const nEntries = buf.length >= 64 ? buf.readUInt32LE(HEADER.nEntries) : 0;
+  const entriesOff = buf.length >= 64 ? buf.readUInt32LE(HEADER.entriesOff) : 0;
   if (nEntries > 0 && nEntries < 10_000) {
     for (let k = 0; k < 2; k++) {
       const e = entriesOff + 76 * rng.int(nEntries);
@@ -265,7 +234,7 @@ function tryTable(stats: Stats, rng: Rng, label: string, buf: Buffer, checkThrow
   if (reason === null) {
     stats.accepted++;
     if (!expectedValid) problem(stats, `${label}: accepted, but breaks docs/table-format.md`);
-    const nTargets = buf.readUInt32LE(H.nTargets);
+    const nTargets = buf.readUInt32LE(HEADER.nTargets);
     for (const tuple of tuplesFor(rng, buf)) {
       stats.lookups++;
       const d = addon.tableLookup(buf, tuple);
@@ -313,6 +282,16 @@ t.test('base tables are valid', async (t) => {
   }
 });
 
+/** buf with magic, version, its size and zero flags and reserved bytes: past the loader's first checks. */
+function withPlausibleHeader(buf: Buffer): Buffer {
+  buf.writeUInt32LE(TABLE_MAGIC, HEADER.magic);
+  buf.writeUInt32LE(1, HEADER.version);
+  buf.writeUInt32LE(buf.length, HEADER.totalSize);
+  buf.writeUInt32LE(0, HEADER.flags);
+  buf.fill(0, HEADER.startSet + 4, HEADER_SIZE);
+  return buf;
+}
+
 t.test('random byte buffers', async (t) => {
   const rng = new Rng(SEED);
   const stats = newStats();
@@ -326,44 +305,31 @@ t.test('random byte buffers', async (t) => {
     // A plausible header over random contents gets past the first checks.
     if (len >= 64) {
       for (let k = 0; k < 40; k++) {
-        const buf = rng.bytes(len);
-        buf.writeUInt32LE(0x54424b53, 0);
-        buf.writeUInt32LE(1, 4);
-        buf.writeUInt32LE(len, 8);
-        buf.writeUInt32LE(0, 12);
-        buf.fill(0, 52, 64);
-        for (const field of [H.nSets, H.nEntries, H.nTargets]) buf.writeUInt32LE(rng.int(4), field);
-        for (const field of [H.setsOff, H.entriesOff, H.targetsOff, H.stringsOff]) buf.writeUInt32LE(4 * rng.int(len / 4 + 2), field);
-        buf.writeUInt32LE(rng.int(len), H.stringsSize);
-        buf.writeUInt32LE(rng.pick([0, 1, 0xffffffff, rng.u32()]), H.startSet);
+        const buf = withPlausibleHeader(rng.bytes(len));
+        for (const field of [HEADER.nSets, HEADER.nEntries, HEADER.nTargets]) buf.writeUInt32LE(rng.int(4), field);
+        for (const field of [HEADER.setsOff, HEADER.entriesOff, HEADER.targetsOff, HEADER.stringsOff]) buf.writeUInt32LE(4 * rng.int(len / 4 + 2), field);
+        buf.writeUInt32LE(rng.int(len), HEADER.stringsSize);
+        buf.writeUInt32LE(rng.pick([0, 1, 0xffffffff, rng.u32()]), HEADER.startSet);
         tryTable(stats, rng, `random header ${len}`, buf, k === 0);
       }
     }
   }
   for (const len of [4096, 65536, 1 << 20, 8 << 20]) {
     tryTable(stats, rng, `random ${len}`, rng.bytes(len), true);
-    const buf = rng.bytes(len);
-    buf.writeUInt32LE(0x54424b53, 0);
-    buf.writeUInt32LE(1, 4);
-    buf.writeUInt32LE(len, 8);
-    buf.writeUInt32LE(0, 12);
-    buf.fill(0, 52, 64);
+    const buf = withPlausibleHeader(rng.bytes(len));
     tryTable(stats, rng, `large random with header ${len}`, buf, true);
     // Counts at and past the limits over a large, mostly empty buffer.
     for (const [field, value] of [
-      [H.nSets, 2000],
-      [H.nSets, 2001],
-      [H.nEntries, 2_000_000],
-      [H.nEntries, 2_000_001],
-      [H.nTargets, 2_002_000],
-      [H.nTargets, 2_002_001],
+      [HEADER.nSets, 2000],
+      [HEADER.nSets, 2001],
+      [HEADER.nEntries, 2_000_000],
+      [HEADER.nEntries, 2_000_001],
+      [HEADER.nTargets, 2_002_000],
+      [HEADER.nTargets, 2_002_001],
     ]) {
-      const big = Buffer.alloc(len);
-      big.writeUInt32LE(0x54424b53, 0);
-      big.writeUInt32LE(1, 4);
-      big.writeUInt32LE(len, 8);
-      big.writeUInt32LE(0xffffffff, H.startSet);
-      for (const off of [H.setsOff, H.entriesOff, H.targetsOff, H.stringsOff]) big.writeUInt32LE(64, off);
+      const big = withPlausibleHeader(Buffer.alloc(len));
+      big.writeUInt32LE(0xffffffff, HEADER.startSet);
+      for (const off of [HEADER.setsOff, HEADER.entriesOff, HEADER.targetsOff, HEADER.stringsOff]) big.writeUInt32LE(64, off);
       big.writeUInt32LE(value, field);
       tryTable(stats, rng, `large ${len} field ${field} = ${value}`, big, true);
     }
@@ -383,7 +349,7 @@ t.test('every truncation and extension of the base tables', async (t) => {
       if (reason !== want) problem(stats, `${name} cut to ${len}: ${reason}, expected ${want}`);
       if (len >= 64) {
         // The same cut with total_size fixed up: the last section no longer fits.
-        cut.writeUInt32LE(len, H.totalSize);
+        cut.writeUInt32LE(len, HEADER.totalSize);
         const fixed = tryTable(stats, rng, `${name} cut to ${len}, size fixed`, cut, len % 7 === 0);
         if (fixed !== 'table section out of bounds') problem(stats, `${name} cut to ${len} with size fixed: ${fixed}`);
       }
@@ -423,9 +389,9 @@ t.test('single-u32 mutations at every offset', async (t) => {
   const stats = newStats();
   const started = Date.now();
   for (const [name, base] of BASES) {
-    const nSets = base.readUInt32LE(H.nSets);
-    const nEntries = base.readUInt32LE(H.nEntries);
-    const nTargets = base.readUInt32LE(H.nTargets);
+    const nSets = base.readUInt32LE(HEADER.nSets);
+    const nEntries = base.readUInt32LE(HEADER.nEntries);
+    const nTargets = base.readUInt32LE(HEADER.nTargets);
     for (let at = 0; at + 4 <= base.length; at++) {
       const old = base.readUInt32LE(at);
       const values = new Set([
@@ -469,14 +435,14 @@ t.test('single-u32 mutations at every offset', async (t) => {
 t.test('targeted corruptions give their specific reason', async (t) => {
   const base = TARGETED_BASE;
   const u = (at: number) => base.readUInt32LE(at);
-  const setsOff = u(H.setsOff);
-  const entriesOff = u(H.entriesOff);
-  const targetsOff = u(H.targetsOff);
-  const stringsOff = u(H.stringsOff);
-  const stringsSize = u(H.stringsSize);
-  const nSets = u(H.nSets);
-  const nEntries = u(H.nEntries);
-  const nTargets = u(H.nTargets);
+  const setsOff = u(HEADER.setsOff);
+  const entriesOff = u(HEADER.entriesOff);
+  const targetsOff = u(HEADER.targetsOff);
+  const stringsOff = u(HEADER.stringsOff);
+  const stringsSize = u(HEADER.stringsSize);
+  const nSets = u(HEADER.nSets);
+  const nEntries = u(HEADER.nEntries);
+  const nTargets = u(HEADER.nTargets);
   // The layout the cases below rely on.
   t.same([nSets, nEntries, nTargets, stringsSize], [3, 7, 3, 20]);
   const set = (i: number, field: number) => setsOff + 52 * i + field;
@@ -511,15 +477,15 @@ t.test('targeted corruptions give their specific reason', async (t) => {
 
   // Header.
   expect('bad magic', 'bad table magic', (b) => void (b[0] ^= 0x20));
-  expect('magic byte-swapped', 'bad table magic', w32(H.magic, 0x534b4254));
-  expect('version 0', 'unsupported table version', w32(H.version, 0));
-  expect('version 2', 'unsupported table version', w32(H.version, 2));
-  expect('size + 4', 'table size does not match its header', w32(H.totalSize, base.length + 4));
-  expect('size - 4', 'table size does not match its header', w32(H.totalSize, base.length - 4));
-  expect('size 0', 'table size does not match its header', w32(H.totalSize, 0));
+  expect('magic byte-swapped', 'bad table magic', w32(HEADER.magic, 0x534b4254));
+  expect('version 0', 'unsupported table version', w32(HEADER.version, 0));
+  expect('version 2', 'unsupported table version', w32(HEADER.version, 2));
+  expect('size + 4', 'table size does not match its header', w32(HEADER.totalSize, base.length + 4));
+  expect('size - 4', 'table size does not match its header', w32(HEADER.totalSize, base.length - 4));
+  expect('size 0', 'table size does not match its header', w32(HEADER.totalSize, 0));
   expect('buffer 4 bytes longer than its size', 'table size does not match its header', (b) => Buffer.concat([b, Buffer.alloc(4)]));
-  expect('flags 1', 'unknown table flags', w32(H.flags, 1));
-  expect('flags top bit', 'unknown table flags', w32(H.flags, 0x80000000));
+  expect('flags 1', 'unknown table flags', w32(HEADER.flags, 1));
+  expect('flags top bit', 'unknown table flags', w32(HEADER.flags, 0x80000000));
   for (let i = 60; i < 64; i++) expect(`reserved byte ${i}`, 'reserved header bytes are not zero', (b) => void (b[i] = 1));
   // Listener start sets (JSON configs): the region must fit and name existing sets.
   expect('4097 listener starts', 'table section out of bounds', w32(52, 4097));
@@ -527,24 +493,24 @@ t.test('targeted corruptions give their specific reason', async (t) => {
   expect('listener starts past the end', 'table section out of bounds', (b) => void (b.writeUInt32LE(2, 52), b.writeUInt32LE(b.length - 4, 56)));
   expect('listener start = magic word', 'listener start set out of range', (b) => void (b.writeUInt32LE(1, 52), b.writeUInt32LE(0, 56)));
   expect('listener start = start set', null, (b) => void (b.writeUInt32LE(1, 52), b.writeUInt32LE(48, 56)));
-  expect('2001 sets', 'table counts out of range', w32(H.nSets, 2001));
-  expect('0xffffffff sets', 'table counts out of range', w32(H.nSets, 0xffffffff));
-  expect('2000001 entries', 'table counts out of range', w32(H.nEntries, 2_000_001));
-  expect('2002001 targets', 'table counts out of range', w32(H.nTargets, 2_002_001));
-  expect('2000 sets do not fit', 'table section out of bounds', w32(H.nSets, 2000));
-  expect('sets offset unaligned', 'table section out of bounds', w32(H.setsOff, setsOff + 2));
-  expect('entries offset unaligned', 'table section out of bounds', w32(H.entriesOff, entriesOff + 1));
-  expect('targets offset past the end', 'table section out of bounds', w32(H.targetsOff, base.length + 4));
-  expect('strings offset 0xfffffffc', 'table section out of bounds', w32(H.stringsOff, 0xfffffffc));
-  expect('strings size one too many', 'table section out of bounds', w32(H.stringsSize, stringsSize + 1));
-  expect('strings size 0xffffffff', 'table section out of bounds', w32(H.stringsSize, 0xffffffff));
-  expect('entries run past the end', 'table section out of bounds', w32(H.entriesOff, base.length - 4));
-  expect('start set = n_sets', 'start set out of range', w32(H.startSet, nSets));
-  expect('start set 0xfffffffe', 'start set out of range', w32(H.startSet, 0xfffffffe));
-  expect('start set 0xffffffff (none)', null, w32(H.startSet, 0xffffffff));
+  expect('2001 sets', 'table counts out of range', w32(HEADER.nSets, 2001));
+  expect('0xffffffff sets', 'table counts out of range', w32(HEADER.nSets, 0xffffffff));
+  expect('2000001 entries', 'table counts out of range', w32(HEADER.nEntries, 2_000_001));
+  expect('2002001 targets', 'table counts out of range', w32(HEADER.nTargets, 2_002_001));
+  expect('2000 sets do not fit', 'table section out of bounds', w32(HEADER.nSets, 2000));
+  expect('sets offset unaligned', 'table section out of bounds', w32(HEADER.setsOff, setsOff + 2));
+  expect('entries offset unaligned', 'table section out of bounds', w32(HEADER.entriesOff, entriesOff + 1));
+  expect('targets offset past the end', 'table section out of bounds', w32(HEADER.targetsOff, base.length + 4));
+  expect('strings offset 0xfffffffc', 'table section out of bounds', w32(HEADER.stringsOff, 0xfffffffc));
+  expect('strings size one too many', 'table section out of bounds', w32(HEADER.stringsSize, stringsSize + 1));
+  expect('strings size 0xffffffff', 'table section out of bounds', w32(HEADER.stringsSize, 0xffffffff));
+  expect('entries run past the end', 'table section out of bounds', w32(HEADER.entriesOff, base.length - 4));
+  expect('start set = n_sets', 'start set out of range', w32(HEADER.startSet, nSets));
+  expect('start set 0xfffffffe', 'start set out of range', w32(HEADER.startSet, 0xfffffffe));
+  expect('start set 0xffffffff (none)', null, w32(HEADER.startSet, 0xffffffff));
   {
     const none = Buffer.from(base);
-    none.writeUInt32LE(0xffffffff, H.startSet);
+    none.writeUInt32LE(0xffffffff, HEADER.startSet);
     t.same({ ...addon.tableLookup(none, rng.bytes(36)) }, { kind: 'no_match' }, 'no start set: no match');
   }
 
@@ -609,7 +575,7 @@ t.test('targeted corruptions give their specific reason', async (t) => {
     const long = compileSingleTarget({ kind: 'unix', path: '/' + 'q'.repeat(106) }, { pathSubstitution: false }).bytes;
     t.equal(addon.tableValidate(long), null, '107-byte path loads');
     const longer = Buffer.from(long);
-    longer.writeUInt32LE(108, longer.readUInt32LE(H.targetsOff) + 12);
+    longer.writeUInt32LE(108, longer.readUInt32LE(HEADER.targetsOff) + 12);
     t.equal(addon.tableValidate(longer), 'target path length out of range', '108-byte path is rejected');
   }
 

@@ -17,6 +17,8 @@ import { serverAddon, NativeDecision } from '../src/native/server-addon';
 import { compileTable } from '../src/table/compile';
 import { LookupResult, referenceLookup } from '../src/table/reference-lookup';
 import { Rng } from './helpers/rng';
+import { isIPv4Mapped } from '../testkit/ipv4-mapped';
+import { decidedTarget, TARGET_FD, TARGET_UNIX, targetPath } from '../testkit/table-layout';
 
 const SEED = 0x5b0c7e57;
 const RANDOM_CONFIGS = 400;
@@ -31,11 +33,6 @@ function groupsOf(bytes: Uint8Array): number[] {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
   return groups;
-}
-
-function isMapped(bytes: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) return false;
-  return bytes[10] === 0xff && bytes[11] === 0xff;
 }
 
 /** One of several valid spellings of `bytes`. */
@@ -56,7 +53,7 @@ function spellAddress(rng: Rng, bytes: Uint8Array): string {
     case 3:
       return `${groups.slice(0, 6).map(group).join(':')}:${dotted}`; // embedded IPv4
     default: {
-      if (isMapped(bytes)) return rng.chance(0.5) ? `::ffff:${group(groups[6])}:${group(groups[7])}` : `::FFFF:${dotted}`;
+      if (isIPv4Mapped(bytes)) return rng.chance(0.5) ? `::ffff:${group(groups[6])}:${group(groups[7])}` : `::FFFF:${dotted}`;
       // `::` in place of the longest zero run, or of the first zero group.
       const zero = groups.indexOf(0);
       if (zero < 0) return groups.map(group).join(':');
@@ -401,21 +398,11 @@ type Kind = 'unix' | 'fd' | 'fail' | 'no_match' | 'loop';
 /** The native decision in the reference's terms: targets resolved from the table bytes. */
 function nativeResult(table: Buffer, decision: NativeDecision): LookupResult | string {
   if (decision.kind !== 'target') return { kind: decision.kind };
-  const index = decision.target;
-  const nTargets = table.readUInt32LE(32);
-  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= nTargets) {
-    return `target index ${String(index)} outside 0..${nTargets - 1}`;
-  }
-  const at = table.readUInt32LE(36) + 16 * index;
-  const kind = table.readUInt32LE(at);
-  const a = table.readUInt32LE(at + 8);
-  const b = table.readUInt32LE(at + 12);
-  if (kind === 1) {
-    const start = table.readUInt32LE(40) + a;
-    return { kind: 'unix', path: table.toString('utf8', start, start + b) };
-  }
-  if (kind === 2) return { kind: 'fd', fd: a };
-  return `target record ${index} has kind ${kind}`;
+  const target = decidedTarget(table, decision.target);
+  if (typeof target === 'string') return target;
+  if (target.kind === TARGET_UNIX) return { kind: 'unix', path: targetPath(table, target) };
+  if (target.kind === TARGET_FD) return { kind: 'fd', fd: target.a };
+  return `target record ${decision.target} has kind ${target.kind}`;
 }
 
 function sameResult(a: LookupResult, b: LookupResult): boolean {

@@ -12,11 +12,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startDrainReceiver, startFdTool, startReceiver, startSocketbox, stopAll, stopDrainReceiver } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX, startSocketbox } from '../testkit/socketbox';
+import { startDrainReceiver, startFdTool, startReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { talk } from './helpers/client';
-import { waitFor, waitForListening } from './helpers/wait-for';
 
 enterTestNetns();
 
@@ -171,7 +174,7 @@ t.test('abstract targets under --target-root: refused at start-up and on reload 
   await waitForListening(nextPort);
   fs.copyFileSync(abstract, conf);
   reloading.proc.kill('SIGHUP');
-  await waitFor(() => /reload failed/.test(reloading.stderr), 10_000, 'the reload to be refused');
+  await waitFor('the reload to be refused', () => /reload failed/.test(reloading.stderr));
   t.match(reloading.stderr, `reload failed, keeping the previous rules: ${conf}:4:16: @skbox-root-abstract is an abstract socket`);
   t.equal((await talk('2001:db8::9', nextPort, { line: 'y' })).echo, 'file echo:y', 'the previous rules still serve');
   nextPort++;

@@ -15,19 +15,23 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns, PeerNetns, startPeerNetns } from './helpers/netns';
-import { Child, ROOT, startSocketbox, stopAll } from './helpers/processes';
-import { binPath, InetdProcess, startInetd } from './helpers/inetd-process';
-import { waitForListening } from './helpers/wait-for';
+import { projectRoot } from '../testkit/project-root';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { PeerNetns, startPeerNetns } from '../testkit/peer-netns';
+import { Child, stopAll } from '../testkit/child';
+import { startSocketbox } from '../testkit/socketbox';
+import { InetdProcess, startInetd } from './helpers/inetd-process';
+import { binPath } from '../testkit/project-root';
 import { execCommand, nftDefines, unitSection } from './helpers/unit-file';
 
 enterTestNetns([], { anyIp: false });
 
-const RULESET = path.join(ROOT, 'examples', 'tproxy.nft');
-const UNIT = path.join(ROOT, 'systemd', 'socketbox-tproxy.service');
+const RULESET = path.join(projectRoot, 'examples', 'tproxy.nft');
+const UNIT = path.join(projectRoot, 'systemd', 'socketbox-tproxy.service');
 const INSTALLED_RULESET = '/etc/socketbox/tproxy.nft';
 const DIAL = path.join(__dirname, 'helpers', 'dial.py');
-const README = path.join(ROOT, 'README.md');
+const README = path.join(projectRoot, 'README.md');
 
 const defines = nftDefines(RULESET);
 const PREFIX = defines.get('SOCKETBOX_PREFIX') ?? '';
@@ -46,7 +50,7 @@ function fullAddress(addr: string): string {
   const [head, tail] = addr.split('::');
   const h = head ? head.split(':') : [];
   const tl = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - tl.length).fill('0'), ...tl];
   return groups.map((g) => g.padStart(4, '0')).join(':');
 }
 
@@ -109,11 +113,11 @@ t.test('every port of the prefix reaches its receiver through one TPROXY listene
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-tproxy-'));
   const children: Child[] = [];
   const receivers: InetdProcess[] = [];
-  let peer: PeerNetns | undefined;
+  const peers: PeerNetns[] = [];
   t.teardown(async () => {
     await stopAll(children);
     await Promise.all(receivers.map((r) => r.stop()));
-    await peer?.close();
+    for (const peer of peers) await peer.close();
     runUnit('ExecStop');
     run('ip6tables', '-t', 'mangle', '-F');
     run('ip6tables', '-t', 'mangle', '-X', 'SOCKETBOX_DIVERT');
@@ -157,7 +161,8 @@ t.test('every port of the prefix reaches its receiver through one TPROXY listene
   const server = startSocketbox(['-t', '-U', '-l', LISTENER_ADDR, '-p', String(LISTENER_PORT), '-f', config]);
   children.push(server);
   await waitForListening(LISTENER_PORT);
-  peer = await startPeerNetns({ name: 'tpx', hereAddress: SERVER_LINK, peerAddress: CLIENT_LINK, routes: [PREFIX] });
+  const peer = await startPeerNetns({ name: 'tpx', hereAddress: SERVER_LINK, peerAddress: CLIENT_LINK, routes: [PREFIX] });
+  peers.push(peer);
 
   const A = `${BASE}a`;
   const B = `${BASE}b`;

@@ -11,10 +11,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runLoad } from '../load-tests/load-generator';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startDrainReceiver, stopAll, stopDrainReceiver } from './helpers/processes';
-import { waitFor, waitForListening } from './helpers/wait-for';
+import { waitFor } from '../testkit/wait';
+import { threadSchedPolicies } from '../testkit/proc-stat';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX } from '../testkit/socketbox';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 
 enterTestNetns();
 
@@ -23,29 +27,14 @@ t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const HOSTS = ['2001:db8::1', '2001:db8::2', '2001:db8::3'];
 const SCHED_BATCH = 3;
 
-/** Threads of pid in SCHED_BATCH: the accept loops (field 41 of /proc/PID/task/TID/stat). */
-function loopThreads(pid: number): number {
-  let n = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]) === SCHED_BATCH) n++;
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return n;
-}
+/** Threads of pid in SCHED_BATCH: the accept loops. */
+const loopThreads = (pid: number): number => [...threadSchedPolicies(pid).values()].filter((policy) => policy === SCHED_BATCH).length;
 
-/** Polls a metric until pred holds (waitFor takes synchronous conditions only). */
+/** Polls a metric until pred holds; its last value. */
 async function waitForMetric(port: number, name: string, pred: (v: number) => boolean, what: string): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = await metric(port, name);
-    if (pred(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${name} = ${v})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let v = 0;
+  await waitFor(() => `${what} (${name} = ${v})`, async () => pred((v = await metric(port, name))), 10_000, 20);
+  return v;
 }
 
 async function metric(port: number, name: string): Promise<number> {
@@ -72,15 +61,15 @@ t.test('a worker thread terminated inside its loop: restarted, backlog served, n
   );
   children.push(server);
   await waitForListening(port);
-  await waitFor(() => loopThreads(server.pid) === 2, 10_000, 'two accept-loop threads');
+  await waitFor('two accept-loop threads', () => loopThreads(server.pid) === 2);
 
   // 1. The receiver reads nothing: connections wait in both loops; then both workers die.
   const backlog = runLoad({ hosts: HOSTS, port, connections: 300, inFlight: 300, timeoutMs: 20_000 });
   const waiting = await waitForMetric(metricsPort, 'socketbox_connections_pending', (v) => v >= 250, 'connections waiting for the receiver');
   server.proc.kill('SIGUSR2');
-  await waitFor(() => (server.stderr.match(/restarting it/g) ?? []).length === 1, 10_000, 'the first restart');
+  await waitFor('the first restart', () => (server.stderr.match(/restarting it/g) ?? []).length === 1);
   server.proc.kill('SIGUSR2');
-  await waitFor(() => (server.stderr.match(/restarting it/g) ?? []).length === 2, 10_000, 'the second restart');
+  await waitFor('the second restart', () => (server.stderr.match(/restarting it/g) ?? []).length === 2);
   t.match(server.stderr, /worker 0: its worker thread died: The task has been aborted/, 'the worker thread was terminated, not asked to stop');
   await waitForMetric(metricsPort, 'socketbox_worker_restarts_total', (v) => v === 2, 'two restarts counted');
   t.equal(await metric(metricsPort, 'socketbox_connections_pending'), waiting, `the ${waiting} waiting connections are still held`);
@@ -88,7 +77,7 @@ t.test('a worker thread terminated inside its loop: restarted, backlog served, n
   const first = await backlog;
   t.equal(first.delivered, 300, 'the backlog of the dead workers was delivered (by the restarted ones)');
   // A terminated thread cannot leave native code by itself: each loop must run on one thread.
-  await waitFor(() => loopThreads(server.pid) === 2, 5_000, 'one thread per loop after the restarts').catch(() => undefined);
+  await waitFor('one thread per loop after the restarts', () => loopThreads(server.pid) === 2, 5_000).catch(() => undefined);
   t.equal(loopThreads(server.pid), 2, 'exactly one thread runs each loop after the restarts');
 
   // 2. Workers die while connections flow.
@@ -108,8 +97,8 @@ t.test('a worker thread terminated inside its loop: restarted, backlog served, n
   });
   t.equal(kills, 3, 'three more worker threads terminated under load');
   t.equal(flowing.delivered, 3000, 'every connection delivered');
-  await waitFor(() => (server.stderr.match(/restarting it/g) ?? []).length === 5, 10_000, 'five restarts logged');
-  await waitFor(() => loopThreads(server.pid) === 2, 5_000, 'one thread per loop').catch(() => undefined);
+  await waitFor('five restarts logged', () => (server.stderr.match(/restarting it/g) ?? []).length === 5);
+  await waitFor('one thread per loop', () => loopThreads(server.pid) === 2, 5_000).catch(() => undefined);
   t.equal(loopThreads(server.pid), 2, 'still exactly one thread per loop');
 
   t.equal(await server.stop(), 0, 'stops cleanly');

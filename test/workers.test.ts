@@ -10,10 +10,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { enterTestNetns } from './helpers/netns';
-import { Child, SOCKETBOX, startDrainReceiver, startSocketbox, stopAll, stopDrainReceiver } from './helpers/processes';
-import { runLoad } from '../load-tests/load-generator';
-import { waitFor, waitForListening } from './helpers/wait-for';
+import { waitFor } from '../testkit/wait';
+import { waitForListening } from '../testkit/proc-tcp';
+import { enterTestNetns } from '../testkit/netns';
+import { Child, stopAll } from '../testkit/child';
+import { SOCKETBOX, startSocketbox } from '../testkit/socketbox';
+import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { scrape, waitForSample } from './helpers/registration';
 
 enterTestNetns();
@@ -110,7 +113,7 @@ t.test('a worker killed under load is restarted and no connection is lost', asyn
   children.push(sink);
   const port = nextPort++;
   const server = new Child(
-    require('node:child_process').spawn(path.join(__dirname, '..', 'bin', 'socketbox'), ['--workers', '2', '-S', path.join(dir, 'sink.sock'), '-l', '::', '-p', String(port)], {
+    spawn(SOCKETBOX, ['--workers', '2', '-S', path.join(dir, 'sink.sock'), '-l', '::', '-p', String(port)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SOCKETBOX_TEST_CONTROL: '1' },
     }),
@@ -132,7 +135,7 @@ t.test('a worker killed under load is restarted and no connection is lost', asyn
   });
   t.equal(kills, 5, 'five worker threads were killed during the run');
   t.equal(load.delivered, 10_000, 'every connection delivered');
-  await waitFor(() => (server.stderr.match(/restarting it/g) ?? []).length === 5, 10_000, 'five restarts logged');
+  await waitFor('five restarts logged', () => (server.stderr.match(/restarting it/g) ?? []).length === 5);
   t.equal(await server.stop(), 0);
   t.match(server.stderr, 'accepted 10000, delivered 10000, refused 0');
   t.equal((await drainReport(sink)).count, 10_000, 'the receiver got them all');

@@ -26,25 +26,13 @@
 #include <unistd.h>
 
 #include "common/registration_client.h"
+#define BENCH_PROGRAM "floor_server"
+#include "command_line.h"
 #include "termination_signals.h"
 
 struct counts {
   long accepted, written, write_failed;
 };
-
-static void die(const char *what) {
-  fprintf(stderr, "floor_server: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static bool parse_int(const char *text, long min, long max, int *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < min || v > max) return false;
-  *out = (int)v;
-  return true;
-}
 
 static int open_listener(const char *addr, int port, int backlog) {
   struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};

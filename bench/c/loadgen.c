@@ -28,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_PROGRAM "loadgen"
+#include "command_line.h"
+
 /* How often in-flight connections are checked against their timeout. */
 #define TIMEOUT_SCAN_NS (50 * 1000000ull)
 
@@ -64,20 +67,6 @@ static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "loadgen: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
-
-static bool parse_long(const char *text, long min, long max, long *out) {
-  char *end;
-  errno = 0;
-  long v = strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < min || v > max) return false;
-  *out = v;
-  return true;
 }
 
 static void usage(void) {

@@ -17,6 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#define BENCH_PROGRAM "receiver"
+#include "command_line.h"
 
 /* Room for a few descriptors, so extra ones can be seen and closed. */
 #define MAX_FDS_PER_MESSAGE 8
@@ -24,11 +26,6 @@
 struct counts {
   long received, written, write_failed, without_fd;
 };
-
-static void die(const char *what) {
-  fprintf(stderr, "receiver: %s: %s\n", what, strerror(errno));
-  exit(1);
-}
 
 static int bind_datagram(const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};

@@ -1,6 +1,8 @@
 // A benchmark process: spawned with its output collected, stopped with SIGTERM (so it can print
 // its counts), killed only if it does not stop in time.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runProgram } from '../../testkit/run-program';
+import { waitFor } from '../../testkit/wait';
 
 export interface Program {
   readonly name: string;
@@ -23,13 +25,13 @@ export function startProgram(name: string, file: string, args: readonly string[]
   if (child.pid === undefined) throw new Error(`${name}: could not start ${file}`);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk));
-  child.stderr!.on('data', (chunk) => (err += chunk));
+  child.stdout.on('data', (chunk) => (out += chunk));
+  child.stderr.on('data', (chunk) => (err += chunk));
   // The pipes close after the exit event; wait for them too so nothing printed is missed.
   const finished = Promise.all([
     exitOf(child),
-    new Promise((resolve) => child.stdout!.once('close', resolve)),
-    new Promise((resolve) => child.stderr!.once('close', resolve)),
+    new Promise((resolve) => child.stdout.once('close', resolve)),
+    new Promise((resolve) => child.stderr.once('close', resolve)),
   ]);
   return {
     name,
@@ -55,19 +57,28 @@ export function startProgram(name: string, file: string, args: readonly string[]
 }
 
 /** Runs a program to completion and returns its stdout; throws on a non-zero exit. */
-export function runToCompletion(name: string, file: string, args: readonly string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (chunk) => (out += chunk));
-    child.stderr!.on('data', (chunk) => (err += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${name} failed (${signal ?? `exit ${code}`}): ${err.trim()}`));
-    });
-  });
+export async function runToCompletion(name: string, file: string, args: readonly string[], timeoutMs: number): Promise<string> {
+  const run = await runProgram(file, args, timeoutMs);
+  if (run.status !== 0) throw new Error(`${name} failed (${typeof run.status === 'string' ? run.status : `exit ${run.status}`}): ${run.stderr.trim()}`);
+  return run.stdout;
+}
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+/** Waits until ready() holds; fails at once when one of programs exits. On failure they are all stopped. */
+export async function waitUntilReady(what: string, programs: readonly Program[], ready: () => boolean): Promise<void> {
+  try {
+    await waitFor(
+      what,
+      () => {
+        const gone = programs.find((p) => p.hasExited());
+        if (gone) throw new Error(`${gone.name} exited: ${gone.stderr().trim()}`);
+        return ready();
+      },
+      STARTUP_TIMEOUT_MS,
+    );
+  } catch (error) {
+    await Promise.all(programs.map((p) => p.stop(2_000).catch(() => undefined)));
+    throw error;
+  }
 }

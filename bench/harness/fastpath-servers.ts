@@ -6,13 +6,11 @@
 // registration socket. Needs root (or CAP_BPF and CAP_NET_ADMIN) for the BPF program.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort } from '../../test/helpers/free-port';
-import { isListening, waitFor } from '../../test/helpers/proc';
-import { startProgram, type Program } from './child-process';
+import { isListening } from '../../testkit/proc-tcp';
+import { freePort } from '../../testkit/free-port';
+import { startProgram, waitUntilReady } from './child-process';
 import { onCpus } from './cpu-placement';
 import type { RunningServer, ServerCounts, ServerSetup } from './servers';
-
-const STARTUP_TIMEOUT_MS = 20_000;
 
 /** socketbox's books from /metrics: the loops' and the program's accepted, and delivered. */
 async function scrapeBooks(metricsPort: number): Promise<{ loops: number; fastPath: number; delivered: number; refused: number }> {
@@ -24,23 +22,6 @@ async function scrapeBooks(metricsPort: number): Promise<{ loops: number; fastPa
     delivered: sum(/^socketbox_connections_delivered_total\{/),
     refused: sum(/^socketbox_connections_refused_total\{/),
   };
-}
-
-async function waitUntil(what: string, programs: Program[], ready: () => boolean): Promise<void> {
-  try {
-    await waitFor(
-      what,
-      () => {
-        const gone = programs.find((p) => p.hasExited());
-        if (gone) throw new Error(`${gone.name} exited: ${gone.stderr().trim()}`);
-        return ready();
-      },
-      STARTUP_TIMEOUT_MS,
-    );
-  } catch (error) {
-    await Promise.all(programs.map((p) => p.stop(2_000).catch(() => undefined)));
-    throw error;
-  }
 }
 
 export async function startFastPath(setup: ServerSetup, kind: 'socketbox-fastpath' | 'socketbox-fastpath-netns'): Promise<RunningServer> {
@@ -60,11 +41,11 @@ export async function startFastPath(setup: ServerSetup, kind: 'socketbox-fastpat
   );
   const sb = onCpus(setup.serverCpus, setup.socketbox, ['-f', config, '--workers', '1', '--metrics', `127.0.0.1:${metricsPort}`]);
   const socketbox = startProgram(kind, sb.file, sb.args);
-  await waitUntil(`socketbox on port ${port}`, [socketbox], () => isListening(port) && fs.existsSync(api));
+  await waitUntilReady(`socketbox on port ${port}`, [socketbox], () => isListening(port) && fs.existsSync(api));
   const floor = [setup.programs.floorServer, '-R', `${api}:0`];
   const rc = onCpus(setup.serverCpus, kind === 'socketbox-fastpath-netns' ? 'unshare' : floor[0], kind === 'socketbox-fastpath-netns' ? ['-n', '--', ...floor] : floor.slice(1));
   const receiver = startProgram('floor_server -R', rc.file, rc.args);
-  await waitUntil('the listener-mode receiver to register', [socketbox, receiver], () => /registered for slot 0 in listener mode/.test(receiver.stderr()));
+  await waitUntilReady('the listener-mode receiver to register', [socketbox, receiver], () => /registered for slot 0 in listener mode/.test(receiver.stderr()));
   if (!/fast path on/.test(socketbox.stderr())) {
     await Promise.all([receiver.stop(2_000), socketbox.stop(2_000)].map((p) => p.catch(() => undefined)));
     throw new Error(`${kind}: socketbox has no fast path (run the benchmark as root): ${socketbox.stderr().trim()}`);

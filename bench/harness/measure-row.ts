@@ -3,7 +3,8 @@
 // the load generator saw.
 import { runLoadgen, type LoadgenReport } from './loadgen';
 import { allowedCpus } from './cpu-placement';
-import { cpuTicks, MICROSECONDS_PER_TICK, peakRssKiB } from './proc-stats';
+import { cpuTicks, MICROSECONDS_PER_TICK } from '../../testkit/proc-stat';
+import { memoryKiB } from '../../testkit/proc-status';
 import { SERVER_LABELS, startServer, type ServerCounts, type ServerKind, type ServerSetup } from './servers';
 
 export interface RowRequest {
@@ -93,7 +94,7 @@ export async function measureRow(request: RowRequest, setup: ServerSetup, loadge
     }, loadgenCpus);
     serverTicks = cpuTicks(server.serverPid) - serverBefore;
     if (server.receiverPid !== null) receiverTicks = cpuTicks(server.receiverPid) - receiverBefore;
-    peakRss = peakRssKiB(server.serverPid);
+    peakRss = memoryKiB(server.serverPid, 'VmHWM');
     serverCpus = allowedCpus(`/proc/${server.serverPid}/status`);
     if (server.receiverPid !== null) receiverCpus = allowedCpus(`/proc/${server.receiverPid}/status`);
   } catch (error) {

@@ -57,21 +57,21 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
     strict: true,
   });
   if (values.help) return 'help';
-  const servers = values.servers!.split(',').map((s) => {
+  const servers = values.servers.split(',').map((s) => {
     if (!(SERVER_KINDS as readonly string[]).includes(s)) throw new Error(`--servers: unknown server '${s}'`);
     return s as ServerKind;
   });
-  if (!(PLACEMENTS as readonly string[]).includes(values.placement!))
+  if (!(PLACEMENTS as readonly string[]).includes(values.placement))
     throw new Error(`--placement: expected ${PLACEMENTS.join(' or ')}, got '${values.placement}'`);
   return {
-    connections: positiveInteger('--connections', values.connections!),
-    inflight: values.inflight!.split(',').map((s) => positiveInteger('--inflight', s)),
-    rounds: positiveInteger('--rounds', values.rounds!),
-    durationLimitS: positiveInteger('--duration-limit', values['duration-limit']!),
-    warmupConnections: positiveInteger('--warmup', values.warmup!),
-    connectionTimeoutMs: positiveInteger('--timeout-ms', values['timeout-ms']!),
+    connections: positiveInteger('--connections', values.connections),
+    inflight: values.inflight.split(',').map((s) => positiveInteger('--inflight', s)),
+    rounds: positiveInteger('--rounds', values.rounds),
+    durationLimitS: positiveInteger('--duration-limit', values['duration-limit']),
+    warmupConnections: positiveInteger('--warmup', values.warmup),
+    connectionTimeoutMs: positiveInteger('--timeout-ms', values['timeout-ms']),
     servers,
     placement: values.placement as Placement,
-    outDir: path.resolve(values['out-dir']!),
+    outDir: path.resolve(values['out-dir']),
   };
 }

@@ -2,10 +2,11 @@
 // a fresh port, is waited for through /proc (never a probe connection, which socketbox would
 // accept and dispatch), and reports its own counts when stopped.
 import * as path from 'node:path';
-import { freePort } from '../../test/helpers/free-port';
-import { holdsUnixSocket, isListening, waitFor } from '../../test/helpers/proc';
+import { isListening } from '../../testkit/proc-tcp';
+import { holdsUnixSocket } from '../../testkit/proc-unix';
+import { freePort } from '../../testkit/free-port';
 import type { BenchPrograms } from '../build';
-import { startProgram, type Program } from './child-process';
+import { startProgram, waitUntilReady, type Program } from './child-process';
 import { onCpus } from './cpu-placement';
 import { startFastPath } from './fastpath-servers';
 
@@ -62,24 +63,6 @@ function startOnServerCpus(setup: ServerSetup, name: string, file: string, args:
   return startProgram(name, placed.file, placed.args);
 }
 
-const STARTUP_TIMEOUT_MS = 20_000;
-
-async function waitUntil(what: string, program: Program, ready: () => boolean): Promise<void> {
-  try {
-    await waitFor(
-      what,
-      () => {
-        if (program.hasExited()) throw new Error(`${program.name} exited: ${program.stderr().trim()}`);
-        return ready();
-      },
-      STARTUP_TIMEOUT_MS,
-    );
-  } catch (error) {
-    await program.stop(2_000).catch(() => undefined);
-    throw error;
-  }
-}
-
 function parseJsonLine<T>(program: Program): T {
   const line = program.stdout().trim().split('\n').pop() ?? '';
   try {
@@ -99,7 +82,7 @@ export function parseStoppedLine(stderr: string): Pick<ServerCounts, 'accepted' 
 async function startFloor(setup: ServerSetup): Promise<RunningServer> {
   const port = await freePort();
   const floor = startOnServerCpus(setup, 'floor_server', setup.programs.floorServer, ['-a', '::1', '-p', String(port)]);
-  await waitUntil(`floor_server on port ${port}`, floor, () => isListening(port));
+  await waitUntilReady(`floor_server on port ${port}`, [floor], () => isListening(port));
   return {
     kind: 'floor',
     port,
@@ -123,11 +106,11 @@ async function startFloor(setup: ServerSetup): Promise<RunningServer> {
 async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
   const socketPath = path.join(setup.scratchDir, `${kind}.sock`);
   const receiver = startOnServerCpus(setup, 'receiver', setup.programs.receiver, [socketPath]);
-  await waitUntil(`the receiver at ${socketPath}`, receiver, () => holdsUnixSocket(receiver.pid, socketPath));
+  await waitUntilReady(`the receiver at ${socketPath}`, [receiver], () => holdsUnixSocket(receiver.pid, socketPath));
   const port = await freePort();
   const socketbox = startOnServerCpus(setup, kind, setup.socketbox, ['-S', socketPath, '-l', '::1', '-p', String(port), ...flags]);
   try {
-    await waitUntil(`socketbox on port ${port}`, socketbox, () => isListening(port));
+    await waitUntilReady(`socketbox on port ${port}`, [socketbox], () => isListening(port));
   } catch (error) {
     await receiver.stop(2_000).catch(() => undefined);
     throw error;

@@ -5,12 +5,8 @@ import { renderMarkdown } from './markdown-table';
 import type { BenchReport } from './report';
 import { renderSvg } from './svg-chart';
 
-export interface ResultFiles {
-  json: string;
-  latestJson: string;
-  markdown: string;
-  svg: string;
-}
+/** Where each file went (a type alias, so Object.values of one is a list of paths). */
+export type ResultFiles = Record<'json' | 'latestJson' | 'markdown' | 'svg', string>;
 
 export function writeResults(report: BenchReport, dir: string): ResultFiles {
   fs.mkdirSync(dir, { recursive: true });

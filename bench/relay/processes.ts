@@ -2,43 +2,12 @@
 // socket handed to it, and socketbox in front of a relay. Readiness comes from /proc.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { promisify } from 'node:util';
+import { spawnWithListener } from '../../testkit/handed-listener';
+import { isListening } from '../../testkit/proc-tcp';
+import { waitFor } from '../../testkit/wait';
 
 const run = promisify(execFile);
-
-export function isListening(port: number): boolean {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return ['/proc/net/tcp6', '/proc/net/tcp'].some((table) =>
-    fs
-      .readFileSync(table, 'utf8')
-      .split('\n')
-      .slice(1)
-      .some((line) => {
-        const f = line.trim().split(/\s+/);
-        return f.length > 3 && f[1].endsWith(hex) && f[3] === '0A';
-      }),
-  );
-}
-
-export async function waitUntil(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '::1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -49,18 +18,13 @@ export async function stop(child: ChildProcess): Promise<void> {
 
 export async function startPeerServer(peer: string, port: number, threads: number): Promise<ChildProcess> {
   const child = spawn(peer, ['serve', String(port), String(threads)], { stdio: 'ignore' });
-  await waitUntil(`the backend on ${port}`, () => isListening(port));
+  await waitFor(`the backend on ${port}`, () => isListening(port));
   return child;
 }
 
 /** socketbox-relay -l 3 ARGS on an IPv6-only listener at [::1]:port made here. */
 export async function startRelayOnListener(relayBin: string, port: number, args: string[]): Promise<ChildProcess> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen({ host: '::1', port, ipv6Only: true, backlog: 4096 }, resolve));
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
-  const child = spawn(relayBin, ['-l', '3', ...args], { stdio: ['ignore', 'ignore', 'ignore', fd] });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return child;
+  return spawnWithListener(relayBin, ['-l', '3', ...args], { host: '::1', port }, 'ignore');
 }
 
 /** socketbox -S SOCKET -l ::1 -p PORT feeding socketbox-relay -s SOCKET ARGS. */
@@ -72,9 +36,9 @@ export async function startSocketboxAndRelay(
   args: string[],
 ): Promise<ChildProcess[]> {
   const relay = spawn(relayBin, ['-s', socketPath, ...args], { stdio: 'ignore' });
-  await waitUntil(`the relay socket ${socketPath}`, () => fs.existsSync(socketPath));
+  await waitFor(`the relay socket ${socketPath}`, () => fs.existsSync(socketPath));
   const front = spawn(socketboxBin, ['-S', socketPath, '-l', '::1', '-p', String(port)], { stdio: 'ignore' });
-  await waitUntil(`socketbox on ${port}`, () => isListening(port));
+  await waitFor(`socketbox on ${port}`, () => isListening(port));
   return [front, relay];
 }
 

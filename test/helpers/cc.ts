@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { projectRoot } from '../../testkit/project-root';
 
-export const projectRoot = path.resolve(__dirname, '..', '..');
 let dir: string | undefined;
 
 /** cc ARGS -o OUTPUT; returns OUTPUT's path. Sources may be given relative to the project root. */

@@ -42,7 +42,7 @@ export async function handoverConnection(host = '::1'): Promise<HandoverConnecti
           client.destroy();
           reject(new Error(`connection not closed within ${timeoutMs} ms`));
         }, timeoutMs);
-        closed.then(() => {
+        void closed.then(() => {
           clearTimeout(timer);
           resolve(Buffer.concat(chunks).toString());
         });

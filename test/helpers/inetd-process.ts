@@ -1,12 +1,8 @@
 // Running bin/socketbox-inetd (compiled: dist/ must be built) for a test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { holdsUnixSocket, waitFor } from './proc';
-
-export const projectRoot = path.resolve(__dirname, '..', '..');
-export const binPath = (name: string): string => path.join(projectRoot, 'bin', name);
+import { waitFor } from '../../testkit/wait';
+import { binPath } from '../../testkit/project-root';
+import { holdsUnixSocket } from '../../testkit/proc-unix';
 
 export interface InetdProcess {
   child: ChildProcess;
@@ -14,13 +10,7 @@ export interface InetdProcess {
   socketPath: string;
   /** Everything the inetd (and its children) wrote to stderr so far. */
   stderr(): string;
-  stop(): Promise<void>;
-}
-
-/** A fresh temporary directory, removed by the returned cleanup. */
-export function tempDir(prefix = 'skbox-clients-'): { dir: string; remove: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  stop: () => Promise<void>;
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -40,7 +30,7 @@ export async function startInetd(
     env,
   });
   let errors = '';
-  child.stderr!.on('data', (chunk) => (errors += chunk));
+  child.stderr.on('data', (chunk) => (errors += chunk));
   try {
     await waitFor(`${socketPath} to be bound`, () => {
       if (child.exitCode !== null) throw new Error(`socketbox-inetd exited ${child.exitCode}: ${errors}`);

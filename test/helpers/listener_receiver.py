@@ -8,7 +8,7 @@ Registers for SLOT at the registration socket SOCKET with command 2. Prints
 and the network namespace this process runs in. Then serves connections from
 both sources, the listener (the kernel fast path) and the registration
 connection (what took the accept loops): reads the client's first line and
-answers "ok NAME\\n", as load-tests/load-generator.ts expects. With "hold" it
+answers "ok NAME\\n", as testkit/load-generator.ts expects. With "hold" it
 takes nothing until SIGUSR1. SIGTERM, or the end of the registration, prints
 {"name", "fast", "classic"} (connections served from each source) and exits 0;
 on the end of the registration it first takes what is still queued on the

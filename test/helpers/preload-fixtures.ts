@@ -3,23 +3,14 @@
 // and curl.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadClientAddon } from '../../src/clients/load-client-addon';
 import { encodeRecords } from '../../src/preload/record-file';
 import { handoverConnection, type HandoverConnection } from './handover-connection';
-import { isListening, waitFor } from './wait-for';
-
-export const projectRoot = path.resolve(__dirname, '..', '..');
-export const binPath = (name: string): string => path.join(projectRoot, 'bin', name);
-
-/** A temporary directory removed at process exit (and by remove()). */
-export function tempDir(prefix = 'skbox-preload-'): { dir: string; remove(): void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const remove = (): void => fs.rmSync(dir, { recursive: true, force: true });
-  process.once('exit', remove);
-  return { dir, remove };
-}
+import { waitFor } from '../../testkit/wait';
+import { isListening } from '../../testkit/proc-tcp';
+import { unixSocketBound } from '../../testkit/proc-unix';
+import { binPath } from '../../testkit/project-root';
 
 /** Writes DIR/skbox_dir_GGGGG with the given slot -> path records. */
 export function writeRecordFile(dir: string, group: number, records: Record<number, string>): void {
@@ -27,23 +18,14 @@ export function writeRecordFile(dir: string, group: number, records: Record<numb
   fs.writeFileSync(path.join(dir, `skbox_dir_${String(group).padStart(5, '0')}`), encodeRecords(map));
 }
 
-/** True when a UNIX socket is bound at socketPath ('@name' = abstract) in this network namespace. */
-export function unixSocketBound(socketPath: string): boolean {
-  for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length >= 8 && fields.slice(7).join(' ') === socketPath) return true;
-  }
-  return false;
-}
-
 export function waitForUnixSocket(socketPath: string, child?: ChildProcess, timeoutMs = 15_000): Promise<void> {
   return waitFor(
+    `a socket bound at ${socketPath}`,
     () => {
       if (child && child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before binding ${socketPath}`);
       return unixSocketBound(socketPath);
     },
     timeoutMs,
-    `a socket bound at ${socketPath}`,
   );
 }
 
@@ -108,12 +90,12 @@ export async function startSocketbox(configText: string, dir: string, port = 80)
   fs.writeFileSync(config, configText);
   const daemon = Daemon.start([binPath('socketbox'), '-f', config, '-l', '::', '-p', String(port)]);
   await waitFor(
+    `socketbox listening on port ${port}`,
     () => {
       if (daemon.child.exitCode !== null) throw new Error(`socketbox exited ${daemon.child.exitCode}: ${daemon.stderr}`);
       return isListening(port);
     },
     15_000,
-    `socketbox listening on port ${port}`,
   );
   return daemon;
 }

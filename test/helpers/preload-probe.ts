@@ -4,9 +4,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { waitFor } from './wait-for';
+import { waitFor } from '../../testkit/wait';
+import { projectRoot } from '../../testkit/project-root';
 
-export const projectRoot = path.resolve(__dirname, '..', '..');
 /**
  * The launcher the preload tests run daemons under. SOCKETBOX_TEST_PRELOAD_ROOT names
  * another package root (bin/run-with-socketbox + build/Release/libsocketbox-preload.so):
@@ -100,12 +100,12 @@ export class Probe {
 
   /** stderr arrives on its own pipe, after or before the answer on stdout: wait for it. */
   async waitForStderr(pattern: RegExp, timeoutMs = 5_000): Promise<string> {
-    await waitFor(() => pattern.test(this.stderr), timeoutMs, `probe stderr matching ${pattern} (have: ${JSON.stringify(this.stderr)})`);
+    await waitFor(`probe stderr matching ${pattern} (have: ${JSON.stringify(this.stderr)})`, () => pattern.test(this.stderr), timeoutMs);
     return this.stderr;
   }
 
   waitForEvents(count: number, timeoutMs = 10_000): Promise<void> {
-    return waitFor(() => this.events.length >= count, timeoutMs, `${count} probe events (have ${this.events.length}; stderr: ${this.stderr})`);
+    return waitFor(`${count} probe events (have ${this.events.length}; stderr: ${this.stderr})`, () => this.events.length >= count, timeoutMs);
   }
 
   async stop(): Promise<void> {

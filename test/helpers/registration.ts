@@ -7,7 +7,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { Child, SOCKETBOX } from './processes';
+import type { Test } from 'tap';
+import { Child } from '../../testkit/child';
+import { waitFor } from '../../testkit/wait';
+import { SOCKETBOX } from '../../testkit/socketbox';
 import { programFor } from './runnable-by';
 
 export const NOBODY = 65534;
@@ -17,6 +20,28 @@ const TOOL = path.join(__dirname, 'registration_tool.py');
 export function startJsonServer(file: string, config: unknown, metricsPort: number, extra: string[] = []): Child {
   fs.writeFileSync(file, JSON.stringify(config, null, 2));
   return new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(metricsPort), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/**
+ * A JSON-config server listening on [::]:port that sends 2001:db8::1 to registration slot 0, its
+ * registration socket at api (with apiMode): the fast-path tests' server. Killed when the test
+ * ends; resolves once the registration socket is up.
+ */
+export async function startSlotServer(
+  t: Test,
+  o: { dir: string; api: string; apiMode?: string; port: number; metricsPort: number; extra: string[] },
+): Promise<Child> {
+  const config = {
+    'socketbox-version': 1,
+    incoming: [{ address: '::', port: o.port }],
+    paths: [{ socket: o.api, ...(o.apiMode === undefined ? {} : { mode: o.apiMode }) }],
+    outgoing: [{ uid: 0, path_nr: 0 }],
+    rules: { _start: { type: 'rule', rules: [{ l_ip: '2001:db8::1', jump: 'o:0' }] } },
+  };
+  const server = startJsonServer(path.join(o.dir, 'socketbox.json'), config, o.metricsPort, o.extra);
+  t.teardown(() => server.stop('SIGKILL').catch(() => undefined));
+  await waitForSample(o.metricsPort, 'socketbox_registration_connections', (v) => v !== undefined, 15_000);
+  return server;
 }
 
 /**
@@ -65,11 +90,7 @@ export function waitForRegistered(metricsPort: number, n: number, timeoutMs = 15
 
 /** Waits until the sample `key` (e.g. `socketbox_connections_pending{target="o:0"}`) satisfies ok; undefined while absent. */
 export async function waitForSample(metricsPort: number, key: string, ok: (v: number | undefined) => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = (await scrape(metricsPort).catch(() => new Map<string, number>())).get(key);
-    if (ok(v)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting on ${key} (now ${v})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let v: number | undefined;
+  const sample = async (): Promise<boolean> => ok((v = (await scrape(metricsPort).catch(() => new Map<string, number>())).get(key)));
+  await waitFor(() => `${key} (now ${v})`, sample, timeoutMs, 20);
 }

@@ -8,7 +8,7 @@ export interface Backend {
   port: number;
   /** Connections accepted so far. */
   accepted(): number;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 async function listen(server: net.Server, host: string, port: number): Promise<Backend> {

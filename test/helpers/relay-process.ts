@@ -1,16 +1,16 @@
 // Starting socketbox-relay (compiled: dist/ must be built) and the socketbox server that
 // feeds it, for tests and benchmarks. Readiness is read from /proc, never probed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { holdsUnixSocket, waitFor } from './proc';
-import { waitForListening } from './wait-for';
+import { waitFor } from '../../testkit/wait';
+import { waitForListening } from '../../testkit/proc-tcp';
+import { holdsUnixSocket } from '../../testkit/proc-unix';
+import { binPath } from '../../testkit/project-root';
+import { spawnWithListener } from '../../testkit/handed-listener';
+import { runProgram, type ProgramRun } from '../../testkit/run-program';
 
-export const projectRoot = path.resolve(__dirname, '..', '..');
-export const relayBin = path.join(projectRoot, 'bin', 'socketbox-relay');
-export const socketboxBin = path.join(projectRoot, 'bin', 'socketbox');
+export const relayBin = binPath('socketbox-relay');
+export const socketboxBin = binPath('socketbox');
 
 export interface RunningProgram {
   child: ChildProcess;
@@ -18,7 +18,7 @@ export interface RunningProgram {
   /** Everything written to stderr so far. */
   stderr(): string;
   /** SIGTERM, then the exit status (or the signal's name). */
-  stop(): Promise<number | string>;
+  stop: () => Promise<number | string>;
 }
 
 export function exited(child: ChildProcess): Promise<number | string> {
@@ -42,11 +42,6 @@ function track(child: ChildProcess): RunningProgram {
       return status;
     },
   };
-}
-
-export function tempDir(prefix = 'skbox-relay-'): { dir: string; remove: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /**
@@ -73,20 +68,7 @@ export async function startRelay(
 }
 
 /** Runs socketbox-relay with ARGS as given and collects its exit status and output. */
-export function runRelay(args: string[], timeoutMs = 10_000): Promise<{ status: number | string; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(relayBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ status: code ?? signal ?? -1, stdout, stderr });
-    });
-  });
-}
+export const runRelay = (args: string[], timeoutMs = 10_000): Promise<ProgramRun> => runProgram(relayBin, args, timeoutMs);
 
 /**
  * socketbox-relay -l 3 ARGS... on a listening socket made here ([host]:port, IPv6-only so
@@ -98,17 +80,8 @@ export async function startRelayOnListener(
   args: string[],
   options: { ipv6Only?: boolean; wrapper?: string[] } = {},
 ): Promise<RunningProgram> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host, port, ipv6Only: options.ipv6Only ?? true, backlog: 4096 }, resolve);
-  });
-  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
   const [file, ...pre] = [...(options.wrapper ?? []), relayBin];
-  const child = spawn(file, [...pre, '-l', '3', ...args], { stdio: ['ignore', 'ignore', 'pipe', fd] });
-  // The child has its own copy now; this process must not accept on it.
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return track(child);
+  return track(await spawnWithListener(file, [...pre, '-l', '3', ...args], { host, port, ipv6Only: options.ipv6Only }, 'pipe'));
 }
 
 /** socketbox -S SOCKET -l ADDR -p PORT, once it listens. */
@@ -118,7 +91,7 @@ export async function startSocketbox(socketPath: string, port: number, listen = 
     await waitForListening(port);
   } catch (error) {
     program.child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}: ${program.stderr()}`);
+    throw new Error(`${(error as Error).message}: ${program.stderr()}`, { cause: error });
   }
   return program;
 }

@@ -2,7 +2,8 @@
 // names to the full sun_path, Python binds '@name' with its exact length, as the relay and
 // most daemons address it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { holdsUnixSocket, waitFor } from './proc';
+import { waitFor } from '../../testkit/wait';
+import { holdsUnixSocket } from '../../testkit/proc-unix';
 
 const SERVER = `
 import http.server, socketserver, sys

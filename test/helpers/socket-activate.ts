@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { Child, SOCKETBOX } from './processes';
+import { Child } from '../../testkit/child';
+import { SOCKETBOX } from '../../testkit/socketbox';
 
 export const NOTIFY_LISTENER = path.join(__dirname, 'notify_listener.py');
 

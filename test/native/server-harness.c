@@ -374,6 +374,33 @@ static void *registrar_main(void *arg) {
   return NULL;
 }
 
+/* A registrar serving the registration socket at an abstract name, on a thread of its own. */
+typedef struct {
+  int api_fd;
+  skbox_registrar *registrar;
+  pthread_t thread;
+} registrar_runner;
+
+static void registrar_start(registrar_runner *r, const char *api, uint64_t *stats, const skbox_slot_rule *slots, uint32_t n_slots) {
+  const char *why = "";
+  r->api_fd = skbox_open_registration_socket(api, 0700, -1, -1, 64, &why);
+  CHECK(r->api_fd >= 0, "skbox_open_registration_socket");
+  r->registrar = skbox_registrar_create(&r->api_fd, 1, stats, &why);
+  CHECK(r->registrar != NULL, "skbox_registrar_create");
+  CHECK(skbox_registrar_configure(r->registrar, slots, n_slots, 8) == 0, "configure");
+  CHECK(pthread_create(&r->thread, NULL, registrar_main, r->registrar) == 0, "pthread_create");
+}
+
+static void registrar_join(registrar_runner *r) {
+  skbox_registrar_stop(r->registrar);
+  pthread_join(r->thread, NULL);
+}
+
+static void registrar_destroy(registrar_runner *r) {
+  skbox_registrar_destroy(r->registrar);
+  close(r->api_fd);
+}
+
 typedef struct {
   route *routes;
   int n;
@@ -400,16 +427,10 @@ static void connect_abstract(int sock, const char *name) {
 static int scenario_slots(int scale) {
   char api[108];
   snprintf(api, sizeof api, "@skbox-harness-api-%d", (int)getpid());
-  const char *why = "";
-  int api_fd = skbox_open_registration_socket(api, 0700, -1, -1, 64, &why);
-  CHECK(api_fd >= 0, "skbox_open_registration_socket");
   static uint64_t reg_stats[SKBOX_REG_STAT_COUNT];
-  skbox_registrar *registrar = skbox_registrar_create(&api_fd, 1, reg_stats, &why);
-  CHECK(registrar != NULL, "skbox_registrar_create");
   const skbox_slot_rule slots[3] = {{0, 0}, {0, 0}, {0, 0}}; /* slot 2: nobody registers */
-  CHECK(skbox_registrar_configure(registrar, slots, 3, 8) == 0, "configure");
-  pthread_t registrar_thread;
-  CHECK(pthread_create(&registrar_thread, NULL, registrar_main, registrar) == 0, "pthread_create");
+  registrar_runner registrar;
+  registrar_start(&registrar, api, reg_stats, slots, 3);
 
   static receiver rs[2];
   snprintf(rs[0].path, sizeof rs[0].path, "%s", api);
@@ -444,7 +465,7 @@ static int scenario_slots(int scale) {
   uint64_t rng = 7;
   for (int i = 0; i < 150 * scale; i++) {
     hostile_registration(api, 0, 3, &rng, &hostile);
-    if (i % 50 == 0) CHECK(skbox_registrar_configure(registrar, slots, 3, 8) == 0, "reconfigure");
+    if (i % 50 == 0) CHECK(skbox_registrar_configure(registrar.registrar, slots, 3, 8) == 0, "reconfigure");
   }
   for (int i = 0; i < 3; i++) hostile_registration_other_uid(api, 2, &hostile);
   /* More API connections than the uid may hold, all at once. */
@@ -460,8 +481,7 @@ static int scenario_slots(int scale) {
   for (int i = 0; i < 2; i++) skbox_loop_request_stop(loops[i].loop);
   for (int i = 0; i < 2; i++) CHECK(loop_join(&loops[i]) == SKBOX_LOOP_STOPPED, "a loop did not stop cleanly");
   for (int i = 0; i < 2; i++) receiver_stop(&rs[i]); /* before the registrar: they would register again */
-  skbox_registrar_stop(registrar);
-  pthread_join(registrar_thread, NULL);
+  registrar_join(&registrar);
 
   check_accounting(loops, 2, made, &seen);
   CHECK(total_tcp(rs, 2) == seen.delivered, "receivers answered other connections than clients saw");
@@ -483,9 +503,8 @@ static int scenario_slots(int scale) {
            (unsigned long long)reg_stats[SKBOX_REG_REFUSED_UID], (unsigned long long)rs[1].comebacks);
   print_counts("slots", loops, 2, &seen, extra);
   for (int i = 0; i < 2; i++) skbox_loop_destroy(loops[i].loop);
-  skbox_registrar_destroy(registrar);
+  registrar_destroy(&registrar);
   close(listen_fd);
-  close(api_fd);
   return 0;
 }
 
@@ -584,16 +603,10 @@ static int lowest_free_fd(void) {
 static int scenario_emfile(void) {
   char api[108];
   snprintf(api, sizeof api, "@skbox-harness-emfile-%d", (int)getpid());
-  const char *why = "";
-  int api_fd = skbox_open_registration_socket(api, 0700, -1, -1, 64, &why);
-  CHECK(api_fd >= 0, "skbox_open_registration_socket");
   static uint64_t reg_stats[SKBOX_REG_STAT_COUNT];
-  skbox_registrar *registrar = skbox_registrar_create(&api_fd, 1, reg_stats, &why);
-  CHECK(registrar != NULL, "skbox_registrar_create");
   const skbox_slot_rule slots[1] = {{0, 0}};
-  CHECK(skbox_registrar_configure(registrar, slots, 1, 8) == 0, "configure");
-  pthread_t registrar_thread;
-  CHECK(pthread_create(&registrar_thread, NULL, registrar_main, registrar) == 0, "pthread_create");
+  registrar_runner registrar;
+  registrar_start(&registrar, api, reg_stats, slots, 1);
 
   static receiver rs[1];
   path_in_dir(rs[0].path, sizeof rs[0].path, "fast.sock");
@@ -657,8 +670,7 @@ static int scenario_emfile(void) {
 
   skbox_loop_request_stop(loop.loop);
   CHECK(loop_join(&loop) == SKBOX_LOOP_STOPPED, "the loop did not stop cleanly");
-  skbox_registrar_stop(registrar);
-  pthread_join(registrar_thread, NULL);
+  registrar_join(&registrar);
   receiver_stop(&rs[0]);
   check_accounting(&loop, 1, 100 + BACKLOG, &seen);
   CHECK(receiver_tcp(&rs[0]) == seen.delivered, "the receiver answered other connections than clients saw");
@@ -666,9 +678,8 @@ static int scenario_emfile(void) {
   snprintf(extra, sizeof extra, "\"emfileErrors\":%llu", (unsigned long long)emfile);
   print_counts("emfile", &loop, 1, &seen, extra);
   skbox_loop_destroy(loop.loop);
-  skbox_registrar_destroy(registrar);
+  registrar_destroy(&registrar);
   close(listen_fd);
-  close(api_fd);
   return 0;
 }
 

@@ -1,10 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
-import { waitFor } from './wait-for';
-
-export const ROOT = path.resolve(__dirname, '..', '..');
-export const SOCKETBOX = path.join(ROOT, 'bin', 'socketbox');
-export const FD_TOOL = path.join(__dirname, 'fd_tool.py');
+// A program a test starts and watches: its JSON stdout lines and stderr as they come, its exit.
+import { ChildProcess } from 'node:child_process';
+import { waitFor } from './wait';
 
 /** A child process whose stdout JSON lines and stderr text are collected as they come. */
 export class Child {
@@ -48,7 +44,7 @@ export class Child {
   }
 
   waitForEvent(pred: (e: Record<string, unknown>) => boolean, timeoutMs = 10_000, what = 'an event'): Promise<void> {
-    return waitFor(() => this.events.some(pred), timeoutMs, `${what}; stderr so far: ${this.stderr}`);
+    return waitFor(() => `${what}; stderr so far: ${this.stderr}`, () => this.events.some(pred), timeoutMs);
   }
 
   /** Resolves with the exit code (null when killed by a signal). */
@@ -67,40 +63,7 @@ export class Child {
   }
 }
 
-export function startSocketbox(args: string[], extraFds: number[] = []): Child {
-  return new Child(spawn(SOCKETBOX, args, { stdio: ['ignore', 'pipe', 'pipe', ...extraFds] }));
-}
-
-/** fd_tool.py receive PATH NAME — resolves once the socket is bound. */
-export async function startReceiver(socketPath: string, name: string): Promise<Child> {
-  const c = new Child(spawn('python3', [FD_TOOL, 'receive', socketPath, name], { stdio: ['ignore', 'pipe', 'pipe'] }));
-  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name} to bind`);
-  return c;
-}
-
-export function startFdTool(args: string[]): Child {
-  return new Child(spawn('python3', [FD_TOOL, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
-}
-
 /** Stop every child, whatever state it is in; for t.teardown. */
 export async function stopAll(children: Child[]): Promise<void> {
   await Promise.all(children.map((c) => c.stop('SIGKILL').catch(() => undefined)));
-}
-
-/**
- * fd_tool.py drain PATH NAME: a receiver that answers each connection "ok NAME"
- * (rate per second, 0 = unlimited; hold = read nothing until SIGUSR1). Resolves once bound.
- */
-export async function startDrainReceiver(socketPath: string, name: string, opts: { rate?: number; hold?: boolean } = {}): Promise<Child> {
-  const c = startFdTool(['drain', socketPath, name, String(opts.rate ?? 0), ...(opts.hold ? ['hold'] : [])]);
-  await c.waitForEvent((e) => e.ready === true, 10_000, `receiver ${name}`);
-  return c;
-}
-
-/** Stops a drain receiver and returns its final report: how many it answered, and whether in order. */
-export async function stopDrainReceiver(c: Child): Promise<{ count: number; ordered: boolean }> {
-  await c.stop();
-  const r = c.events.find((e) => 'count' in e) as { count: number; ordered: boolean } | undefined;
-  if (!r) throw new Error(`no report from receiver; stderr ${c.stderr}`);
-  return r;
 }

@@ -1,18 +1,9 @@
-/** End-to-end tests run in a private network namespace: see load-tests/netns.ts. */
+// A second network namespace beside the test's own, for clients whose packets must arrive from
+// outside (docs/testing.md: "A private network namespace with AnyIP").
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { enterPrivateNetns } from '../../load-tests/netns';
-import { waitFor } from './wait-for';
-
-export { CLIENT_PREFIX, SERVER_PREFIX } from '../../load-tests/netns';
-
-/**
- * Call first thing in a test file; client addresses fd00:1::5, ::6, ::7 by default.
- * `anyIp: false`: 2001:db8::/64 is not made local (the test routes it itself).
- */
-export function enterTestNetns(clientAddresses: number[] = [5, 6, 7], opts: { anyIp?: boolean } = {}): void {
-  enterPrivateNetns(clientAddresses, opts);
-}
+import { ip } from './netns';
+import { waitFor } from './wait';
 
 /** A second network namespace joined to the test's own by a veth pair. */
 export interface PeerNetns {
@@ -25,10 +16,6 @@ export interface PeerNetns {
   /** Ends the namespace (and with it the veth pair). */
   close(): Promise<void>;
 }
-
-const ip = (...args: string[]): void => {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-};
 
 /**
  * Creates a peer namespace for clients whose packets must arrive from outside
@@ -49,13 +36,13 @@ export async function startPeerNetns(opts: { name: string; hereAddress: string; 
     await exited;
   };
   try {
-    await waitFor(() => {
+    await waitFor('the peer namespace', () => {
       try {
         return fs.readlinkSync(netns) !== ours;
       } catch {
         return false;
       }
-    }, 10_000, 'the peer namespace');
+    });
     const exec = (cmd: string, args: string[]): string => execFileSync('nsenter', [`--net=${netns}`, '--', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const here = `${opts.name}-here`;
     const peer = `${opts.name}-peer`;
@@ -76,9 +63,4 @@ export async function startPeerNetns(opts: { name: string; hereAddress: string; 
     await close();
     throw error;
   }
-}
-
-/** Makes an IPv6 address the namespace's own (after enterTestNetns): clients may bind it, servers be dialled at it. */
-export function addLocalAddress(address: string): void {
-  execFileSync('ip', ['-6', 'addr', 'add', `${address}/128`, 'dev', 'lo', 'nodad'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
