@@ -12,7 +12,6 @@
  * them must make it pass everything.
  */
 import t, { type Test } from 'tap';
-import * as path from 'node:path';
 import { enterTestNetns } from '../testkit/netns';
 import { parseClassicConfig } from '../src/config/classic-parser';
 import { parseJsonConfig } from '../src/config/json-parser';
