@@ -70,6 +70,26 @@ t.test('-k keeps the supplementary groups', async (t) => {
   t.equal(statusField(server.pid, 'Groups'), statusField(process.pid, 'Groups'), 'the groups of the starting process');
 });
 
+t.test('-k wins over the JSON daemon.groups, as every flag wins over the file', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const file = path.join(dir, 'groups.json');
+  let port = 8504;
+  const start = (flags: string[]): Child => {
+    const config = { 'socketbox-version': 1, incoming: [{ address: '::', port: ++port }], daemon: { uid: 65534, gid: 65534, groups: [65533] }, rules: { _start: { type: 'rule', rules: [] } } };
+    fs.writeFileSync(file, JSON.stringify(config));
+    const server = startSocketbox([...flags, '-f', file]);
+    children.push(server);
+    return server;
+  };
+  const fromFile = start([]);
+  await waitForListening(port);
+  t.equal(statusField(fromFile.pid, 'Groups'), '65533', 'without -k: the groups of daemon.groups');
+  const kept = start(['-k']);
+  await waitForListening(port);
+  t.equal(statusField(kept.pid, 'Groups'), statusField(process.pid, 'Groups'), '-k: the groups of the starting process');
+});
+
 t.test('a failing step exits before serving', async (t) => {
   const cases: Array<[string[], number, RegExp]> = [
     [['-u', 'no-such-user-here'], 2, /user 'no-such-user-here' not found/],

@@ -53,7 +53,10 @@ export function withDaemonSettings(o: ServerOptions, config: JsonConfig): Server
   return { ...o, chrootDir: o.chrootDir ?? config.daemon.chroot ?? undefined };
 }
 
-/** The daemon section's uid, gid and groups fill in what -u -g -G did not say; a problem points at the value. */
+/**
+ * The daemon section's uid, gid and groups fill in what -u -g -G -k did not say (-k: keep the
+ * groups, so daemon.groups does not apply); a problem points at the value.
+ */
 export function withDaemonIdentity(request: IdentityRequest, config: JsonConfig): IdentityRequest {
   const d = config.daemon;
   const source = (value: JsonId, at: SourcePos, where: string): IdSource => ({
@@ -64,7 +67,7 @@ export function withDaemonIdentity(request: IdentityRequest, config: JsonConfig)
     ...request,
     user: request.user ?? (d.uid === null ? undefined : source(d.uid, d.idsAt.uid!, 'daemon.uid')),
     group: request.group ?? (d.gid === null ? undefined : source(d.gid, d.idsAt.gid!, 'daemon.gid')),
-    groups: request.groups ?? d.groups?.map((g, i) => source(g, d.idsAt.groups[i], `daemon.groups[${i}]`)),
+    groups: request.groups ?? (request.keepGroups ? undefined : d.groups?.map((g, i) => source(g, d.idsAt.groups[i], `daemon.groups[${i}]`))),
     groupHint: request.user ? request.groupHint : '"gid" in daemon (or -g GROUP)',
   };
 }
