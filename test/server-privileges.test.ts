@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { enterTestNetns } from './helpers/netns';
 import { Child, startReceiver, startSocketbox, stopAll } from './helpers/processes';
 import { talk } from './helpers/client';
-import { isListening, waitForListening } from './helpers/wait-for';
+import { isListening, waitFor, waitForListening } from './helpers/wait-for';
 import { statusField, threadIds } from './helpers/proc';
 
 enterTestNetns();
@@ -88,6 +88,46 @@ t.test('-k wins over the JSON daemon.groups, as every flag wins over the file', 
   const kept = start(['-k']);
   await waitForListening(port);
   t.equal(statusField(kept.pid, 'Groups'), statusField(process.pid, 'Groups'), '-k: the groups of the starting process');
+});
+
+t.test('a JSON reload inside a chroot without /etc/passwd: start-up user names still resolve, a new one is an error at its position', async (t) => {
+  const root = path.join(dir, 'json-jail');
+  fs.mkdirSync(root);
+  fs.chmodSync(root, 0o755);
+  const file = path.join(dir, 'jail.json');
+  const port = 8560;
+  const write = (users: string[]): void => {
+    const text = JSON.stringify(
+      {
+        'socketbox-version': 1,
+        incoming: [{ address: '::', port }],
+        paths: [{ socket: path.join(dir, 'jail-api.sock') }],
+        outgoing: users.map((uid) => ({ uid, path_nr: 0 })),
+        daemon: { chroot: root },
+        rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } },
+      },
+      null,
+      2,
+    );
+    // Read before chroot at start-up; a reload reads the same path inside the chroot.
+    fs.writeFileSync(file, text);
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.writeFileSync(path.join(root, file), text);
+  };
+  write(['nobody']);
+  const server = startSocketbox(['-f', file, '--no-fast-path']);
+  t.teardown(() => stopAll([server]));
+  await waitForListening(port);
+  t.notOk(fs.existsSync(path.join(root, 'etc', 'passwd')), 'no passwd file inside the chroot');
+  server.proc.kill('SIGHUP');
+  await waitFor(() => /reload(ed|.*failed)/.test(server.stderr), 10_000, 'the first reload');
+  t.match(server.stderr, /reloaded .*jail\.json: 1 sets, 1 entries, 1 slots \(generation 2\)/, 'the same names reload');
+  t.notMatch(server.stderr, /reload failed/);
+  write(['nobody', 'no-such-user-here']);
+  server.proc.kill('SIGHUP');
+  await waitFor(() => /reload failed/.test(server.stderr), 10_000, 'the second reload');
+  t.match(server.stderr, /reload failed, keeping the previous rules: .*jail\.json:\d+:\d+: outgoing\[1\]: user 'no-such-user-here' not found/, 'a new name that cannot be resolved: an error at its position');
+  t.equal(await server.stop(), 0);
 });
 
 t.test('a failing step exits before serving', async (t) => {

@@ -29,7 +29,7 @@ import {
   openApiSockets,
   openJsonListeners,
   reloadProblem,
-  slotRules,
+  SlotOwners,
   startJsonListening,
   withDaemonIdentity,
   withDaemonSettings,
@@ -122,7 +122,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // 1. create and bind the listeners (or take inherited ones)
   let listenFds: number[];
   let apiFds: number[] = [];
-  const slots = json ? slotRules(addon, json) : [];
+  const slotOwners = new SlotOwners(addon);
+  const slots = json ? slotOwners.rules(json) : [];
   if (json) {
     // Inherited sockets (systemd's too) are named by `fd` entries; -d re-execs with them all open.
     listenFds = daemonChild ? daemonChild.listenFds : openJsonListeners(addon, json);
@@ -245,7 +246,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
         if (problem) throw new Error(`${o.configFile}: ${problem}`);
         next = compileJsonRules(nextJson);
         // Slots first: a connection routed by the new table finds its receiver's slot as the table means it.
-        addon.configureRegistrar(slotRules(addon, nextJson), nextJson.daemon.apiConnectionsPerUid);
+        addon.configureRegistrar(slotOwners.rules(nextJson), nextJson.daemon.apiConnectionsPerUid);
         json = nextJson;
       } else {
         next = compileRules(text);
