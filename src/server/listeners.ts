@@ -63,6 +63,12 @@ export function openListeners(addon: ServerAddon, o: ServerOptions, systemd?: Sy
   return fds;
 }
 
+/** -d: the daemon copy takes over the listeners its parent opened, checked and set up as its own. */
+export function adoptListeners(addon: ServerAddon, fds: number[]): number[] {
+  for (const fd of fds) addon.adoptListener(fd);
+  return fds;
+}
+
 /**
  * Which listeners each worker polls. One each when there are as many as
  * workers (-r, or a socket unit with N ReusePort= sockets): the kernel
