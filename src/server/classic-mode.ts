@@ -38,7 +38,7 @@ export class ClassicMode implements ConfigMode {
 
   openListeners(systemd: SystemdSockets | undefined, fromParent: number[] | undefined): Listeners {
     const o = this.options;
-    if (o.registration && !fromParent) return this.openRegistration(o.registration);
+    if (o.registration) return this.openRegistration(o.registration, fromParent);
     const fds = fromParent ? adoptListeners(this.addon, fromParent) : openListeners(this.addon, o, systemd);
     const inherited = systemd !== undefined || o.inheritedListenFd !== undefined;
     this.intake = systemd ? `${describeSystemdSockets(systemd)} from systemd` : o.inheritedListenFd !== undefined ? `fd ${o.inheritedListenFd}` : `[${o.listenAddress}]:${o.port}`;
@@ -51,9 +51,9 @@ export class ClassicMode implements ConfigMode {
     };
   }
 
-  /** -P: this server becomes a receiver of another one. */
-  private openRegistration(r: { group: number; path: string }): Listeners {
-    const fds = [this.register(r)];
+  /** -P: this server becomes a receiver of another one; a -d copy serves the registration its parent made. */
+  private openRegistration(r: { group: number; path: string }, fromParent: number[] | undefined): Listeners {
+    const fds = fromParent ?? [this.register(r)];
     this.intake = `registration as group ${r.group} at ${r.path}`;
     return {
       fds,
