@@ -230,6 +230,45 @@ t.test('an inherited listener (`fd`), and one that does not listen', async (t) =
   t.match(bound.stderr, 'incoming[0]: descriptor 3 is not listening; add "listen": true to listen on it');
 });
 
+t.test('a stop serves the backlog of the listeners socketbox bound, not of an inherited (`fd`) one', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const inherited = net.createServer();
+  await new Promise<void>((resolve) => inherited.listen({ host: '::', port: PORT + 9, backlog: 64 }, resolve));
+  const fd = (inherited as unknown as { _handle: { fd: number } })._handle.fd;
+  const file = path.join(dir, 'drain.json');
+  const mixed = {
+    'socketbox-version': 1,
+    incoming: [{ address: '::', port: PORT + 8 }, { fd: 3 }],
+    paths: [{ socket: path.join(dir, 'drain-api.sock') }],
+    outgoing: [{ uid: 0, path_nr: 0 }],
+    rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } },
+  };
+  fs.writeFileSync(file, JSON.stringify(mixed));
+  const server = new Child(
+    spawn(SOCKETBOX, ['-f', file, '--no-fast-path'], { stdio: ['ignore', 'pipe', 'pipe', fd], env: { ...process.env, SOCKETBOX_TEST_CONTROL: '1' } }),
+  );
+  children.push(server);
+  inherited.close(); // ours would accept too; the server has its own copy now
+  await waitFor(() => server.stderr.includes('listening on'), 15_000, `socketbox to start; stderr: ${server.stderr}`);
+  // Each SIGUSR2 ends the loop as a crash would; the restart delay doubles, leaving 1.6 s in which nothing accepts.
+  for (const delay of [100, 200, 400, 800, 1600]) {
+    server.proc.kill('SIGUSR2');
+    await waitFor(() => server.stderr.includes(`restarting it in ${delay} ms`), 10_000, `restart delay ${delay} ms; stderr: ${server.stderr}`);
+  }
+  const queue = (port: number, n: number): Promise<void[]> =>
+    Promise.all(Array.from({ length: n }, () => new Promise<void>((resolve, reject) => {
+      const s = net.connect({ host: '2001:db8::1', port });
+      s.on('connect', () => resolve()); // completed by the kernel: it waits in the backlog
+      s.on('error', () => undefined);
+      s.on('close', () => reject(new Error('closed before it was queued')));
+    })));
+  await queue(PORT + 8, 4);
+  await queue(PORT + 9, 3);
+  t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
+  t.match(server.stderr, /stopped; accepted 4, delivered 0, refused 4 \(no_receiver 4\)/, 'the 4 waiting at the bound listener were taken (and refused: no receiver); the 3 at the inherited one were left');
+});
+
 t.test('under systemd socket activation: the `fd` listeners serve; a socket the config does not name is refused', async (t) => {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));

@@ -63,7 +63,7 @@ export class JsonMode implements ConfigMode {
     const fds = fromParent ? adoptListeners(this.addon, fromParent) : openJsonListeners(this.addon, config);
     return {
       fds,
-      ownBacklogs: config.incoming.some((l) => l.kind === 'fd') ? [] : fds,
+      ownBacklogs: fds.filter((_, i) => config.incoming[i].kind === 'bind'),
       what: "one of socketbox's listening sockets",
       // Routing is by listener index (incoming_socket): every worker polls every listener, in order.
       groups: (workers) => Array.from({ length: workers }, () => fds),

@@ -20,7 +20,7 @@ export async function startAcceptPool(addon: ServerAddon, o: ServerOptions, list
     dispatchTimeoutMs: o.dispatchTimeoutMs,
     drainTimeoutMs: o.drainTimeoutMs,
     maxCachedTargets: o.maxCachedTargets,
-    drainBacklogOnStop: listeners.ownBacklogs.length === listeners.fds.length,
+    drainBacklogOf: listeners.ownBacklogs,
     accessLog: o.accessLog ? (o.logFormat === 'json' ? 2 : 1) : 0,
     upstream: o.registration !== undefined,
   }, o.schedPolicy === 'batch');
