@@ -9,12 +9,11 @@ import type { ServerAddon } from '../native/server-addon';
 import type { ConfigMode, Listeners, NothingToReload } from './config-mode';
 import type { DescriptorOrigins } from './descriptor-origins';
 import { flagIdentityRequest, Identity, resolveIdentity } from './identity';
-import { adoptListeners, listenerGroups, openListeners, startListening } from './listeners';
+import { adoptListeners, listenerGroups, LISTENING_SOCKET, openListeners, startListening } from './listeners';
 import { compileConfigText, compileForcedTarget, CompiledRules, readConfigFile } from './rules';
 import { checkFlagsWithSystemdSockets, describeSystemdSockets, type SystemdSockets } from './systemd-activation';
 
 const REGISTRATION_TIMEOUT_MS = 10_000;
-const LISTENING_SOCKET = "one of socketbox's listening sockets";
 
 export class ClassicMode implements ConfigMode {
   readonly registrarCounters = undefined;

@@ -15,7 +15,7 @@ import { flagIdentityRequest, Identity, resolveIdentity } from './identity';
 import { SlotOwners } from './json-ids';
 import { checkFlagsWithJsonConfig, checkJsonCoversSystemdSockets, withDaemonIdentity, withDaemonSettings } from './json-settings';
 import { openApiSockets, openJsonListeners, startJsonListening } from './json-sockets';
-import { adoptListeners } from './listeners';
+import { adoptListeners, LISTENING_SOCKET } from './listeners';
 import { logInfo, logWarn, plural } from './log';
 import { REGISTRAR_STAT_COUNT } from './registrar-stats';
 import { CompiledRules, readConfigFile } from './rules';
@@ -64,7 +64,7 @@ export class JsonMode implements ConfigMode {
     return {
       fds,
       ownBacklogs: fds.filter((_, i) => config.incoming[i].kind === 'bind'),
-      what: "one of socketbox's listening sockets",
+      what: LISTENING_SOCKET,
       // Routing is by listener index (incoming_socket): every worker polls every listener, in order.
       groups: (workers) => Array.from({ length: workers }, () => fds),
       listen: () => startJsonListening(this.addon, config, fds),
