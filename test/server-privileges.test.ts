@@ -2,7 +2,9 @@
  * The privilege sequence of docs/startup.md, read back from /proc: after -u/-g/-G/-x
  * the serving process has the new identity, no capabilities, NoNewPrivs set
  * and the chroot as its root, and still routes connections (target paths
- * resolve inside the chroot). A failing step exits before anything is served.
+ * resolve inside the chroot). -k wins over a JSON daemon.groups; a JSON reload
+ * inside a chroot keeps the user names resolved at start-up. A failing step
+ * exits before anything is served.
  */
 import t from 'tap';
 import * as fs from 'node:fs';
