@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <string>
+#include <algorithm>
 #include <vector>
 
 #include "common/handle_table.h"
@@ -29,6 +30,7 @@ using skbox_napi::BufferArg;
 using skbox_napi::ErrnoError;
 using skbox_napi::HandleTable;
 using skbox_napi::IntArg;
+using skbox_napi::IntArray;
 using skbox_napi::IntArrayArg;
 using skbox_napi::SharedCounters;
 using skbox_napi::StringArg;
@@ -58,15 +60,18 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   opt.dispatch_timeout_ms = UintProp(o, "dispatchTimeoutMs", 2000);
   opt.drain_timeout_ms = UintProp(o, "drainTimeoutMs", 5000);
   opt.max_cached_targets = UintProp(o, "maxCachedTargets", 1024);
-  opt.drain_backlog_on_stop = BoolProp(o, "drainBacklogOnStop");
   opt.access_log = (int)UintProp(o, "accessLog", 0);  // 0 off, 1 text, 2 JSON
   opt.log_sink = StderrLogSink();
   if (opt.access_log && !opt.log_sink) throw Napi::Error::New(env, "accessLog needs openLogSink() first");
   opt.upstream = BoolProp(o, "upstream");  // -P: descriptors arrive over registrations
   uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
   uint64_t *target_stats = SharedCounters(env, info[3], SKBOX_TARGET_STAT_COUNT * SKBOX_TARGET_SLOTS, "targetStats");
+  // Which listeners' backlog a stop still takes: socketbox's own (see skbox_loop_listener).
+  std::vector<int> drained = IntArray(env, o.Get("drainBacklogOf"));
+  std::vector<skbox_loop_listener> listeners;
+  for (int fd : fds) listeners.push_back({fd, std::find(drained.begin(), drained.end(), fd) != drained.end()});
   const char *why = "";
-  skbox_loop *loop = skbox_loop_create(fds.data(), (int)fds.size(), &opt, stats, target_stats, &why);
+  skbox_loop *loop = skbox_loop_create(listeners.data(), (int)listeners.size(), &opt, stats, target_stats, &why);
   if (!loop) throw Napi::Error::New(env, why);
   int id = loops.Add(new LoopSlot{loop, Napi::Persistent(info[2].As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Object>())});
   return Napi::Number::New(env, id);

@@ -247,6 +247,7 @@ const ERROR_CASES: Array<[string, string, number, number, string]> = [
   ['path too long in UTF-8', `max-rules:1\nrule-set:0\ndefault jump-unix:${'é'.repeat(54)}`, 3, 9, 'UNIX socket path is 108 bytes; the limit is 107'],
   ['empty path', 'max-rules:1\nrule-set:0 size:1\njump-unix:', 3, 1, 'the UNIX socket path is empty'],
   ['NUL in path', 'max-rules:1\nrule-set:0 size:1\njump-unix:/a\0b', 3, 1, 'the UNIX socket path contains a NUL byte'],
+  ['@ alone (no abstract name)', 'max-rules:1\nrule-set:0\ndefault jump-unix:@', 3, 9, "the abstract socket name after '@' is empty"],
   ['negative fd', 'max-rules:1\nrule-set:0 size:1\njump-fd:-1', 3, 1, "expected a decimal number after 'jump-fd:', got '-1'"],
   ['fd too big', 'max-rules:1\nrule-set:0 size:1\njump-fd:2147483648', 3, 1, "a descriptor number must be 0..2147483647, not '2147483648'"],
   ['duplicate ip', 'max-rules:1\nrule-set:0 size:1\nip:::1 ip:::2', 3, 8, 'duplicate ip: in one entry'],

@@ -305,6 +305,7 @@ t.test('bad inputs: the exact position and reason', async (t) => {
     [sections({ paths: '[{"socket": ""}]' }), 4, '""', 'paths[0].socket: the UNIX socket path is empty'],
     [sections({ paths: `[{"socket": "/${'p'.repeat(107)}"}]` }), 4, '"/', 'paths[0].socket: UNIX socket path is 108 bytes; the limit is 107'],
     [sections({ paths: '[{"socket": "/a\\u0000b"}]' }), 4, '"/a', 'paths[0].socket: the UNIX socket path contains a NUL byte'],
+    [sections({ paths: '[{"socket": "@"}]' }), 4, '"@"', "paths[0].socket: the abstract socket name after '@' is empty"],
     [sections({ paths: '[{"socket": "/a", "mode": "0999"}]' }), 4, '"0999"', `paths[0].mode must be octal digits like "0660", not '0999'`],
     [sections({ paths: '[{"socket": "/a", "mode": ""}]' }), 4, '""', `paths[0].mode must be octal digits like "0660", not ''`],
     [sections({ paths: '[{"socket": "/a", "mode": 660}]' }), 4, '660', "paths[0].mode must be a string, not '660'"],

@@ -2,7 +2,8 @@
  * Chaining (`-P NR:PATH`, docs/wire-protocol.md#registration): a classic socketbox registers as a slot at
  * a JSON-config socketbox and routes what arrives there with its own rules,
  * to its own receivers, which still see the true client addresses. When the
- * front server stops, the chained one ends with status 0.
+ * front server stops, the chained one ends with status 0. With -d the
+ * daemon copy takes over the registration its parent made.
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -10,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { waitForListening } from '../testkit/proc-tcp';
+import { waitFor } from '../testkit/wait';
 import { enterTestNetns } from '../testkit/netns';
 import { Child, stopAll } from '../testkit/child';
 import { startSocketbox } from '../testkit/socketbox';
@@ -121,4 +123,38 @@ t.test('descriptors from the registration server are checked before use', async 
   t.notOk(fds.includes(`pipe:[${report.pipe}]`), 'the received pipe was closed');
   fake.proc.stdin?.end('close\n');
   t.equal(await chained.wait(), 0, 'status 0 when the registration closes');
+});
+
+t.test('-d -P: the daemon copy serves the registration its parent made', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  children.push(await startReceiver(sock('d'), 'd'));
+  const port = PORT + 3;
+  const front = startJsonServer(
+    path.join(dir, 'front-d.json'),
+    {
+      'socketbox-version': 1,
+      incoming: [{ address: '::', port }],
+      paths: [{ socket: sock('api-d'), mode: '0600' }],
+      outgoing: [{ uid: 0, path_nr: 0 }],
+      rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } },
+    },
+    PORT + 104,
+  );
+  children.push(front);
+  await waitForListening(port);
+  const parent = startSocketbox(['-d', '-P', `0:${sock('api-d')}`, '-S', sock('d')]);
+  children.push(parent);
+  t.equal(await parent.wait(), 0, `the parent exits 0 once the copy serves; stderr: ${parent.stderr}`);
+  const pid = Number(/daemon running as pid (\d+)/.exec(parent.stdout)?.[1]);
+  t.ok(pid > 0, 'and names the daemon');
+  const gone = (): boolean => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z';
+  t.teardown(() => {
+    if (pid > 0 && !gone()) process.kill(pid, 'SIGKILL');
+  });
+  await waitForRegistered(PORT + 104, 1);
+  const r = await talk('2001:db8::1', port, { line: 'via-daemon' });
+  t.equal(r.echo, 'd echo:via-daemon', 'a connection to the front server reaches the receiver through the daemon');
+  t.equal(await front.stop(), 0, 'the front server stops');
+  await waitFor('the daemon to end when its registration closes', gone, 10_000);
 });

@@ -3,7 +3,8 @@
  * end to end, in a private network namespace: socketbox-inetd-p receivers register for slots
  * over SOCK_SEQPACKET, one of them as another uid; the server checks who they
  * are (SO_PEERCRED), routes by address, port and listener, refuses what it
- * must, keeps registrations across a reload, and ends them when it stops.
+ * must, keeps registrations across a reload, and ends them when it stops. A stop
+ * serves the backlog of the listeners it bound, not of inherited ones.
  */
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
@@ -201,12 +202,17 @@ t.test('a registered receiver that dies while connections wait: they are refused
   t.equal(m.get('socketbox_connections_pending{target="o:0"}'), 0, 'nothing left waiting');
 });
 
+/** A listening socket for socketbox to inherit; close ours once it has its copy (ours would accept too). */
+async function listenerToPass(port: number): Promise<{ fd: number; close(): void }> {
+  const listener = net.createServer();
+  await new Promise<void>((resolve) => listener.listen({ host: '::', port, backlog: 64 }, resolve));
+  return { fd: (listener as unknown as { _handle: { fd: number } })._handle.fd, close: () => listener.close() };
+}
+
 t.test('an inherited listener (`fd`), and one that does not listen', async (t) => {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
-  const listener = net.createServer();
-  await new Promise<void>((resolve) => listener.listen({ host: '::', port: PORT + 5, backlog: 64 }, resolve));
-  const fd = (listener as unknown as { _handle: { fd: number } })._handle.fd;
+  const listener = await listenerToPass(PORT + 5);
   const file = path.join(dir, 'f.json');
   const inherited = {
     ...config(),
@@ -214,7 +220,7 @@ t.test('an inherited listener (`fd`), and one that does not listen', async (t) =
     rules: { _start: { type: 'rule', rules: [{ incoming_socket: 0, jump: 'o:0' }] } },
   };
   fs.writeFileSync(file, JSON.stringify(inherited));
-  const server = new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(PORT + 100)], { stdio: ['ignore', 'pipe', 'pipe', fd] }));
+  const server = new Child(spawn(SOCKETBOX, ['-f', file, '--metrics', String(PORT + 100)], { stdio: ['ignore', 'pipe', 'pipe', listener.fd] }));
   children.push(server);
   listener.close(); // ours would accept too; the server has its own copy now
   await waitFor(`socketbox to start; stderr: ${server.stderr}`, () => server.stderr.includes('listening on'), 15_000);
@@ -231,6 +237,38 @@ t.test('an inherited listener (`fd`), and one that does not listen', async (t) =
   t.equal(bound.status, 1, 'refused at start-up');
   t.match(bound.stderr, `${file}:1:`);
   t.match(bound.stderr, 'incoming[0]: descriptor 3 is not listening; add "listen": true to listen on it');
+});
+
+t.test('a stop serves the backlog of the listeners socketbox bound, not of an inherited (`fd`) one', async (t) => {
+  // One listener bound by socketbox, one inherited; no receiver, so what is accepted is refused and counted.
+  const file = path.join(dir, 'drain.json');
+  const mixed = { ...config(), incoming: [{ address: '::', port: PORT + 8 }, { fd: 3 }], rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } } };
+  fs.writeFileSync(file, JSON.stringify(mixed));
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const inherited = await listenerToPass(PORT + 9);
+  const server = new Child(
+    spawn(SOCKETBOX, ['-f', file, '--no-fast-path'], { stdio: ['ignore', 'pipe', 'pipe', inherited.fd], env: { ...process.env, SOCKETBOX_TEST_CONTROL: '1' } }),
+  );
+  children.push(server);
+  inherited.close();
+  await waitFor(`socketbox to start; stderr: ${server.stderr}`, () => server.stderr.includes('listening on'), 15_000);
+  // Each SIGUSR2 ends the loop as a crash would; the restart delay doubles, leaving 1.6 s in which nothing accepts.
+  for (const delay of [100, 200, 400, 800, 1600]) {
+    server.proc.kill('SIGUSR2');
+    await waitFor(`restart delay ${delay} ms; stderr: ${server.stderr}`, () => server.stderr.includes(`restarting it in ${delay} ms`), 10_000);
+  }
+  // The kernel completes these connections: they wait in the listeners' backlogs.
+  const connected = (port: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const s = net.connect({ host: '2001:db8::1', port });
+      s.on('connect', () => resolve());
+      s.on('error', () => undefined);
+      s.on('close', () => reject(new Error('closed before it was queued')));
+    });
+  await Promise.all([...Array(4).fill(PORT + 8), ...Array(3).fill(PORT + 9)].map(connected));
+  t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
+  t.match(server.stderr, /stopped; accepted 4, delivered 0, refused 4 \(no_receiver 4\)/, 'the 4 waiting at the bound listener were taken (and refused: no receiver); the 3 at the inherited one were left');
 });
 
 t.test('under systemd socket activation: the `fd` listeners serve; a socket the config does not name is refused', async (t) => {

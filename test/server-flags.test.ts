@@ -253,6 +253,7 @@ t.test('-S and -i replace each other', async (t) => {
   t.equal(flags('-i', '0').forcedFd, 0, 'descriptor 0');
   usageError(t, () => flags('-S', ''), '-S: the value must not be empty');
   usageError(t, () => flags('-S'), 'option -S needs a value');
+  usageError(t, () => flags('-S', '@'), "-S: the abstract socket name after '@' is empty");
 });
 
 t.test('-S path length', async (t) => {

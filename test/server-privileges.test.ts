@@ -2,7 +2,9 @@
  * The privilege sequence of docs/startup.md, read back from /proc: after -u/-g/-G/-x
  * the serving process has the new identity, no capabilities, NoNewPrivs set
  * and the chroot as its root, and still routes connections (target paths
- * resolve inside the chroot). A failing step exits before anything is served.
+ * resolve inside the chroot). -k wins over a JSON daemon.groups; a JSON reload
+ * inside a chroot keeps the user names resolved at start-up. A failing step
+ * exits before anything is served.
  */
 import t from 'tap';
 import * as fs from 'node:fs';
@@ -11,6 +13,7 @@ import * as path from 'node:path';
 import { threadIds } from '../testkit/proc-stat';
 import { statusField } from '../testkit/proc-status';
 import { isListening, waitForListening } from '../testkit/proc-tcp';
+import { waitFor } from '../testkit/wait';
 import { enterTestNetns } from '../testkit/netns';
 import { Child, stopAll } from '../testkit/child';
 import { startSocketbox } from '../testkit/socketbox';
@@ -71,6 +74,66 @@ t.test('-k keeps the supplementary groups', async (t) => {
   t.teardown(() => stopAll([server]));
   await waitForListening(port);
   t.equal(statusField(server.pid, 'Groups'), statusField(process.pid, 'Groups'), 'the groups of the starting process');
+});
+
+t.test('-k wins over the JSON daemon.groups, as every flag wins over the file', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const file = path.join(dir, 'groups.json');
+  let port = 8504;
+  const start = (flags: string[]): Child => {
+    const config = { 'socketbox-version': 1, incoming: [{ address: '::', port: ++port }], daemon: { uid: 65534, gid: 65534, groups: [65533] }, rules: { _start: { type: 'rule', rules: [] } } };
+    fs.writeFileSync(file, JSON.stringify(config));
+    const server = startSocketbox([...flags, '-f', file]);
+    children.push(server);
+    return server;
+  };
+  const fromFile = start([]);
+  await waitForListening(port);
+  t.equal(statusField(fromFile.pid, 'Groups'), '65533', 'without -k: the groups of daemon.groups');
+  const kept = start(['-k']);
+  await waitForListening(port);
+  t.equal(statusField(kept.pid, 'Groups'), statusField(process.pid, 'Groups'), '-k: the groups of the starting process');
+});
+
+t.test('a JSON reload inside a chroot without /etc/passwd: start-up user names still resolve, a new one is an error at its position', async (t) => {
+  const root = path.join(dir, 'json-jail');
+  fs.mkdirSync(root);
+  fs.chmodSync(root, 0o755);
+  const file = path.join(dir, 'jail.json');
+  const port = 8560;
+  const write = (users: string[]): void => {
+    const text = JSON.stringify(
+      {
+        'socketbox-version': 1,
+        incoming: [{ address: '::', port }],
+        paths: [{ socket: path.join(dir, 'jail-api.sock') }],
+        outgoing: users.map((uid) => ({ uid, path_nr: 0 })),
+        daemon: { chroot: root },
+        rules: { _start: { type: 'rule', rules: [{ jump: 'o:0' }] } },
+      },
+      null,
+      2,
+    );
+    // Read before chroot at start-up; a reload reads the same path inside the chroot.
+    fs.writeFileSync(file, text);
+    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    fs.writeFileSync(path.join(root, file), text);
+  };
+  write(['nobody']);
+  const server = startSocketbox(['-f', file, '--no-fast-path']);
+  t.teardown(() => stopAll([server]));
+  await waitForListening(port);
+  t.notOk(fs.existsSync(path.join(root, 'etc', 'passwd')), 'no passwd file inside the chroot');
+  server.proc.kill('SIGHUP');
+  await waitFor('the first reload', () => /reload(ed|.*failed)/.test(server.stderr), 10_000);
+  t.match(server.stderr, /reloaded .*jail\.json: 1 sets, 1 entries, 1 slots \(generation 2\)/, 'the same names reload');
+  t.notMatch(server.stderr, /reload failed/);
+  write(['nobody', 'no-such-user-here']);
+  server.proc.kill('SIGHUP');
+  await waitFor('the second reload', () => /reload failed/.test(server.stderr), 10_000);
+  t.match(server.stderr, /reload failed, keeping the previous rules: .*jail\.json:\d+:\d+: outgoing\[1\]: user 'no-such-user-here' not found/, 'a new name that cannot be resolved: an error at its position');
+  t.equal(await server.stop(), 0);
 });
 
 t.test('a failing step exits before serving', async (t) => {

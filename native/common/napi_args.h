@@ -54,12 +54,16 @@ inline long long IdValue(Napi::Env env, Napi::Value v, const std::string &what, 
 }
 
 // A JavaScript array of numbers as ints (descriptor lists).
-inline std::vector<int> IntArrayArg(const Napi::CallbackInfo &info, size_t i) {
-  if (info.Length() <= i || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "expected an array of numbers");
-  Napi::Array a = info[i].As<Napi::Array>();
+inline std::vector<int> IntArray(Napi::Env env, Napi::Value v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "expected an array of numbers");
+  Napi::Array a = v.As<Napi::Array>();
   std::vector<int> out;
   for (uint32_t k = 0; k < a.Length(); k++) out.push_back(a.Get(k).As<Napi::Number>().Int32Value());
   return out;
+}
+
+inline std::vector<int> IntArrayArg(const Napi::CallbackInfo &info, size_t i) {
+  return IntArray(info.Env(), info.Length() > i ? info[i] : info.Env().Undefined());
 }
 
 // The memory behind a BigUint64Array over a SharedArrayBuffer of at least n

@@ -30,6 +30,7 @@ typedef struct {
   int tag;
   int fd;
   uint32_t index; /* position among the loop's listeners: the JSON incoming_socket */
+  int drain_backlog_on_stop;
 } listener;
 
 struct skbox_loop {
@@ -61,7 +62,7 @@ static uint64_t now_us(void) {
 
 static uint64_t now_ms(void) { return now_us() / 1000u; }
 
-skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,
+skbox_loop *skbox_loop_create(const skbox_loop_listener *listeners, int n_listen, const skbox_loop_options *opt,
                               uint64_t *stats, uint64_t *target_stats, const char **why) {
   skbox_loop *L = calloc(1, sizeof *L);
   if (!L) { *why = "out of memory"; return NULL; }
@@ -86,7 +87,8 @@ skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_l
   }
   struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &L->ctl_tag};
   epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->ctl_fd, &ev);
-  for (int i = 0; i < n_listen; i++) L->listeners[i] = (listener){TAG_LISTENER, listen_fds[i], (uint32_t)i};
+  for (int i = 0; i < n_listen; i++)
+    L->listeners[i] = (listener){TAG_LISTENER, listeners[i].fd, (uint32_t)i, listeners[i].drain_backlog_on_stop};
   L->n_listeners = n_listen;
   return L;
 }
@@ -440,9 +442,11 @@ static int take_connections(skbox_loop *L, const listener *l, uint64_t now) {
  * taken too (bounded), so a client whose connect succeeded is served. Not for
  * inherited sockets: their backlog belongs to whoever runs next. */
 static void accept_backlog(skbox_loop *L, uint64_t now) {
-  for (int i = 0; i < L->n_listeners && !L->exit_status && !L->paused; i++)
+  for (int i = 0; i < L->n_listeners && !L->exit_status && !L->paused; i++) {
+    if (!L->listeners[i].drain_backlog_on_stop) continue;
     for (int round = 0; round < 64 && take_connections(L, &L->listeners[i], now) == ACCEPT_BATCH; round++) {
     }
+  }
 }
 
 static int wait_timeout(const skbox_loop *L, uint64_t now, int draining, uint64_t drain_deadline) {
@@ -481,7 +485,7 @@ static int run_loop(skbox_loop *L) {
     if (!draining && __atomic_load_n(&L->stop_requested, __ATOMIC_ACQUIRE)) {
       draining = 1;
       drain_deadline = now + L->opt.drain_timeout_ms;
-      if (L->opt.drain_backlog_on_stop) accept_backlog(L, now);
+      accept_backlog(L, now);
       set_listening(L, 0);
       L->paused = 0;
       if (L->exit_status) break;

@@ -18,7 +18,6 @@ typedef struct {
   uint32_t dispatch_timeout_ms; /* how long one may wait */
   uint32_t drain_timeout_ms;    /* how long a stop may take to deliver what waits */
   uint32_t max_cached_targets;  /* distinct destinations kept connected */
-  int drain_backlog_on_stop;    /* accept what the kernel already queued before stopping */
   int access_log;               /* SKBOX_ACCESS_LOG_OFF / _TEXT / _JSON */
   skbox_log_sink *log_sink;     /* where access log lines go (stderr's, shared by the loops) */
   int upstream;                 /* -P: the "listeners" are registrations at another server;
@@ -36,12 +35,20 @@ typedef struct {
 
 typedef struct skbox_loop skbox_loop;
 
-/* listen_fds stay owned by the caller and must outlive the loop; a
+/* A socket the loop takes connections from. */
+typedef struct {
+  int fd;
+  int drain_backlog_on_stop; /* a stop first takes what the kernel already queued: for the sockets
+                                socketbox bound itself (and -P registrations). An inherited
+                                socket's backlog belongs to whoever takes it over next. */
+} skbox_loop_listener;
+
+/* The listeners' fds stay owned by the caller and must outlive the loop; a
  * connection's listener index (JSON `incoming_socket`) is its listener's
- * position in listen_fds. stats points at SKBOX_STAT_COUNT counters and
+ * position in listeners. stats points at SKBOX_STAT_COUNT counters and
  * target_stats at SKBOX_TARGET_STAT_COUNT * SKBOX_TARGET_SLOTS, both of which
  * must also outlive it. */
-skbox_loop *skbox_loop_create(const int *listen_fds, int n_listen, const skbox_loop_options *opt,
+skbox_loop *skbox_loop_create(const skbox_loop_listener *listeners, int n_listen, const skbox_loop_options *opt,
                               uint64_t *stats, uint64_t *target_stats, const char **why);
 
 /* Any thread: wake the loop; it counts SKBOX_STAT_PONGS when it gets to it,

@@ -5,6 +5,7 @@ import { UsageError } from './usage-error';
 import { parseDuration, parseInteger } from './values';
 import { parseMetricsAddress } from '../metrics/http-endpoint';
 import { idNumber, idRangeProblem } from '../config/ids';
+import { unixPathProblem } from '../config/model';
 
 /** Everything `socketbox` was asked to do, checked but not yet acted on. */
 export interface ServerOptions {
@@ -110,7 +111,7 @@ Routing:
                  listeners, registration sockets, slots and rules come from it, and
                  -l -p -t -F -R -r -b -s -S -i -P -U -e do not apply. LISTENER (--explain)
                  is its incoming socket index
-  -S PATH        send every connection to the datagram socket PATH (no config; '@' = abstract)
+  -S PATH        send every connection to the datagram socket PATH (no config; @NAME = abstract)
   -i FD          send every connection over inherited socket FD (no config);
                  exits with status 11 when FD's peer is gone. FD (like jump-fd:FD in the
                  config) must be a UNIX datagram or seqpacket socket that was open when
@@ -351,4 +352,6 @@ function checkConsistency(o: ServerOptions): void {
     throw new UsageError('--allow-abstract-targets only applies with --target-root (without it, abstract targets are allowed anyway)');
   if (o.forcedUnixPath !== undefined && Buffer.byteLength(o.forcedUnixPath) > 107)
     throw new UsageError(`-S: the path is ${Buffer.byteLength(o.forcedUnixPath)} bytes; the limit is 107`);
+  const forcedPathProblem = o.forcedUnixPath === undefined ? null : unixPathProblem(o.forcedUnixPath);
+  if (forcedPathProblem) throw new UsageError(`-S: ${forcedPathProblem}`);
 }

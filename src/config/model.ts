@@ -92,6 +92,8 @@ export const UNIX_PATH_MAX = 107;
 export function unixPathProblem(path: string): string | null {
   if (path.length === 0) return 'the UNIX socket path is empty';
   if (path.includes('\0')) return 'the UNIX socket path contains a NUL byte';
+  // Natively '@' names an abstract socket by what follows it: '@' alone names nothing.
+  if (path === '@') return "the abstract socket name after '@' is empty";
   const bytes = Buffer.byteLength(path, 'utf8');
   if (bytes > UNIX_PATH_MAX) return `UNIX socket path is ${bytes} bytes; the limit is ${UNIX_PATH_MAX}`;
   return null;

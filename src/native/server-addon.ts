@@ -40,7 +40,11 @@ export interface LoopOptions {
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;
-  drainBacklogOnStop: boolean;
+  /**
+   * The listeners whose kernel backlog a stop still serves: those socketbox bound itself (and a
+   * -P registration). An inherited socket's backlog belongs to whoever takes it over next.
+   */
+  drainBacklogOf: number[];
   /** 0 off, 1 text, 2 JSON: one line per connection on stderr. */
   accessLog: number;
   /** -P: the listen fds are registrations at another server; connections arrive as descriptors. */

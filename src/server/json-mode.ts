@@ -1,160 +1,120 @@
 /**
- * The JSON configuration (docs/config-json.md) at run time: its listeners, registration
- * sockets, slots and daemon settings, turned into descriptors, options and a
- * rule table. The startup order stays that of docs/startup.md; serve.ts calls these steps.
+ * The JSON configuration (docs/config-json.md) at run time: read first, since it names its
+ * own listeners; its registration sockets and slots feed the registrar, its daemon section
+ * the identity, and its rules one table for every listener. A reload may change the rules and
+ * slots only.
  */
 import type { ServerOptions } from '../cli/server-flags';
-import { UsageError } from '../cli/usage-error';
-import type { JsonConfig, JsonId } from '../config/json-model';
-import { ID_UNCHANGED } from '../config/json-model';
+import type { JsonConfig } from '../config/json-model';
+import { parseJsonConfig } from '../config/json-parser';
+import { FastPath } from '../fastpath/fast-path';
 import type { ServerAddon, SlotRule } from '../native/server-addon';
 import { compileJsonTable } from '../table/compile-json';
-import { IdentityRequest, IdSource, resolveGroup } from './identity';
-import { ConfigError } from '../config/config-error';
-import type { SourcePos } from '../config/model';
-import type { CompiledRules } from './rules';
-import { describeSystemdSockets, type SystemdSockets } from './systemd-activation';
+import type { ConfigMode, Listeners } from './config-mode';
+import { flagIdentityRequest, Identity, resolveIdentity } from './identity';
+import { SlotOwners } from './json-ids';
+import { checkFlagsWithJsonConfig, checkJsonCoversSystemdSockets, withDaemonIdentity, withDaemonSettings } from './json-settings';
+import { openApiSockets, openJsonListeners, startJsonListening } from './json-sockets';
+import { adoptListeners, LISTENING_SOCKET } from './listeners';
+import { logInfo, logWarn, plural } from './log';
+import { REGISTRAR_STAT_COUNT } from './registrar-stats';
+import { CompiledRules, readConfigFile } from './rules';
+import { newCounterBlock } from './stats-layout';
+import type { SystemdSockets } from './systemd-activation';
 
-/** Backlog of the registration (API) sockets: receivers connect there rarely. */
-const API_BACKLOG = 128;
+export class JsonMode implements ConfigMode {
+  readonly options: ServerOptions;
+  readonly registrarCounters: BigUint64Array;
+  private readonly slotOwners: SlotOwners;
+  private slots: SlotRule[] = [];
+  private apiFds: number[] = [];
 
-/** Command-line flags that describe what a JSON config describes itself. */
-export function checkFlagsWithJsonConfig(o: ServerOptions): void {
-  const clash = [
-    ...o.bindingFlags,
-    ...(o.inheritedListenFd !== undefined ? ['-s'] : []),
-    ...(o.forcedUnixPath !== undefined ? ['-S'] : []),
-    ...(o.forcedFd !== undefined ? ['-i'] : []),
-    ...(o.registration !== undefined ? ['-P'] : []),
-    ...(o.pathSubstitution ? ['-U'] : []),
-    ...(o.exec ? ['-e'] : []),
-  ];
-  if (clash.length > 0)
-    throw new UsageError(`${o.configFile} is a JSON config, which names its own listeners and targets: ${clash.join(' ')} cannot be used with it`);
-}
-
-/**
- * Under socket activation every socket systemd passed must be an `fd` listener
- * of the config: one it does not name would queue connections nobody accepts.
- */
-export function checkJsonCoversSystemdSockets(config: JsonConfig, sockets: SystemdSockets): void {
-  const named = new Set(config.incoming.flatMap((l) => (l.kind === 'fd' ? [l.fd] : [])));
-  const unnamed = sockets.fds.filter((fd) => !named.has(fd));
-  if (unnamed.length === 0) return;
-  const which = describeSystemdSockets({ fds: unnamed, names: unnamed.map((fd) => sockets.names[sockets.fds.indexOf(fd)]) });
-  throw new Error(
-    `${config.file}: systemd passed ${which}, which no "incoming" entry names; its connections would never be accepted. ` +
-      `Add ${unnamed.map((fd) => `{"fd": ${fd}}`).join(', ')} to "incoming", or remove the socket from the unit`,
-  );
-}
-
-/** The daemon section fills in what -x did not say: flags win over the file. */
-export function withDaemonSettings(o: ServerOptions, config: JsonConfig): ServerOptions {
-  return { ...o, chrootDir: o.chrootDir ?? config.daemon.chroot ?? undefined };
-}
-
-/** The daemon section's uid, gid and groups fill in what -u -g -G did not say; a problem points at the value. */
-export function withDaemonIdentity(request: IdentityRequest, config: JsonConfig): IdentityRequest {
-  const d = config.daemon;
-  const source = (value: JsonId, at: SourcePos, where: string): IdSource => ({
-    value,
-    problem: (reason) => new ConfigError(config.file, at.line, at.column, `${where}: ${reason}`),
-  });
-  return {
-    ...request,
-    user: request.user ?? (d.uid === null ? undefined : source(d.uid, d.idsAt.uid!, 'daemon.uid')),
-    group: request.group ?? (d.gid === null ? undefined : source(d.gid, d.idsAt.gid!, 'daemon.gid')),
-    groups: request.groups ?? d.groups?.map((g, i) => source(g, d.idsAt.groups[i], `daemon.groups[${i}]`)),
-    groupHint: request.user ? request.groupHint : '"gid" in daemon (or -g GROUP)',
-  };
-}
-
-function uidOf(addon: ServerAddon, id: JsonId, where: string): number {
-  if (typeof id === 'number') return id;
-  const pw = addon.lookupUser(id);
-  if (!pw) throw new Error(`${where}: user '${id}' not found`);
-  return pw.uid;
-}
-
-function gidOf(addon: ServerAddon, id: JsonId, where: string): number {
-  return resolveGroup(addon, { value: id, problem: (reason) => new Error(`${where}: ${reason}`) });
-}
-
-/** Who may take each slot, with user names resolved (before chroot: /etc/passwd is outside). */
-export function slotRules(addon: ServerAddon, config: JsonConfig): SlotRule[] {
-  return config.outgoing.map((s) => ({
-    uid: uidOf(addon, s.uid, `${config.file}:${s.at.line}:${s.at.column}: outgoing[${s.slot}]`),
-    pathNr: s.pathNr,
-  }));
-}
-
-/** Binds (or adopts) every `incoming` listener, in order: index = incoming_socket. */
-export function openJsonListeners(addon: ServerAddon, config: JsonConfig): number[] {
-  const fds: number[] = [];
-  try {
-    for (const l of config.incoming) {
-      const where = `${config.file}:${l.at.line}:${l.at.column}: incoming[${l.index}]`;
-      try {
-        if (l.kind === 'fd') {
-          addon.adoptListener(l.fd);
-          fds.push(l.fd);
-          continue;
-        }
-        const previousNetns = l.netns === null ? null : addon.enterNetns(l.netns);
-        try {
-          fds.push(
-            addon.bindListener({
-              addr: Buffer.from(l.address),
-              scopeId: 0,
-              port: l.port,
-              transparent: l.transparent,
-              freebind: l.freebind,
-              reuseaddr: l.reuseaddr,
-              reuseport: l.reuseport,
-            }),
-          );
-        } finally {
-          if (previousNetns !== null) addon.leaveNetns(previousNetns);
-        }
-      } catch (err) {
-        throw new Error(`${where}: ${(err as Error).message}`);
-      }
-    }
-  } catch (err) {
-    fds.forEach((fd, i) => config.incoming[i].kind === 'bind' && addon.closeFd(fd));
-    throw err;
+  private constructor(
+    private readonly addon: ServerAddon,
+    private config: JsonConfig,
+    flags: ServerOptions,
+  ) {
+    if (addon.registrarStatCount !== REGISTRAR_STAT_COUNT) throw new Error('native and JavaScript registrar counters disagree; rebuild socketbox');
+    this.registrarCounters = newCounterBlock(REGISTRAR_STAT_COUNT);
+    this.options = withDaemonSettings(flags, config);
+    this.slotOwners = new SlotOwners(addon);
   }
-  return fds;
-}
 
-/** listen() on the listeners that need it: bound ones, and inherited ones marked "listen". */
-export function startJsonListening(addon: ServerAddon, config: JsonConfig, fds: number[]): void {
-  config.incoming.forEach((l, i) => {
-    if (l.kind === 'bind' || l.listen) addon.listen(fds[i], l.backlog);
-    else if (!addon.isListeningSocket(fds[i]))
-      throw new Error(`${config.file}:${l.at.line}:${l.at.column}: incoming[${i}]: descriptor ${l.fd} is not listening; add "listen": true to listen on it`);
-  });
-}
-
-/** The registration sockets of `paths`, in order: index = path_nr. */
-export function openApiSockets(addon: ServerAddon, config: JsonConfig): number[] {
-  if (config.finalNetns !== null) addon.closeFd(addon.enterNetns(config.finalNetns)); // stays there
-  const fds: number[] = [];
-  for (const p of config.paths) {
-    const where = `${config.file}:${p.at.line}:${p.at.column}: paths[${p.index}]`;
-    try {
-      const uid = p.uid === ID_UNCHANGED ? -1 : uidOf(addon, p.uid, where);
-      const gid = p.gid === ID_UNCHANGED ? -1 : gidOf(addon, p.gid, where);
-      fds.push(addon.openRegistrationSocket(p.socket, p.mode, uid, gid, API_BACKLOG));
-    } catch (err) {
-      fds.forEach((fd) => addon.closeFd(fd));
-      throw new Error(`${where}: ${(err as Error).message}`);
-    }
+  /** Flags the file replaces are refused first; then the file is read and checked whole. */
+  static read(addon: ServerAddon, flags: ServerOptions): JsonMode {
+    checkFlagsWithJsonConfig(flags);
+    return new JsonMode(addon, parseJsonConfig(readConfigFile(flags.configFile), flags.configFile), flags);
   }
-  return fds;
+
+  checkSystemdSockets(sockets: SystemdSockets): void {
+    checkJsonCoversSystemdSockets(this.config, sockets);
+  }
+
+  /** The daemon section's identity, and the `outgoing` user names too. */
+  resolveIdentity(): Identity {
+    const identity = resolveIdentity(this.addon, withDaemonIdentity(flagIdentityRequest(this.options), this.config));
+    this.slots = this.slotOwners.rules(this.config);
+    return identity;
+  }
+
+  /** Inherited sockets (systemd's too) are named by `fd` entries; -d re-execs with them all open. */
+  openListeners(_systemd: SystemdSockets | undefined, fromParent: number[] | undefined): Listeners {
+    const config = this.config;
+    const fds = fromParent ? adoptListeners(this.addon, fromParent) : openJsonListeners(this.addon, config);
+    return {
+      fds,
+      ownBacklogs: fds.filter((_, i) => config.incoming[i].kind === 'bind'),
+      what: LISTENING_SOCKET,
+      // Routing is by listener index (incoming_socket): every worker polls every listener, in order.
+      groups: (workers) => Array.from({ length: workers }, () => fds),
+      listen: () => startJsonListening(this.addon, config, fds),
+    };
+  }
+
+  startFastPath(listeners: Listeners): FastPath | undefined {
+    const o = this.options;
+    return FastPath.start(this.addon, this.config, listeners.fds, o.noFastPath, { info: logInfo, warn: logWarn, verbose: o.logLevel === 'debug' });
+  }
+
+  openRegistrationSockets(): void {
+    this.apiFds = openApiSockets(this.addon, this.config);
+  }
+
+  readConfig(): void {
+    // read at the start: it names the listeners
+  }
+
+  compile(): CompiledRules {
+    return compileJsonRules(this.config);
+  }
+
+  startRegistrar(): void {
+    this.addon.startRegistrar(this.apiFds, this.slots, this.config.daemon.apiConnectionsPerUid, this.registrarCounters);
+  }
+
+  /** The new slots apply at once: a connection routed by the new table finds its receiver's slot as the table means it. */
+  reload(): CompiledRules {
+    const file = this.options.configFile;
+    const next = parseJsonConfig(readConfigFile(file), file);
+    const problem = reloadProblem(this.config, next);
+    if (problem) throw new Error(`${file}: ${problem}`);
+    const rules = compileJsonRules(next);
+    this.addon.configureRegistrar(this.slotOwners.rules(next), next.daemon.apiConnectionsPerUid);
+    this.config = next;
+    return rules;
+  }
+
+  describe(): string {
+    return `${plural(this.config.incoming.length, 'listener')} and ${plural(this.apiFds.length, 'registration socket')} of ${this.options.configFile}`;
+  }
+
+  stopRegistrar(): void {
+    this.addon.stopRegistrar();
+    this.apiFds.forEach((fd) => this.addon.closeFd(fd));
+  }
 }
 
-export function compileJsonRules(config: JsonConfig): CompiledRules {
+function compileJsonRules(config: JsonConfig): CompiledRules {
   const entries = [...config.sets.values()].reduce((n, s) => n + s.entries.length, 0);
   return {
     table: compileJsonTable(config),
@@ -163,7 +123,7 @@ export function compileJsonRules(config: JsonConfig): CompiledRules {
 }
 
 /** What a reload cannot change without a restart (sockets are bound, privileges dropped). */
-export function reloadProblem(running: JsonConfig, next: JsonConfig): string | null {
+function reloadProblem(running: JsonConfig, next: JsonConfig): string | null {
   const listeners = (c: JsonConfig) => JSON.stringify(c.incoming.map(({ at: _at, ...rest }) => ({ ...rest, address: 'address' in rest ? Array.from(rest.address) : null })));
   const apis = (c: JsonConfig) => JSON.stringify(c.paths.map(({ at: _at, ...rest }) => rest));
   const daemon = (c: JsonConfig) => JSON.stringify({ ...c.daemon, at: null, idsAt: null, apiConnectionsPerUid: 0, netns: c.finalNetns });

@@ -63,6 +63,15 @@ export function openListeners(addon: ServerAddon, o: ServerOptions, systemd?: Sy
   return fds;
 }
 
+/** What a listener is to socketbox, for a jump-fd or -i that names one. */
+export const LISTENING_SOCKET = "one of socketbox's listening sockets";
+
+/** -d: the daemon copy takes over the listeners its parent opened, checked and set up as its own. */
+export function adoptListeners(addon: ServerAddon, fds: number[]): number[] {
+  for (const fd of fds) addon.adoptListener(fd);
+  return fds;
+}
+
 /**
  * Which listeners each worker polls. One each when there are as many as
  * workers (-r, or a socket unit with N ReusePort= sockets): the kernel

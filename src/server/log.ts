@@ -73,3 +73,6 @@ export const logDebug = (message: string): void => write('debug', message);
 export const logInfo = (message: string): void => write('info', message);
 export const logWarn = (message: string): void => write('warn', message);
 export const logError = (message: string): void => write('error', message);
+
+/** "1 worker", "2 workers": a count and its noun, for log lines. */
+export const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -90,9 +90,9 @@ static void *loop_main(void *arg) {
   return NULL;
 }
 
-static void loop_create(loop_runner *l, const int *fds, int n, const skbox_loop_options *opt) {
+static void loop_create(loop_runner *l, skbox_loop_listener listener, const skbox_loop_options *opt) {
   const char *why = "";
-  l->loop = skbox_loop_create(fds, n, opt, l->stats, l->target_stats, &why);
+  l->loop = skbox_loop_create(&listener, 1, opt, l->stats, l->target_stats, &why);
   CHECK(l->loop != NULL, "skbox_loop_create");
   skbox_loop_publish(l->loop, load_table());
 }
@@ -284,11 +284,11 @@ static int scenario_routes(int scale, int log_format) {
   static skbox_log_sink *access_sink;
   if (log_format && !access_sink) access_sink = skbox_log_sink_open(2, NULL);
   skbox_loop_options opt = {.max_pending = 128, .max_pending_per_target = 32, .dispatch_timeout_ms = 100, .drain_timeout_ms = 20,
-                            .max_cached_targets = 6, .drain_backlog_on_stop = 1, .access_log = log_format,
+                            .max_cached_targets = 6, .access_log = log_format,
                             .log_sink = access_sink};
   static loop_runner loops[2];
   for (int i = 0; i < 2; i++) {
-    loop_create(&loops[i], &listen_fd, 1, &opt);
+    loop_create(&loops[i], (skbox_loop_listener){.fd = listen_fd, .drain_backlog_on_stop = 1}, &opt);
     loop_start(&loops[i]);
   }
 
@@ -443,10 +443,10 @@ static int scenario_slots(int scale) {
   uint16_t port;
   int listen_fd = open_listener(&port);
   skbox_loop_options opt = {.max_pending = 256, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
-                            .max_cached_targets = 16, .drain_backlog_on_stop = 1};
+                            .max_cached_targets = 16};
   static loop_runner loops[2];
   for (int i = 0; i < 2; i++) {
-    loop_create(&loops[i], &listen_fd, 1, &opt);
+    loop_create(&loops[i], (skbox_loop_listener){.fd = listen_fd, .drain_backlog_on_stop = 1}, &opt);
     loop_start(&loops[i]);
   }
 
@@ -556,7 +556,7 @@ static int scenario_upstream(int scale) {
   skbox_loop_options opt = {.max_pending = 256, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
                             .max_cached_targets = 8, .upstream = 1};
   static loop_runner loop;
-  loop_create(&loop, &pair[0], 1, &opt);
+  loop_create(&loop, (skbox_loop_listener){.fd = pair[0]}, &opt);
   loop_start(&loop);
   route routes[] = {
       {"127.0.0.1", "127.0.0.1", 300 * scale, 32}, /* fast */
@@ -617,7 +617,7 @@ static int scenario_emfile(void) {
   skbox_loop_options opt = {.max_pending = 64, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
                             .max_cached_targets = 4};
   static loop_runner loop;
-  loop_create(&loop, &listen_fd, 1, &opt);
+  loop_create(&loop, (skbox_loop_listener){.fd = listen_fd}, &opt);
   loop_start(&loop);
 
   harness_client_result seen = {0, 0};

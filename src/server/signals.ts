@@ -1,0 +1,16 @@
+import type { AcceptPool } from './accept-pool';
+import type { ReloadOutcome } from './reload';
+
+/** From now on SIGTERM and SIGINT stop socketbox and SIGHUP reloads its config. */
+export function handleSignals(pool: AcceptPool, shutdown: (status: number, why: string) => Promise<void>, reload: (trigger: string) => ReloadOutcome): void {
+  const testControl = process.env.SOCKETBOX_TEST_CONTROL;
+  if (testControl === '1' || testControl === 'terminate') {
+    // Test support only: SIGUSR2 ends one worker thread as a crash would: its loop returns
+    // and the thread exits (1), or the thread is terminated while inside its loop.
+    let next = 0;
+    process.on('SIGUSR2', () => (testControl === 'terminate' ? pool.terminateWorker(next++) : pool.abandon(next++)));
+  }
+  process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+  process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
+  process.on('SIGHUP', () => void reload('SIGHUP'));
+}
