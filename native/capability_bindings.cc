@@ -28,7 +28,9 @@ Napi::Value ClearCapabilities(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-Napi::Value UidIsRoot(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), skbox_uid_is_root()); }
+Napi::Value UidIsRoot(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), skbox_uid_is_root());
+}
 
 Napi::Value CapabilitiesHeld(const Napi::CallbackInfo &info) {
   skbox_caps_held held;

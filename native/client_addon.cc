@@ -57,7 +57,9 @@ T CheckedInteger(Napi::Env env, Napi::Value v, const char* name, double min, dou
 constexpr double kIntMax = 2147483647.0;
 
 // A descriptor number: 0..INT_MAX.
-int FdArg(Napi::Env env, Napi::Value v, const char* name) { return CheckedInteger<int>(env, v, name, 0, kIntMax); }
+int FdArg(Napi::Env env, Napi::Value v, const char* name) {
+  return CheckedInteger<int>(env, v, name, 0, kIntMax);
+}
 
 // C strings cannot hold NUL bytes: refuse them instead of silently cutting the string.
 std::string StringArg(Napi::Env env, Napi::Value v, const char* name) {
@@ -145,12 +147,12 @@ Napi::Value OpenDatagramSocket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
-const char* StatusName(enum skc_receive_status s) {
+const char* StatusName(enum skbox_receive_status s) {
   switch (s) {
-    case SKC_RECEIVE_FD: return "fd";
-    case SKC_RECEIVE_NO_FD: return "none";
-    case SKC_RECEIVE_AGAIN: return "again";
-    case SKC_RECEIVE_END: return "end";
+    case SKBOX_RECEIVE_FD: return "fd";
+    case SKBOX_RECEIVE_NO_FD: return "none";
+    case SKBOX_RECEIVE_AGAIN: return "again";
+    case SKBOX_RECEIVE_END: return "end";
     default: return "error";
   }
 }
@@ -160,9 +162,9 @@ Napi::Value ReceiveFd(const Napi::CallbackInfo& info) {
   int sock = FdArg(env, info[0], "socket");
   int level = CheckedInteger<int>(env, info[1], "level", 0, 2);
   bool wait = info[2].ToBoolean();
-  struct skc_received r;
-  enum skc_receive_status s = skc_receive_fd(sock, level, wait ? 1 : 0, &r);
-  if (s == SKC_RECEIVE_ERROR) throw ErrnoError(env, errno, "recvmsg");
+  struct skbox_received r;
+  enum skbox_receive_status s = skbox_receive_fd(sock, level, wait ? 1 : 0, &r);
+  if (s == SKBOX_RECEIVE_ERROR) throw ErrnoError(env, errno, "recvmsg");
   Napi::Object o = Napi::Object::New(env);
   o.Set("status", StatusName(s));
   o.Set("fd", r.fd);
@@ -179,8 +181,8 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
   bool addressed = !info[2].IsUndefined() && !info[2].IsNull();
   std::string path = addressed ? StringArg(env, info[2], "path") : std::string();
   bool wait = info[3].ToBoolean();
-  int rc = skc_send_fds(sock, fds.data(), static_cast<unsigned>(fds.size()), addressed ? path.c_str() : nullptr,
-                        wait ? 1 : 0);
+  int rc = skbox_send_fds_waiting(sock, fds.data(), static_cast<unsigned>(fds.size()), addressed ? path.c_str() : nullptr,
+                                  wait ? 1 : 0);
   if (rc != 0) {
     if (!wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return Napi::Boolean::New(env, false);
     throw ErrnoError(env, errno, "sendmsg");
@@ -293,7 +295,7 @@ Napi::Value SpawnInSession(const Napi::CallbackInfo& info) {
   std::string file = StringArg(env, info[0], "file");
   ArgvHolder argv(env, info[1]);
   int conn = FdArg(env, info[2], "connection fd");
-  pid_t pid = skc_spawn_in_session(file.c_str(), argv.get(), conn);
+  pid_t pid = skbox_spawn_in_session(file.c_str(), argv.get(), conn);
   if (pid < 0) throw ErrnoError(env, errno, "posix_spawn");
   return Napi::Number::New(env, pid);
 }
@@ -304,7 +306,7 @@ Napi::Value ReapChildren(const Napi::CallbackInfo& info) {
   Napi::Array pids = Napi::Array::New(env);
   pid_t batch[64];
   for (;;) {
-    int n = skc_reap_exited_children(batch, sizeof(batch) / sizeof(batch[0]));
+    int n = skbox_reap_exited_children(batch, sizeof(batch) / sizeof(batch[0]));
     if (n < 0) throw ErrnoError(env, errno, "waitpid");
     for (int i = 0; i < n; i++) pids.Set(pids.Length(), Napi::Number::New(env, batch[i]));
     if (n < static_cast<int>(sizeof(batch) / sizeof(batch[0]))) return pids;
@@ -317,7 +319,7 @@ Napi::Value ExecWithReceivedFd(const Napi::CallbackInfo& info) {
   std::vector<int> keep = FdArrayArg(env, info[1], "keepOpen");
   std::string file = StringArg(env, info[2], "file");
   ArgvHolder argv(env, info[3]);
-  skc_exec_with_received_fd(fd, keep.data(), static_cast<unsigned>(keep.size()), file.c_str(), argv.get());
+  skbox_exec_with_received_fd(fd, keep.data(), static_cast<unsigned>(keep.size()), file.c_str(), argv.get());
   throw ErrnoError(env, errno, "execvp");
 }
 
@@ -325,8 +327,8 @@ Napi::Value SocketEndpoint(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(env, info[0], "fd");
   bool remote = info[1].ToBoolean();
-  struct skc_endpoint ep;
-  if (skc_socket_endpoint(fd, remote ? 1 : 0, &ep) != 0)
+  struct skbox_endpoint ep;
+  if (skbox_socket_endpoint(fd, remote ? 1 : 0, &ep) != 0)
     throw ErrnoError(env, errno, remote ? "getpeername" : "getsockname");
   Napi::Object o = Napi::Object::New(env);
   o.Set("address", Napi::Buffer<uint8_t>::Copy(env, ep.address, sizeof(ep.address)));

@@ -15,7 +15,9 @@ extern "C" {
 namespace {
 
 // Appends one object to a JavaScript array.
-void Push(Napi::Array a, Napi::Object o) { a.Set(a.Length(), o); }
+void Push(Napi::Array a, Napi::Object o) {
+  a.Set(a.Length(), o);
+}
 
 Napi::Object Entry(Napi::Env env, const char *name, uint32_t index, const char *label) {
   Napi::Object o = Napi::Object::New(env);
@@ -30,13 +32,13 @@ Napi::Object NativeContracts(Napi::Env env) {
   Napi::Object c = Napi::Object::New(env);
 
   Napi::Array stats = Napi::Array::New(env);
-#define STAT_ENTRY(name, outcome, label, width)                                                   \
-  {                                                                                               \
-    /* The label as the access log gets it, so that its outcome words are what is checked. */    \
-    Napi::Object e = Entry(env, #name, SKBOX_STAT_##name, skbox_stat_label(SKBOX_STAT_##name));   \
-    e.Set("width", (uint32_t)(SKBOX_STAT_##name##_LAST - SKBOX_STAT_##name + 1));                             \
-    e.Set("outcome", #outcome);                                                                   \
-    Push(stats, e);                                                                               \
+#define STAT_ENTRY(name, outcome, label, width) \
+  { \
+    /* The label as the access log gets it, so that its outcome words are what is checked. */ \
+    Napi::Object e = Entry(env, #name, SKBOX_STAT_##name, skbox_stat_label(SKBOX_STAT_##name)); \
+    e.Set("width", (uint32_t)(SKBOX_STAT_##name##_LAST - SKBOX_STAT_##name + 1)); \
+    e.Set("outcome", #outcome); \
+    Push(stats, e); \
   }
   SKBOX_STAT_LIST(STAT_ENTRY)
 #undef STAT_ENTRY
@@ -55,11 +57,11 @@ Napi::Object NativeContracts(Napi::Env env) {
   c.Set("targetStats", target_stats);
 
   Napi::Array registrar = Napi::Array::New(env);
-#define REG_ENTRY(name, outcome, label)                            \
-  {                                                                \
-    Napi::Object e = Entry(env, #name, SKBOX_REG_##name, label);   \
-    e.Set("outcome", #outcome);                                    \
-    Push(registrar, e);                                            \
+#define REG_ENTRY(name, outcome, label) \
+  { \
+    Napi::Object e = Entry(env, #name, SKBOX_REG_##name, label); \
+    e.Set("outcome", #outcome); \
+    Push(registrar, e); \
   }
   SKBOX_REG_STAT_LIST(REG_ENTRY)
 #undef REG_ENTRY

@@ -83,7 +83,8 @@ Napi::Value Counters(const Napi::CallbackInfo &info) {
   uint64_t d[SKBOX_FP_DECISION_COUNT];
   skbox_fastpath_decisions(d);
   Napi::Object decisions = Napi::Object::New(env);
-  for (int i = 0; i < SKBOX_FP_DECISION_COUNT; i++) decisions.Set(kDecisionNames[i], Napi::Number::New(env, (double)d[i]));
+  for (int i = 0; i < SKBOX_FP_DECISION_COUNT; i++)
+    decisions.Set(kDecisionNames[i], Napi::Number::New(env, (double)d[i]));
   out.Set("decisions", decisions);
   std::vector<uint32_t> seen(SKBOX_FP_MAX_SLOTS);
   uint32_t n = skbox_fastpath_slots_seen(seen.data(), (uint32_t)seen.size());
@@ -132,7 +133,8 @@ Napi::Value TestRun(const Napi::CallbackInfo &info) {
 Napi::Value SocketCookie(const Napi::CallbackInfo &info) {
   uint64_t cookie = 0;
   socklen_t len = sizeof cookie;
-  if (getsockopt(IntArg(info, 0), SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0) throw ErrnoError(info.Env(), "SO_COOKIE", errno);
+  if (getsockopt(IntArg(info, 0), SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0)
+    throw ErrnoError(info.Env(), "SO_COOKIE", errno);
   return Napi::BigInt::New(info.Env(), cookie);
 }
 

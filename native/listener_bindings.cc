@@ -90,7 +90,8 @@ Napi::Value DescribeFd(const Napi::CallbackInfo &info) {
   if (open) {
     r.Set("fileType", FileType(st.st_mode));
     // Which file it is: tells a descriptor from a later one that reuses its number.
-    r.Set("identity", std::to_string((unsigned long long)st.st_dev) + ":" + std::to_string((unsigned long long)st.st_ino));
+    r.Set("identity",
+          std::to_string((unsigned long long)st.st_dev) + ":" + std::to_string((unsigned long long)st.st_ino));
   }
   if (sock) {
     int type = 0, domain = 0;

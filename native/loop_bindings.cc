@@ -45,7 +45,9 @@ struct LoopSlot {
 HandleTable<LoopSlot> loops("loop");
 
 // The loop named by the first argument.
-skbox_loop *FindLoop(const Napi::CallbackInfo &info) { return loops.Find(info.Env(), IntArg(info, 0))->loop; }
+skbox_loop *FindLoop(const Napi::CallbackInfo &info) {
+  return loops.Find(info.Env(), IntArg(info, 0))->loop;
+}
 
 Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -73,7 +75,8 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   const char *why = "";
   skbox_loop *loop = skbox_loop_create(listeners.data(), (int)listeners.size(), &opt, stats, target_stats, &why);
   if (!loop) throw Napi::Error::New(env, why);
-  int id = loops.Add(new LoopSlot{loop, Napi::Persistent(info[2].As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Object>())});
+  int id = loops.Add(
+      new LoopSlot{loop, Napi::Persistent(info[2].As<Napi::Object>()), Napi::Persistent(info[3].As<Napi::Object>())});
   return Napi::Number::New(env, id);
 }
 
@@ -84,7 +87,8 @@ Napi::Value PublishTable(const Napi::CallbackInfo &info) {
   skbox_table *t = skbox_table_load(b.Data(), b.Length(), &why);
   if (!t) throw Napi::Error::New(info.Env(), std::string("invalid table: ") + why);
   // Optional counter slot per target; anything out of range counts in slot 0.
-  if (info.Length() > 2 && info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
+  if (info.Length() > 2 && info[2].IsTypedArray() &&
+      info[2].As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array) {
     Napi::Uint32Array slots = info[2].As<Napi::Uint32Array>();
     for (uint32_t i = 0; i < t->n_targets && i < slots.ElementLength(); i++)
       t->slots[i] = slots[i] < SKBOX_TARGET_SLOTS ? slots[i] : 0;
@@ -125,7 +129,8 @@ Napi::Value OpenTargetRoot(const Napi::CallbackInfo &info) {
 
 // setTargetRoot(loopId, rootFd, prefix, allowAbstract)
 Napi::Value SetTargetRoot(const Napi::CallbackInfo &info) {
-  if (info.Length() < 4 || !info[3].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setTargetRoot(loopId, rootFd, prefix, allowAbstract)");
+  if (info.Length() < 4 || !info[3].IsBoolean())
+    throw Napi::TypeError::New(info.Env(), "setTargetRoot(loopId, rootFd, prefix, allowAbstract)");
   skbox_loop_set_target_root(FindLoop(info), IntArg(info, 1), StringArg(info, 2).c_str(),
                              info[3].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
@@ -160,7 +165,8 @@ Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
 // Called on an accept-loop worker thread before it runs its loop.
 Napi::Value SetThreadSchedBatch(const Napi::CallbackInfo &info) {
   if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setThreadSchedBatch(batch)");
-  if (skbox_thread_sched_batch(info[0].As<Napi::Boolean>().Value()) < 0) throw ErrnoError(info.Env(), "sched_setscheduler", errno);
+  if (skbox_thread_sched_batch(info[0].As<Napi::Boolean>().Value()) < 0)
+    throw ErrnoError(info.Env(), "sched_setscheduler", errno);
   return info.Env().Undefined();
 }
 

@@ -55,7 +55,8 @@ std::vector<skbox_slot_rule> SlotRules(const Napi::CallbackInfo &info, size_t i)
   std::vector<skbox_slot_rule> rules;
   for (uint32_t k = 0; k < a.Length(); k++) {
     Napi::Object o = a.Get(k).As<Napi::Object>();
-    rules.push_back({(uint32_t)IdValue(info.Env(), o.Get("uid"), "a slot's uid"), o.Get("pathNr").As<Napi::Number>().Uint32Value()});
+    rules.push_back(
+        {(uint32_t)IdValue(info.Env(), o.Get("uid"), "a slot's uid"), o.Get("pathNr").As<Napi::Number>().Uint32Value()});
   }
   return rules;
 }
@@ -74,7 +75,8 @@ Registrar *running = nullptr;
 Napi::Value StartRegistrar(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (running) throw Napi::Error::New(env, "the registrar is already running");
-  if (info.Length() < 4 || !info[0].IsArray()) throw Napi::TypeError::New(env, "startRegistrar(apiFds, slots, limit, stats)");
+  if (info.Length() < 4 || !info[0].IsArray())
+    throw Napi::TypeError::New(env, "startRegistrar(apiFds, slots, limit, stats)");
   std::vector<int> fds = IntArrayArg(info, 0);
   std::vector<skbox_slot_rule> slots = SlotRules(info, 1);
   uint64_t *stats = SharedCounters(env, info[3], SKBOX_REG_STAT_COUNT, "stats");

@@ -47,7 +47,7 @@ void CopyPath(Napi::Env env, const Napi::Object &o, const char *name, char *out)
   Napi::Value v = o.Get(name);
   if (v.IsUndefined() || v.IsNull()) return;
   std::string s = v.ToString().Utf8Value();
-  if (s.size() > RLY_UNIX_PATH_MAX || s.find('\0') != std::string::npos)
+  if (s.size() > SKBOX_RELAY_UNIX_PATH_MAX || s.find('\0') != std::string::npos)
     throw Napi::TypeError::New(env, std::string(name) + " is not a usable socket path");
   memcpy(out, s.c_str(), s.size() + 1);
 }
@@ -69,23 +69,25 @@ Napi::Value InterfaceIndex(const Napi::CallbackInfo &info) {
 // checkCongestion(name): throws unless backend sockets may use this congestion control.
 Napi::Value CheckCongestion(const Napi::CallbackInfo &info) {
   std::string name = StringArg(info, 0);
-  if (rly_backend_congestion_usable(name.c_str()) != 0) throw ErrnoError(info.Env(), name, errno);
+  if (skbox_relay_backend_congestion_usable(name.c_str()) != 0) throw ErrnoError(info.Env(), name, errno);
   return info.Env().Undefined();
 }
 
 Napi::Value BindReceiveSocket(const Napi::CallbackInfo &info) {
   std::string path = StringArg(info, 0);
-  int fd = rly_bind_receive_socket(path.c_str());
+  int fd = skbox_relay_bind_receive_socket(path.c_str());
   if (fd < 0) throw ErrnoError(info.Env(), path, errno);
   return Napi::Number::New(info.Env(), fd);
 }
 
 // ---- relays --------------------------------------------------------------------
 
-HandleTable<rly_relay> relays("relay");
+HandleTable<skbox_relay> relays("relay");
 
 // The relay named by the first argument.
-rly_relay *FindRelay(const Napi::CallbackInfo &info) { return relays.Find(info.Env(), IntArg(info, 0)); }
+skbox_relay *FindRelay(const Napi::CallbackInfo &info) {
+  return relays.Find(info.Env(), IntArg(info, 0));
+}
 
 // One log sink per descriptor, kept for the life of the process (relays come and go,
 // their log stays); NULL for fd -1 (no log).
@@ -95,19 +97,19 @@ skbox_log_sink *LogSinkFor(Napi::Env env, int fd) {
   if (fd < 0) return nullptr;
   std::lock_guard<std::mutex> lock(sinks_mutex);
   skbox_log_sink *&sink = sinks[fd];
-  if (!sink) sink = rly_log_sink_open(fd);
+  if (!sink) sink = skbox_relay_log_sink_open(fd);
   if (!sink) throw Napi::Error::New(env, "cannot open the log: out of memory");
   return sink;
 }
 
-rly_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
-  rly_config cfg;
+skbox_relay_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
+  skbox_relay_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.source_fd = IntProp(o, "sourceFd", -1);
   if (cfg.source_fd < 0) throw Napi::TypeError::New(env, "sourceFd is required");
   std::string kind = o.Get("sourceKind").ToString().Utf8Value();
   if (kind != "listen" && kind != "receive") throw Napi::TypeError::New(env, "sourceKind: 'listen' or 'receive'");
-  cfg.source_kind = kind == "listen" ? RLY_SOURCE_LISTEN : RLY_SOURCE_RECEIVE;
+  cfg.source_kind = kind == "listen" ? SKBOX_RELAY_SOURCE_LISTEN : SKBOX_RELAY_SOURCE_RECEIVE;
   CopyPath(env, o, "unlinkPath", cfg.unlink_path);
   cfg.validation_level = IntProp(o, "validationLevel", 2);
 
@@ -123,7 +125,7 @@ rly_config ConfigFrom(Napi::Env env, const Napi::Object &o) {
   CopyAddress(env, o, "nat64Prefix", cfg.nat64_prefix);
   CopyCongestion(env, o, cfg.congestion, sizeof cfg.congestion);
   int proxy = IntProp(o, "proxyVersion", 0);
-  cfg.proxy = proxy == 1 ? RLY_PROXY_V1 : proxy == 2 ? RLY_PROXY_V2 : RLY_PROXY_NONE;
+  cfg.proxy = proxy == 1 ? SKBOX_RELAY_PROXY_V1 : proxy == 2 ? SKBOX_RELAY_PROXY_V2 : SKBOX_RELAY_PROXY_NONE;
   cfg.connect_timeout_ms = IntProp(o, "connectTimeoutMs", 10000);
   cfg.idle_timeout_ms = IntProp(o, "idleTimeoutMs", 0);
   if (cfg.idle_timeout_ms < 0) throw Napi::TypeError::New(env, "idleTimeoutMs: 0 (never) or more");
@@ -156,12 +158,12 @@ Napi::Value CreateRelay(const Napi::CallbackInfo &info) {
   if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "createRelay(options)");
   Napi::Object options = info[0].As<Napi::Object>();
   SourceGuard source(IntProp(options, "sourceFd", -1));
-  rly_config cfg = ConfigFrom(env, options);
+  skbox_relay_config cfg = ConfigFrom(env, options);
   const char *why = "";
-  if (rly_prepare_source(cfg.source_fd, cfg.source_kind, &why) != 0)
+  if (skbox_relay_prepare_source(cfg.source_fd, cfg.source_kind, &why) != 0)
     throw ErrnoError(env, "descriptor " + std::to_string(cfg.source_fd) + ": " + why, errno);
-  source.Release(); // rly_relay_create owns it from here, even when it fails
-  rly_relay *relay = rly_relay_create(&cfg, &why);
+  source.Release();  // skbox_relay_create owns it from here, even when it fails
+  skbox_relay *relay = skbox_relay_create(&cfg, &why);
   if (!relay) throw ErrnoError(env, why, errno);
   return Napi::Number::New(env, relays.Add(relay));
 }
@@ -169,7 +171,7 @@ Napi::Value CreateRelay(const Napi::CallbackInfo &info) {
 // runRelay(id): blocks this thread until the relay stops; returns {status, errno, error}.
 Napi::Value RunRelay(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  rly_exit exit = rly_relay_run(FindRelay(info));
+  skbox_relay_exit exit = skbox_relay_run(FindRelay(info));
   Napi::Object result = Napi::Object::New(env);
   result.Set("status", exit.status);
   result.Set("errno", exit.err);
@@ -178,13 +180,13 @@ Napi::Value RunRelay(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value StopRelay(const Napi::CallbackInfo &info) {
-  rly_relay_stop(FindRelay(info));
+  skbox_relay_stop(FindRelay(info));
   return info.Env().Undefined();
 }
 
 Napi::Value DestroyRelay(const Napi::CallbackInfo &info) {
-  rly_relay *relay = relays.Take(IntArg(info, 0));
-  if (relay) rly_relay_destroy(relay);
+  skbox_relay *relay = relays.Take(IntArg(info, 0));
+  if (relay) skbox_relay_destroy(relay);
   return info.Env().Undefined();
 }
 

@@ -27,3 +27,6 @@ fi
 # A fresh clone has no node_modules; an existing one is kept as it is.
 [ -d node_modules ] || npm ci
 npm test
+# ESLint over src/ bench/ load-tests/ test/ testkit/ and the C style of native/ (after the build:
+# ESLint's type-aware rules read the generated contract module).
+npm run lint

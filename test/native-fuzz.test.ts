@@ -4,7 +4,7 @@
  *   registration    packets on an API connection, as the registrar (native/server/registrar.c)
  *                   sees them, against a live registrar thread
  *   received-fds    a received message's control data (native/common/received_fds.c) raw, and
- *                   real messages with descriptor floods through skc_receive_fd (fd_receive.c)
+ *                   real messages with descriptor floods through skbox_receive_fd (fd_receive.c)
  *   preload-records the preload library's skbox_dir_AAAAA record files (unix_target_path.c)
  * The relay reads no PROXY header (it only writes them, native/relay/proxy_header.c), so there is
  * no PROXY parser to fuzz. Each target runs a fixed number of inputs from a fixed seed, starting

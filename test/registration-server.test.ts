@@ -266,7 +266,7 @@ t.test('a stop serves the backlog of the listeners socketbox bound, not of an in
       s.on('error', () => undefined);
       s.on('close', () => reject(new Error('closed before it was queued')));
     });
-  await Promise.all([...Array(4).fill(PORT + 8), ...Array(3).fill(PORT + 9)].map(connected));
+  await Promise.all([...Array<number>(4).fill(PORT + 8), ...Array<number>(3).fill(PORT + 9)].map(connected));
   t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
   t.match(server.stderr, /stopped; accepted 4, delivered 0, refused 4 \(no_receiver 4\)/, 'the 4 waiting at the bound listener were taken (and refused: no receiver); the 3 at the inherited one were left');
 });

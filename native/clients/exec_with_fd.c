@@ -25,19 +25,18 @@ static void restore_default_signals(void) {
   pthread_sigmask(SIG_SETMASK, &none, NULL);
 }
 
-int skc_exec_with_received_fd(int fd, const int *keep, unsigned keep_count, const char *file,
-                              char *const argv[]) {
+int skbox_exec_with_received_fd(int fd, const int *keep, unsigned keep_count, const char *file, char *const argv[]) {
   char number[16];
   snprintf(number, sizeof(number), "%d", fd);
   /* Node marks only the descriptors it knows close-on-exec: mark every other
    * one too, then re-open exactly the ones the program is meant to get. */
   if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) return -1;
-  if (skc_make_inheritable(fd) != 0 || skc_make_blocking(fd) != 0) return -1;
+  if (skbox_make_inheritable(fd) != 0 || skbox_make_blocking(fd) != 0) return -1;
   for (int std = 0; std <= 2; std++) {
-    if (skc_make_inheritable(std) != 0 && errno != EBADF) return -1;
+    if (skbox_make_inheritable(std) != 0 && errno != EBADF) return -1;
   }
   for (unsigned i = 0; i < keep_count; i++) {
-    if (skc_make_inheritable(keep[i]) != 0) return -1;
+    if (skbox_make_inheritable(keep[i]) != 0) return -1;
   }
   if (setenv("SKBOX_RECEIVED_FD", number, 1) != 0) return -1;
   restore_default_signals();

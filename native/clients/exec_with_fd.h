@@ -1,6 +1,6 @@
 /* send-receive-fd -r: handing a received descriptor to a program by exec. */
-#ifndef SKC_EXEC_WITH_FD_H
-#define SKC_EXEC_WITH_FD_H
+#ifndef SKBOX_EXEC_WITH_FD_H
+#define SKBOX_EXEC_WITH_FD_H
 
 /* Execs FILE (PATH search) with ARGV, handing it FD:
  * - FD, stdin/stdout/stderr and the KEEP_COUNT descriptors in KEEP become inheritable
@@ -11,7 +11,6 @@
  * - signal dispositions are the defaults and no signal is blocked (Node ignores SIGPIPE,
  *   which exec would otherwise pass on).
  * Returns only on failure: -1 with errno set. */
-int skc_exec_with_received_fd(int fd, const int *keep, unsigned keep_count, const char *file,
-                              char *const argv[]);
+int skbox_exec_with_received_fd(int fd, const int *keep, unsigned keep_count, const char *file, char *const argv[]);
 
 #endif

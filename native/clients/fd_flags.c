@@ -2,14 +2,14 @@
 
 #include <fcntl.h>
 
-int skc_make_blocking(int fd) {
+int skbox_make_blocking(int fd) {
   int flags = fcntl(fd, F_GETFL);
   if (flags < 0) return -1;
   if (!(flags & O_NONBLOCK)) return 0;
   return fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 }
 
-int skc_make_inheritable(int fd) {
+int skbox_make_inheritable(int fd) {
   int flags = fcntl(fd, F_GETFD);
   if (flags < 0) return -1;
   if (!(flags & FD_CLOEXEC)) return 0;

@@ -24,7 +24,7 @@ static int wait_writable(int sock, int addressed) {
   return 0;
 }
 
-int skc_send_fds(int sock, const int *fds, unsigned count, const char *path, int wait) {
+int skbox_send_fds_waiting(int sock, const int *fds, unsigned count, const char *path, int wait) {
   /* Checked before the path, so a list that is too long is refused as such whatever the path. */
   if (count > SKBOX_SEND_MAX_FDS) {
     errno = EINVAL;

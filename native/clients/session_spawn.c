@@ -20,10 +20,8 @@ static int prepare_attributes(posix_spawnattr_t *attr) {
   sigemptyset(&none);
   int err = posix_spawnattr_init(attr);
   if (err) return err;
-  if ((err = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
-                                                POSIX_SPAWN_SETSIGMASK)) ||
-      (err = posix_spawnattr_setsigdefault(attr, &all)) ||
-      (err = posix_spawnattr_setsigmask(attr, &none))) {
+  if ((err = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) ||
+      (err = posix_spawnattr_setsigdefault(attr, &all)) || (err = posix_spawnattr_setsigmask(attr, &none))) {
     posix_spawnattr_destroy(attr);
   }
   return err;
@@ -42,8 +40,8 @@ static int prepare_descriptors(posix_spawn_file_actions_t *actions, int conn) {
   return err;
 }
 
-pid_t skc_spawn_in_session(const char *file, char *const argv[], int conn) {
-  if (skc_make_blocking(conn) != 0) return -1;
+pid_t skbox_spawn_in_session(const char *file, char *const argv[], int conn) {
+  if (skbox_make_blocking(conn) != 0) return -1;
   /* dup2 onto 0 and 1 must not clobber CONN itself, nor may stderr be the connection. */
   int moved = -1;
   if (conn <= STDERR_FILENO) {
@@ -71,7 +69,7 @@ pid_t skc_spawn_in_session(const char *file, char *const argv[], int conn) {
   return pid;
 }
 
-int skc_reap_exited_children(pid_t *pids, int room) {
+int skbox_reap_exited_children(pid_t *pids, int room) {
   int reaped = 0;
   while (reaped < room) {
     pid_t pid = waitpid(-1, NULL, WNOHANG);

@@ -1,6 +1,6 @@
 /* Starting one program per connection (socketbox-inetd). */
-#ifndef SKC_SESSION_SPAWN_H
-#define SKC_SESSION_SPAWN_H
+#ifndef SKBOX_SESSION_SPAWN_H
+#define SKBOX_SESSION_SPAWN_H
 
 #include <sys/types.h>
 
@@ -13,11 +13,11 @@
  * posix_spawn shares the parent's memory until exec (vfork-like), so the cost does not grow
  * with the size of the calling process, and exec failures (ENOENT, EACCES...) are reported.
  * Returns the child's pid, or -1 with errno set. CONN stays open in the caller. */
-pid_t skc_spawn_in_session(const char *file, char *const argv[], int conn);
+pid_t skbox_spawn_in_session(const char *file, char *const argv[], int conn);
 
 /* Reaps children that have exited, without waiting for any: stores up to ROOM of their pids
  * in PIDS and returns how many (ROOM means there may be more). Returns -1 with errno on an
  * error other than having no children. */
-int skc_reap_exited_children(pid_t *pids, int room);
+int skbox_reap_exited_children(pid_t *pids, int room);
 
 #endif

@@ -4,7 +4,7 @@
 
 #include "common/ip_endpoint.h"
 
-int skc_socket_endpoint(int fd, int remote, struct skc_endpoint *out) {
+int skbox_socket_endpoint(int fd, int remote, struct skbox_endpoint *out) {
   struct skbox_ip_endpoint ep;
   int rc = skbox_ip_endpoint_of(fd, remote, &ep);
   memcpy(out->address, ep.addr, 16);

@@ -56,8 +56,9 @@ int skbox_bind_unix_socket(const char *path, int type, mode_t mode, long long ui
 
   int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
-  int rc = abstract ? bind(fd, (const struct sockaddr *)&addr, (socklen_t)len)
-                    : skbox_bind_socket_file(fd, (const struct sockaddr *)&addr, (socklen_t)len, path, mode, uid, gid, step);
+  int rc = abstract
+               ? bind(fd, (const struct sockaddr *)&addr, (socklen_t)len)
+               : skbox_bind_socket_file(fd, (const struct sockaddr *)&addr, (socklen_t)len, path, mode, uid, gid, step);
   if (rc != 0) {
     int err = errno;
     close(fd);

@@ -22,11 +22,11 @@ static int wait_readable(int sock) {
   return 0;
 }
 
-enum skc_receive_status skc_receive_fd(int sock, int level, int wait, struct skc_received *out) {
-  char payload[SKC_RECEIVE_PAYLOAD_MAX];
+enum skbox_receive_status skbox_receive_fd(int sock, int level, int wait, struct skbox_received *out) {
+  char payload[SKBOX_RECEIVE_PAYLOAD_MAX];
   union {
     struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * SKC_RECEIVE_MAX_FDS)];
+    char buf[CMSG_SPACE(sizeof(int) * SKBOX_FD_RECEIVE_MAX_FDS)];
   } control;
   memset(out, 0, sizeof(*out));
   out->fd = -1;
@@ -43,9 +43,9 @@ enum skc_receive_status skc_receive_fd(int sock, int level, int wait, struct skc
     n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     if (n >= 0) break;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return SKC_RECEIVE_ERROR;
-    if (!wait) return SKC_RECEIVE_AGAIN;
-    if (wait_readable(sock) != 0) return SKC_RECEIVE_ERROR;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return SKBOX_RECEIVE_ERROR;
+    if (!wait) return SKBOX_RECEIVE_AGAIN;
+    if (wait_readable(sock) != 0) return SKBOX_RECEIVE_ERROR;
   }
 
   out->truncated = (m.msg_flags & MSG_CTRUNC) != 0;
@@ -56,14 +56,14 @@ enum skc_receive_status skc_receive_fd(int sock, int level, int wait, struct skc
   if (out->fd < 0) {
     /* An empty read without descriptors is the end of a connected stream or seqpacket
      * socket; on a datagram socket it is just an empty message. */
-    if (n == 0 && socket_type(sock) != SOCK_DGRAM) return SKC_RECEIVE_END;
-    return SKC_RECEIVE_NO_FD;
+    if (n == 0 && socket_type(sock) != SOCK_DGRAM) return SKBOX_RECEIVE_END;
+    return SKBOX_RECEIVE_NO_FD;
   }
   if (!skbox_descriptor_acceptable(out->fd, level)) {
     close(out->fd);
     out->fd = -1;
     out->rejected = 1;
-    return SKC_RECEIVE_NO_FD;
+    return SKBOX_RECEIVE_NO_FD;
   }
-  return SKC_RECEIVE_FD;
+  return SKBOX_RECEIVE_FD;
 }

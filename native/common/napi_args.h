@@ -35,7 +35,9 @@ inline Napi::Buffer<uint8_t> BufferArg(const Napi::CallbackInfo &info, size_t i)
 }
 
 // An options object's flag: absent, undefined and other falsy values are false.
-inline bool BoolProp(const Napi::Object &o, const char *name) { return o.Get(name).ToBoolean().Value(); }
+inline bool BoolProp(const Napi::Object &o, const char *name) {
+  return o.Get(name).ToBoolean().Value();
+}
 
 // An options object's unsigned number, or fallback when it is absent or not a number.
 inline uint32_t UintProp(const Napi::Object &o, const char *name, uint32_t fallback) {

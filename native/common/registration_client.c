@@ -31,8 +31,7 @@ static int listener_from(struct msghdr *msg) {
       if (kept < 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM &&
           getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) == 0 && listening)
         kept = fd;
-      else
-        close(fd);
+      else close(fd);
     }
   }
   return kept;
@@ -46,8 +45,14 @@ static int register_with(const char *path, uint32_t group, int timeout_ms, unsig
   int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(fd, why, "socket");
   if (connect(fd, (struct sockaddr *)&addr, (socklen_t)len) < 0) return fail(fd, why, "connect");
-  unsigned char request[8] = {command, 0, 0, 0, (unsigned char)(group >> 24), (unsigned char)(group >> 16),
-                              (unsigned char)(group >> 8), (unsigned char)group};
+  unsigned char request[8] = {command,
+                              0,
+                              0,
+                              0,
+                              (unsigned char)(group >> 24),
+                              (unsigned char)(group >> 16),
+                              (unsigned char)(group >> 8),
+                              (unsigned char)group};
   if (skbox_send_fds(fd, NULL, 0, request, sizeof request, NULL, 0, MSG_NOSIGNAL) != (ssize_t)sizeof request)
     return fail(fd, why, "send");
   struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -65,7 +70,8 @@ static int register_with(const char *path, uint32_t group, int timeout_ms, unsig
     struct cmsghdr align;
   } control;
   struct iovec iov = {answer, sizeof answer};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+  struct msghdr msg = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
   ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
   if (n < 0 && errno != ECONNRESET) return fail(fd, why, "recv");
   int received = n >= 0 ? listener_from(&msg) : -1;

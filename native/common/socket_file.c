@@ -77,7 +77,8 @@ int skbox_bind_socket_file(int fd, const struct sockaddr *addr, socklen_t len, c
     }
     gid = -1; /* the directory gives it */
   }
-  struct file_bind b = {.fd = fd, .addr = addr, .len = len, .mode = mode, .uid = uid, .gid = gid, .rc = -1, .err = EIO, .step = "bind"};
+  struct file_bind b = {
+      .fd = fd, .addr = addr, .len = len, .mode = mode, .uid = uid, .gid = gid, .rc = -1, .err = EIO, .step = "bind"};
   size_t stack_size = 64 * 1024;
   char *stack = malloc(stack_size);
   if (!stack) {

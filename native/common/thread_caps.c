@@ -39,7 +39,8 @@ int skbox_caps_clear_inheritable_ambient(void) {
 int skbox_caps_clear_all(void) {
   thread_caps c;
   if (clear_ambient() != 0 || caps_get(&c) != 0) return -1;
-  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) c.data[i].permitted = c.data[i].effective = c.data[i].inheritable = 0;
+  for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+    c.data[i].permitted = c.data[i].effective = c.data[i].inheritable = 0;
   return caps_set(&c);
 }
 

@@ -8,16 +8,16 @@
 
 /* Limits of the table the program evaluates; a table beyond them is published
  * as "undecided": the program then passes every connection to the accept loops. */
-#define SKBOX_FP_MAX_SETS 2000u            /* = SKBOX_MAX_SETS */
-#define SKBOX_FP_MAX_RULE_ENTRIES 16384u   /* rule-set entries, per generation */
-#define SKBOX_FP_MAX_MAP_ENTRIES 65536u    /* map entries, per generation */
-#define SKBOX_FP_MAX_TARGETS 65536u        /* per generation */
-#define SKBOX_FP_MAX_STARTS 4096u          /* = SKBOX_MAX_LISTENER_STARTS */
-#define SKBOX_FP_MAX_SLOTS 65536u          /* = SKBOX_MAX_SLOTS */
-#define SKBOX_FP_MAX_LISTENERS 1024u       /* socketbox's own listening addresses */
-#define SKBOX_FP_MAX_STEPS 100u            /* = SKBOX_MAX_LOOKUP_STEPS */
-#define SKBOX_FP_TUPLE_WORDS 9u            /* the 36-byte tuple of docs/table-format.md */
-#define SKBOX_FP_NO_SLOT 0xffffffffu       /* a target that is not a registration slot */
+#define SKBOX_FP_MAX_SETS 2000u          /* = SKBOX_MAX_SETS */
+#define SKBOX_FP_MAX_RULE_ENTRIES 16384u /* rule-set entries, per generation */
+#define SKBOX_FP_MAX_MAP_ENTRIES 65536u  /* map entries, per generation */
+#define SKBOX_FP_MAX_TARGETS 65536u      /* per generation */
+#define SKBOX_FP_MAX_STARTS 4096u        /* = SKBOX_MAX_LISTENER_STARTS */
+#define SKBOX_FP_MAX_SLOTS 65536u        /* = SKBOX_MAX_SLOTS */
+#define SKBOX_FP_MAX_LISTENERS 1024u     /* socketbox's own listening addresses */
+#define SKBOX_FP_MAX_STEPS 100u          /* = SKBOX_MAX_LOOKUP_STEPS */
+#define SKBOX_FP_TUPLE_WORDS 9u          /* the 36-byte tuple of docs/table-format.md */
+#define SKBOX_FP_NO_SLOT 0xffffffffu     /* a target that is not a registration slot */
 #define SKBOX_FP_NO_SET 0xffffffffu
 
 /* The one-entry "state" array: which generation is current. */
@@ -39,9 +39,9 @@ struct skbox_fp_header {
 };
 
 struct skbox_fp_set {
-  __u32 kind;          /* 1 rule set, 2 map (as in the table) */
-  __u32 first;         /* rule sets: index of the first entry in the rules array of its generation */
-  __u32 count;         /* rule sets: number of entries */
+  __u32 kind;  /* 1 rule set, 2 map (as in the table) */
+  __u32 first; /* rule sets: index of the first entry in the rules array of its generation */
+  __u32 count; /* rule sets: number of entries */
   __u32 default_action;
   __u32 mask[SKBOX_FP_TUPLE_WORDS]; /* maps only */
 };
@@ -77,16 +77,16 @@ struct skbox_fp_listener {
  * X(NAME, LABEL): SKBOX_FP_<NAME> is the counter, LABEL the decision's name in
  * socketbox_fastpath_decisions_total{decision}. Read at build time as
  * server/stats.h says; one entry per line. */
-#define SKBOX_FP_DECISION_LIST(X)                                                                   \
-  X(ASSIGNED, "assigned")                   /* put into a listener-mode slot's socket */            \
-  X(NOT_SOCKETBOX, "not_socketbox")         /* not one of socketbox's listening addresses */        \
-  X(NO_TABLE, "no_table")                   /* nothing published yet */                             \
+#define SKBOX_FP_DECISION_LIST(X) \
+  X(ASSIGNED, "assigned")                   /* put into a listener-mode slot's socket */ \
+  X(NOT_SOCKETBOX, "not_socketbox")         /* not one of socketbox's listening addresses */ \
+  X(NO_TABLE, "no_table")                   /* nothing published yet */ \
   X(UNDECIDED, "undecided")                 /* outside what the program evaluates (docs/fast-path.md) */ \
-  X(FAIL, "fail")                           /* the table says fail */                               \
-  X(NO_MATCH, "no_match")                   /* the table says no match */                           \
-  X(LOOP, "loop")                           /* the step limit was reached */                        \
-  X(OTHER_TARGET, "other_target")           /* a target that is not a registration slot */          \
-  X(NOT_LISTENER_MODE, "not_listener_mode") /* a slot without a listener-mode receiver */           \
+  X(FAIL, "fail")                           /* the table says fail */ \
+  X(NO_MATCH, "no_match")                   /* the table says no match */ \
+  X(LOOP, "loop")                           /* the step limit was reached */ \
+  X(OTHER_TARGET, "other_target")           /* a target that is not a registration slot */ \
+  X(NOT_LISTENER_MODE, "not_listener_mode") /* a slot without a listener-mode receiver */ \
   X(ASSIGN_ERROR, "assign_error")           /* the kernel refused the assignment */
 
 #define SKBOX_FP_DECISION_ENUM_ENTRY(name, label) SKBOX_FP_##name,

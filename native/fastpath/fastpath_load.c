@@ -15,10 +15,12 @@
 #include "fastpath/fastpath.h"
 #include "fastpath/fastpath_state.h"
 
-#define CLOSED                                                                                            \
-  {.prog_fd = -1, .link_fd = -1, .netns_fd = -1, .state_fd = -1, .headers_fd = -1, .starts_fd = -1, \
-   .sets_fd = -1, .rules_fd = -1, .map_entries_fd = -1, .targets_fd = -1, .listeners_fd = -1,         \
-   .slot_sockets_fd = -1, .decisions_fd = -1, .assigned_fd = -1, .barrier_fd = -1, .barrier_inner_fd = -1}
+#define CLOSED \
+  { \
+    .prog_fd = -1, .link_fd = -1, .netns_fd = -1, .state_fd = -1, .headers_fd = -1, .starts_fd = -1, .sets_fd = -1, \
+    .rules_fd = -1, .map_entries_fd = -1, .targets_fd = -1, .listeners_fd = -1, .slot_sockets_fd = -1, \
+    .decisions_fd = -1, .assigned_fd = -1, .barrier_fd = -1, .barrier_inner_fd = -1 \
+  }
 static const skbox_fp_maps closed = CLOSED;
 skbox_fp_maps skbox_fp = CLOSED;
 int skbox_fp_attached = 0;
@@ -109,7 +111,8 @@ int skbox_fastpath_start(const char *object_path, int verbose, char *why, size_t
   skbox_fp.assigned_fd = map_fd("fp_assigned");
   if (skbox_fp.prog_fd < 0 || skbox_fp.state_fd < 0 || skbox_fp.headers_fd < 0 || skbox_fp.starts_fd < 0 ||
       skbox_fp.sets_fd < 0 || skbox_fp.rules_fd < 0 || skbox_fp.map_entries_fd < 0 || skbox_fp.targets_fd < 0 ||
-      skbox_fp.listeners_fd < 0 || skbox_fp.slot_sockets_fd < 0 || skbox_fp.decisions_fd < 0 || skbox_fp.assigned_fd < 0) {
+      skbox_fp.listeners_fd < 0 || skbox_fp.slot_sockets_fd < 0 || skbox_fp.decisions_fd < 0 ||
+      skbox_fp.assigned_fd < 0) {
     errno = ENOENT;
     return fail(why, why_len, "the BPF object lacks a program or map this socketbox needs");
   }

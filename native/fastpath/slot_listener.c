@@ -30,13 +30,14 @@ static int open_listener(void) {
   int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int off = 0, on = 1; /* V6ONLY off: the program assigns IPv4 connections to it too */
-  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = {.s6_addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 0, 8}}};
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+                           .sin6_addr = {.s6_addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 0, 8}}};
   /* SO_REUSEADDR: its connections inherit it, so their TIME_WAIT on socketbox's address and
    * port never stops socketbox from binding that port again after a restart. */
   if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0 ||
       setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
-      setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-      listen(fd, SLOT_BACKLOG) != 0) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 ||
+      bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, SLOT_BACKLOG) != 0) {
     int e = errno;
     close(fd);
     errno = e;

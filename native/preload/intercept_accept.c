@@ -19,8 +19,7 @@ static int receives_descriptors(int fd, const struct skbox_preload_config *confi
   if (skbox_socket_domain(fd) != AF_UNIX) return 0;
   int type = skbox_socket_type(fd);
   if (type == SOCK_DGRAM) return 1;
-  if (config->accept_stream && (type == SOCK_STREAM || type == SOCK_SEQPACKET))
-    return skbox_socket_listening(fd) == 0;
+  if (config->accept_stream && (type == SOCK_STREAM || type == SOCK_SEQPACKET)) return skbox_socket_listening(fd) == 0;
   return 0;
 }
 

@@ -39,8 +39,7 @@ static int bind_listener_mode(int fd, const struct sockaddr *addr, socklen_t len
 /* Fails closed: whatever goes wrong, the socket stays unbound and the daemon gets an errno,
  * with one line on stderr saying why; it never falls back to a real bind on the address. */
 static int bind_socketbox_target(int fd, const struct sockaddr *addr, socklen_t len,
-                                 const struct skbox_socketbox_target *target,
-                                 const struct skbox_preload_config *config) {
+                                 const struct skbox_socketbox_target *target, const struct skbox_preload_config *config) {
   if (target->listener_mode) return bind_listener_mode(fd, addr, len, target, config);
   struct skbox_unix_target unix_target;
   struct skbox_target_error error;
@@ -51,7 +50,8 @@ static int bind_socketbox_target(int fd, const struct sockaddr *addr, socklen_t 
   if (skbox_bind_unix_in_place(fd, &unix_target, target->stream) != 0) {
     int bind_errno = errno;
     const char *name = unix_target.addr.sun_path;
-    snprintf(error.subject, sizeof(error.subject), "%s%s", unix_target.abstract ? "@" : "", unix_target.abstract ? name + 1 : name);
+    snprintf(error.subject, sizeof(error.subject), "%s%s", unix_target.abstract ? "@" : "",
+             unix_target.abstract ? name + 1 : name);
     error.why = "cannot bind the UNIX socket there";
     errno = bind_errno;
     skbox_report_refused("bind", addr, len, &error);

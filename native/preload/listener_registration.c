@@ -14,8 +14,8 @@
 
 /* Daemons bind a handful of sockets at start-up: a small table, under a lock. */
 static struct {
-  int fd;           /* the daemon's descriptor number */
-  int registration; /* its registration connection (== fd without a listener) */
+  int fd;                    /* the daemon's descriptor number */
+  int registration;          /* its registration connection (== fd without a listener) */
   struct sockaddr_in6 bound; /* what the daemon bound: getsockname reports it */
 } registered[MAX_REGISTRATIONS];
 static int n_registered;

@@ -23,8 +23,7 @@ static int port_allowed(enum skbox_address_use use, const struct skbox_port_filt
   return use == SKBOX_USE_CONNECT || skbox_port_filter_matches(filter, port);
 }
 
-static void make_target(struct skbox_address_decision *out, int mode, uint16_t group, uint16_t slot,
-                        uint16_t port) {
+static void make_target(struct skbox_address_decision *out, int mode, uint16_t group, uint16_t slot, uint16_t port) {
   out->kind = SKBOX_ADDRESS_SOCKETBOX;
   out->target.stream = mode & 1;
   out->target.named_by_root2 = (mode & 2) != 0;
@@ -44,15 +43,14 @@ static void classify_ipv6(const struct sockaddr_in6 *sa, enum skbox_address_use 
     /* Link-local rewriting is about the address only: any socket type, any port. */
     out->kind = SKBOX_ADDRESS_LINK_LOCAL;
     out->link_local = *sa;
-    out->link_local.sin6_scope_id =
-        ((uint32_t)group16(a, 2) << 16) | group16(a, 3);
+    out->link_local.sin6_scope_id = ((uint32_t)group16(a, 2) << 16) | group16(a, 3);
     static const uint8_t fe80_prefix[8] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0};
     memcpy(out->link_local.sin6_addr.s6_addr, fe80_prefix, sizeof(fe80_prefix));
     return;
   }
 
-  if (group16(a, 0) == 0xfe8f && group16(a, 1) == 0 && group16(a, 2) == 0 && group16(a, 3) == 0 &&
-      group16(a, 4) == 0 && (group16(a, 5) <= 3 || (group16(a, 5) == 4 && group16(a, 6) == 0 && use == SKBOX_USE_BIND))) {
+  if (group16(a, 0) == 0xfe8f && group16(a, 1) == 0 && group16(a, 2) == 0 && group16(a, 3) == 0 && group16(a, 4) == 0 &&
+      (group16(a, 5) <= 3 || (group16(a, 5) == 4 && group16(a, 6) == 0 && use == SKBOX_USE_BIND))) {
     if (port_allowed(use, &config->filter_ipv6, port))
       make_target(out, group16(a, 5), group16(a, 6), group16(a, 7), port);
     return;
@@ -68,8 +66,7 @@ static void classify_ipv4(const struct sockaddr_in *sa, enum skbox_address_use u
   uint16_t port = ntohs(sa->sin_port);
 
   if (octets[0] == 127 && (octets[1] & 0xfe) == 180) {
-    if (port_allowed(use, &config->filter_ipv4, port))
-      make_target(out, octets[1] & 1, octets[2], octets[3], port);
+    if (port_allowed(use, &config->filter_ipv4, port)) make_target(out, octets[1] & 1, octets[2], octets[3], port);
     return;
   }
 

@@ -24,26 +24,26 @@
 #include "preload_config.h"
 
 enum skbox_address_kind {
-  SKBOX_ADDRESS_ORDINARY = 0,  /* pass the call through untouched */
-  SKBOX_ADDRESS_LINK_LOCAL,    /* rewrite to fe80::/64 with a scope id */
-  SKBOX_ADDRESS_SOCKETBOX      /* replace the socket by a UNIX socket */
+  SKBOX_ADDRESS_ORDINARY = 0, /* pass the call through untouched */
+  SKBOX_ADDRESS_LINK_LOCAL,   /* rewrite to fe80::/64 with a scope id */
+  SKBOX_ADDRESS_SOCKETBOX     /* replace the socket by a UNIX socket */
 };
 
 enum skbox_address_use { SKBOX_USE_BIND, SKBOX_USE_CONNECT };
 
 struct skbox_socketbox_target {
-  int stream;        /* UNIX stream socket instead of datagram */
+  int stream;         /* UNIX stream socket instead of datagram */
   int named_by_root2; /* path from $SKBOX_DIRECTORY_ROOT2 instead of a record file */
-  uint16_t group;    /* A: record file number, or first path component */
-  uint16_t slot;     /* B: record number, or second path component */
-  uint16_t port;     /* P, host order */
-  int listener_mode; /* M = 4: a listener-mode registration for slot B */
+  uint16_t group;     /* A: record file number, or first path component */
+  uint16_t slot;      /* B: record number, or second path component */
+  uint16_t port;      /* P, host order */
+  int listener_mode;  /* M = 4: a listener-mode registration for slot B */
 };
 
 struct skbox_address_decision {
   enum skbox_address_kind kind;
-  struct skbox_socketbox_target target;   /* for SKBOX_ADDRESS_SOCKETBOX */
-  struct sockaddr_in6 link_local;         /* for SKBOX_ADDRESS_LINK_LOCAL */
+  struct skbox_socketbox_target target; /* for SKBOX_ADDRESS_SOCKETBOX */
+  struct sockaddr_in6 link_local;       /* for SKBOX_ADDRESS_LINK_LOCAL */
 };
 
 /* Looks at ADDR only (not the socket). Bind checks the port against the configured filters;

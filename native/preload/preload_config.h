@@ -16,7 +16,7 @@
 struct skbox_directory_root {
   const char *variable; /* "SKBOX_DIRECTORY_ROOT" */
   char path[SKBOX_ROOT_MAX + 1];
-  const char *problem;  /* NULL, or "not set", "empty", "longer than ... bytes" */
+  const char *problem; /* NULL, or "not set", "empty", "longer than ... bytes" */
 };
 
 struct skbox_preload_config {
@@ -34,13 +34,13 @@ struct skbox_preload_config {
   struct skbox_port_filter filter_ipv6_wildcard; /* [::]:P binds, default none */
   struct skbox_port_filter filter_ipv4_wildcard; /* 0.0.0.0:P binds, default none */
 
-  int enable_connect;        /* SKBOX_ENABLE_CONNECT: 0 off, 1 stream targets, 2 also datagram */
+  int enable_connect;         /* SKBOX_ENABLE_CONNECT: 0 off, 1 stream targets, 2 also datagram */
   int getpeername_protection; /* SKBOX_GETPEERNAME_PROTECTION: 0, 1 or 2 (default) */
-  int stealth_mode;          /* SKBOX_STEALTH_MODE=1: UNIX peers are reported as [::1]:0 */
-  int accept_stream;         /* SKBOX_ACCEPT_STREAM=1: also receive over connected UNIX streams */
-  int block_listen_empty;    /* SKBOX_BLOCK_LISTEN_EMPTY_ADDR: default 1 */
-  int strict_stream_mode;    /* SKBOX_STRICT_STREAM_MODE: 0, 1 or 2 (default) */
-  int sched_yield;           /* SKBOX_SCHED_YIELD=1: yield before every 7th receive */
+  int stealth_mode;           /* SKBOX_STEALTH_MODE=1: UNIX peers are reported as [::1]:0 */
+  int accept_stream;          /* SKBOX_ACCEPT_STREAM=1: also receive over connected UNIX streams */
+  int block_listen_empty;     /* SKBOX_BLOCK_LISTEN_EMPTY_ADDR: default 1 */
+  int strict_stream_mode;     /* SKBOX_STRICT_STREAM_MODE: 0, 1 or 2 (default) */
+  int sched_yield;            /* SKBOX_SCHED_YIELD=1: yield before every 7th receive */
 };
 
 /* The configuration, initialised on first use. Never NULL. */

@@ -12,11 +12,17 @@ static int socket_option(int fd, int option) {
   return value;
 }
 
-int skbox_socket_domain(int fd) { return socket_option(fd, SO_DOMAIN); }
+int skbox_socket_domain(int fd) {
+  return socket_option(fd, SO_DOMAIN);
+}
 
-int skbox_socket_type(int fd) { return socket_option(fd, SO_TYPE); }
+int skbox_socket_type(int fd) {
+  return socket_option(fd, SO_TYPE);
+}
 
-int skbox_socket_listening(int fd) { return socket_option(fd, SO_ACCEPTCONN); }
+int skbox_socket_listening(int fd) {
+  return socket_option(fd, SO_ACCEPTCONN);
+}
 
 int skbox_is_inet_stream(int fd) {
   if (skbox_socket_type(fd) != SOCK_STREAM) return 0;

@@ -109,8 +109,7 @@ int skbox_connect_datagram_in_place(int fd, const struct skbox_unix_target *targ
   struct original_flags flags;
   if (read_original_flags(fd, &flags) != 0) return -1;
   int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (flags.nonblocking ? SOCK_NONBLOCK : 0), 0, pair) != 0)
-    return -1;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (flags.nonblocking ? SOCK_NONBLOCK : 0), 0, pair) != 0) return -1;
   /* The far end goes out blocking, as an accepted connection would. */
   int far_flags = fcntl(pair[1], F_GETFL);
   int sender = skbox_open_datagram_sender();

@@ -11,7 +11,8 @@ void skbox_report_refused(const char *call, const struct sockaddr *addr, socklen
   char address[INET6_ADDRSTRLEN + 16];
   skbox_describe_address(addr, len, address, sizeof(address));
   const char *reason = strerrordesc_np(errno);
-  const char *parts[] = {call, " to ", address, " refused: ", error->subject, ": ", error->why,
-                         " (", reason ? reason : "unknown error", ")"};
+  const char *parts[] = {
+      call, " to ", address, " refused: ", error->subject, ": ", error->why, " (", reason ? reason : "unknown error",
+      ")"};
   skbox_log(parts, sizeof(parts) / sizeof(parts[0]));
 }

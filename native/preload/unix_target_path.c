@@ -44,12 +44,13 @@ static int record_path(const struct skbox_socketbox_target *target, const char *
 }
 
 /* $SKBOX_DIRECTORY_ROOT2/AAAAA/BBBBB_PPPPP */
-static int root2_path(const struct skbox_socketbox_target *target, const struct skbox_directory_root *root,
-                      char *path, size_t path_size, struct skbox_target_error *error) {
+static int root2_path(const struct skbox_socketbox_target *target, const struct skbox_directory_root *root, char *path,
+                      size_t path_size, struct skbox_target_error *error) {
   size_t root_length = strlen(root->path);
   const size_t suffix_length = sizeof("/00000/00000_00000") - 1;
   if (root_length + suffix_length + 1 > path_size)
-    return fail(error, ENAMETOOLONG, root->variable, "too long for a UNIX socket path with /AAAAA/BBBBB_PPPPP (at most 89 bytes)");
+    return fail(error, ENAMETOOLONG, root->variable,
+                "too long for a UNIX socket path with /AAAAA/BBBBB_PPPPP (at most 89 bytes)");
   char *p = path + root_length;
   memcpy(path, root->path, root_length);
   *p++ = '/';

@@ -14,8 +14,8 @@
 
 struct skbox_unix_target {
   struct sockaddr_un addr;
-  socklen_t length;     /* for bind/connect */
-  int abstract;         /* no file: nothing to chmod or unlink */
+  socklen_t length; /* for bind/connect */
+  int abstract;     /* no file: nothing to chmod or unlink */
 };
 
 /* Why a target could not be resolved, for the one line a refused call logs:

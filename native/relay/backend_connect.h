@@ -1,26 +1,27 @@
 /* Opening the connection to the backend for one client: the destination comes from the
  * configuration, in NAT64 mode from the local address the client dialled. The connect is
  * non-blocking; the loop waits for it with a deadline. */
-#ifndef RLY_BACKEND_CONNECT_H
-#define RLY_BACKEND_CONNECT_H
+#ifndef SKBOX_RELAY_BACKEND_CONNECT_H
+#define SKBOX_RELAY_BACKEND_CONNECT_H
 
 #include "endpoint.h"
 #include "relay_config.h"
 
-enum rly_backend_result {
-  RLY_BACKEND_CONNECTED,      /* *fd is connected */
-  RLY_BACKEND_IN_PROGRESS,    /* *fd is connecting: wait for it to become writable */
-  RLY_BACKEND_OUTSIDE_PREFIX, /* NAT64: the local address is not in the prefix: refuse */
-  RLY_BACKEND_FAILED,         /* errno says why */
+enum skbox_relay_backend_result {
+  SKBOX_RELAY_BACKEND_CONNECTED,      /* *fd is connected */
+  SKBOX_RELAY_BACKEND_IN_PROGRESS,    /* *fd is connecting: wait for it to become writable */
+  SKBOX_RELAY_BACKEND_OUTSIDE_PREFIX, /* NAT64: the local address is not in the prefix: refuse */
+  SKBOX_RELAY_BACKEND_FAILED,         /* errno says why */
 };
 
-enum rly_backend_result rly_backend_connect(const struct rly_config *cfg, const struct rly_endpoint *local, int *fd);
+enum skbox_relay_backend_result skbox_relay_backend_connect(const struct skbox_relay_config *cfg,
+                                                            const struct skbox_relay_endpoint *local, int *fd);
 
 /* 0 when TCP congestion control name exists and may be set here, else -1 with errno
  * (ENOENT: not available, EPERM: not allowed for this user). */
-int rly_backend_congestion_usable(const char *name);
+int skbox_relay_backend_congestion_usable(const char *name);
 
 /* After the socket became writable: 0 when connected, else the connect error. */
-int rly_backend_connect_error(int fd);
+int skbox_relay_backend_connect_error(int fd);
 
 #endif

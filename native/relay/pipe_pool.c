@@ -5,12 +5,12 @@
 
 #define DEFAULT_PIPE_CAPACITY 65536
 
-void rly_pipe_pool_init(struct rly_pipe_pool *pool) {
+void skbox_relay_pipe_pool_init(struct skbox_relay_pipe_pool *pool) {
   pool->count = 0;
   pool->capacity = 0;
 }
 
-int rly_pipe_get(struct rly_pipe_pool *pool, struct rly_pipe *out) {
+int skbox_relay_pipe_get(struct skbox_relay_pipe_pool *pool, struct skbox_relay_pipe *out) {
   if (pool->count > 0) {
     *out = pool->idle[--pool->count];
     return 0;
@@ -26,20 +26,18 @@ int rly_pipe_get(struct rly_pipe_pool *pool, struct rly_pipe *out) {
   return 0;
 }
 
-static void close_pipe(struct rly_pipe *p) {
+static void close_pipe(struct skbox_relay_pipe *p) {
   if (p->r >= 0) close(p->r);
   if (p->w >= 0) close(p->w);
 }
 
-void rly_pipe_put(struct rly_pipe_pool *pool, struct rly_pipe *p, int empty) {
+void skbox_relay_pipe_put(struct skbox_relay_pipe_pool *pool, struct skbox_relay_pipe *p, int empty) {
   if (p->r < 0 && p->w < 0) return;
-  if (empty && p->r >= 0 && p->w >= 0 && pool->count < RLY_PIPE_POOL_MAX)
-    pool->idle[pool->count++] = *p;
-  else
-    close_pipe(p);
+  if (empty && p->r >= 0 && p->w >= 0 && pool->count < SKBOX_RELAY_PIPE_POOL_MAX) pool->idle[pool->count++] = *p;
+  else close_pipe(p);
   p->r = p->w = -1;
 }
 
-void rly_pipe_pool_drain(struct rly_pipe_pool *pool) {
+void skbox_relay_pipe_pool_drain(struct skbox_relay_pipe_pool *pool) {
   while (pool->count > 0) close_pipe(&pool->idle[--pool->count]);
 }

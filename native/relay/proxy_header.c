@@ -4,21 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
-static const unsigned char v2_signature[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-                                               0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+static const unsigned char v2_signature[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 
-static int v1(const struct rly_endpoint *client, const struct rly_endpoint *local, unsigned char *out) {
+static int v1(const struct skbox_relay_endpoint *client, const struct skbox_relay_endpoint *local, unsigned char *out) {
   if (!client->is_ip || !local->is_ip) {
     memcpy(out, "PROXY UNKNOWN\r\n", 15);
     return 15;
   }
   char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-  if (rly_address_format(client->addr, src, sizeof(src)) != 0) return -1;
-  if (rly_address_format(local->addr, dst, sizeof(dst)) != 0) return -1;
-  int n = snprintf((char *)out, RLY_PROXY_HEADER_MAX, "PROXY TCP6 %s %s %u %u\r\n", src, dst,
+  if (skbox_relay_address_format(client->addr, src, sizeof(src)) != 0) return -1;
+  if (skbox_relay_address_format(local->addr, dst, sizeof(dst)) != 0) return -1;
+  int n = snprintf((char *)out, SKBOX_RELAY_PROXY_HEADER_MAX, "PROXY TCP6 %s %s %u %u\r\n", src, dst,
                    (unsigned)client->port, (unsigned)local->port);
   /* snprintf says how long the whole line is: as long as the buffer or longer, it was cut. */
-  return n > 0 && n < RLY_PROXY_HEADER_MAX ? n : -1;
+  return n > 0 && n < SKBOX_RELAY_PROXY_HEADER_MAX ? n : -1;
 }
 
 static void put16(unsigned char *p, uint16_t v) {
@@ -26,7 +25,7 @@ static void put16(unsigned char *p, uint16_t v) {
   p[1] = (unsigned char)v;
 }
 
-static int v2(const struct rly_endpoint *client, const struct rly_endpoint *local, unsigned char *out) {
+static int v2(const struct skbox_relay_endpoint *client, const struct skbox_relay_endpoint *local, unsigned char *out) {
   memcpy(out, v2_signature, sizeof(v2_signature));
   if (!client->is_ip || !local->is_ip) {
     out[12] = 0x20; /* version 2, LOCAL */
@@ -44,14 +43,11 @@ static int v2(const struct rly_endpoint *client, const struct rly_endpoint *loca
   return 52;
 }
 
-int rly_proxy_header(enum rly_proxy_header kind, const struct rly_endpoint *client,
-                     const struct rly_endpoint *local, unsigned char *out) {
+int skbox_relay_proxy_header(enum skbox_relay_proxy_header kind, const struct skbox_relay_endpoint *client,
+                             const struct skbox_relay_endpoint *local, unsigned char *out) {
   switch (kind) {
-    case RLY_PROXY_V1:
-      return v1(client, local, out);
-    case RLY_PROXY_V2:
-      return v2(client, local, out);
-    default:
-      return 0;
+    case SKBOX_RELAY_PROXY_V1: return v1(client, local, out);
+    case SKBOX_RELAY_PROXY_V2: return v2(client, local, out);
+    default: return 0;
   }
 }

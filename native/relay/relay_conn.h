@@ -7,8 +7,8 @@
  * header cannot be built in full (refused before the backend is dialled), or when the
  * relay stops. A direction whose destination refuses bytes ends alone; the other one may
  * still deliver (a server's reply after it stopped reading). */
-#ifndef RLY_RELAY_CONN_H
-#define RLY_RELAY_CONN_H
+#ifndef SKBOX_RELAY_CONN_H
+#define SKBOX_RELAY_CONN_H
 
 #include <stdint.h>
 
@@ -17,44 +17,49 @@
 #include "relay_state.h"
 #include "splice_pump.h"
 
-enum rly_conn_state { RLY_CONN_WAITING_FDS, RLY_CONN_CONNECTING, RLY_CONN_OPEN, RLY_CONN_DEAD };
+enum skbox_relay_conn_state {
+  SKBOX_RELAY_CONN_WAITING_FDS,
+  SKBOX_RELAY_CONN_CONNECTING,
+  SKBOX_RELAY_CONN_OPEN,
+  SKBOX_RELAY_CONN_DEAD
+};
 
-struct rly_conn {
-  struct rly_link all;        /* on relay->all, then relay->dead */
-  struct rly_link state_link; /* on relay->connecting, relay->waiting, or (open) relay->idle */
-  struct rly_link ready_link; /* on relay->ready */
-  enum rly_conn_state state;
+struct skbox_relay_conn {
+  struct skbox_relay_link all;        /* on relay->all, then relay->dead */
+  struct skbox_relay_link state_link; /* on relay->connecting, relay->waiting, or (open) relay->idle */
+  struct skbox_relay_link ready_link; /* on relay->ready */
+  enum skbox_relay_conn_state state;
   int client, backend;
   int64_t deadline_ms; /* connecting: give up then; open: close then unless a byte moves */
-  struct rly_endpoint remote, local;
-  struct rly_pump up;   /* client -> backend */
-  struct rly_pump down; /* backend -> client */
+  struct skbox_relay_endpoint remote, local;
+  struct skbox_relay_pump up;   /* client -> backend */
+  struct skbox_relay_pump down; /* backend -> client */
 };
 
 /* Takes ownership of client_fd: logs the connection, starts connecting to the backend. */
-void rly_conn_start(struct rly_relay *r, int client_fd);
+void skbox_relay_conn_start(struct skbox_relay *r, int client_fd);
 
 /* An epoll event for the connection; backend tells which of its sockets. */
-void rly_conn_event(struct rly_relay *r, struct rly_conn *c, int backend, uint32_t events);
+void skbox_relay_conn_event(struct skbox_relay *r, struct skbox_relay_conn *c, int backend, uint32_t events);
 
 /* Gives every connection whose pumps yielded another turn. */
-void rly_conn_run_ready(struct rly_relay *r);
+void skbox_relay_conn_run_ready(struct skbox_relay *r);
 
 /* Ends connections whose backend did not answer by their deadline, and open ones that
  * moved no byte for the idle timeout. */
-void rly_conn_expire(struct rly_relay *r, int64_t now);
+void skbox_relay_conn_expire(struct skbox_relay *r, int64_t now);
 
-/* The earliest deadline of rly_conn_expire, or -1 when there is none. */
-int64_t rly_conn_next_deadline(const struct rly_relay *r);
+/* The earliest deadline of skbox_relay_conn_expire, or -1 when there is none. */
+int64_t skbox_relay_conn_next_deadline(const struct skbox_relay *r);
 
 /* Retries connections that waited for descriptors; returns 0 when none is left waiting. */
-int rly_conn_retry_waiting(struct rly_relay *r);
+int skbox_relay_conn_retry_waiting(struct skbox_relay *r);
 
 /* Frees the connections closed since the last call (after an event batch: later events in
  * the same batch may still name them). */
-void rly_conn_reap(struct rly_relay *r);
+void skbox_relay_conn_reap(struct skbox_relay *r);
 
 /* Closes every connection (the relay is stopping). */
-void rly_conn_close_all(struct rly_relay *r);
+void skbox_relay_conn_close_all(struct skbox_relay *r);
 
 #endif

@@ -9,18 +9,20 @@
 
 #include "common/datagram_bind.h"
 
-int rly_bind_receive_socket(const char *path) { return skbox_bind_datagram_socket(path, 0660); }
+int skbox_relay_bind_receive_socket(const char *path) {
+  return skbox_bind_datagram_socket(path, 0660);
+}
 
 static int int_option(int fd, int option, int *value) {
   socklen_t len = sizeof(*value);
   return getsockopt(fd, SOL_SOCKET, option, value, &len);
 }
 
-int rly_prepare_source(int fd, enum rly_source_kind kind, const char **why) {
+int skbox_relay_prepare_source(int fd, enum skbox_relay_source_kind kind, const char **why) {
   int type = 0, listening = 0, domain = 0;
   *why = "not a socket";
   if (int_option(fd, SO_TYPE, &type) != 0) return -1;
-  if (kind == RLY_SOURCE_LISTEN) {
+  if (kind == SKBOX_RELAY_SOURCE_LISTEN) {
     *why = "not a stream socket";
     if (type != SOCK_STREAM) {
       errno = EINVAL;

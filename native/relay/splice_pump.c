@@ -16,13 +16,13 @@
 
 enum io_result { IO_MOVED, IO_AGAIN, IO_EOF, IO_FAILED, IO_UNSUPPORTED };
 
-void rly_pump_init(struct rly_pump *p, struct rly_pipe pipe, size_t capacity) {
+void skbox_relay_pump_init(struct skbox_relay_pump *p, struct skbox_relay_pipe pipe, size_t capacity) {
   memset(p, 0, sizeof(*p));
   p->pipe = pipe;
   p->capacity = capacity;
 }
 
-int rly_pump_preload(struct rly_pump *p, const void *data, size_t len) {
+int skbox_relay_pump_preload(struct skbox_relay_pump *p, const void *data, size_t len) {
   if (len == 0) return 0;
   /* An empty pipe always takes a write this small whole. */
   if (write(p->pipe.w, data, len) != (ssize_t)len) return -1;
@@ -31,7 +31,7 @@ int rly_pump_preload(struct rly_pump *p, const void *data, size_t len) {
 }
 
 /* Switches the direction to read/write: the pipe's contents move to a buffer. */
-static int enter_copy_mode(struct rly_pump *p) {
+static int enter_copy_mode(struct skbox_relay_pump *p) {
   p->buf = malloc(p->capacity);
   if (!p->buf) return -1;
   size_t have = 0;
@@ -58,7 +58,7 @@ static enum io_result classify(ssize_t n, int reading) {
   return IO_FAILED;
 }
 
-static enum io_result fill(struct rly_pump *p, int src) {
+static enum io_result fill(struct skbox_relay_pump *p, int src) {
   size_t room = p->capacity - p->pending;
   ssize_t n;
   if (p->buf) {
@@ -81,7 +81,7 @@ static enum io_result fill(struct rly_pump *p, int src) {
   return r;
 }
 
-static enum io_result drain(struct rly_pump *p, int dst) {
+static enum io_result drain(struct skbox_relay_pump *p, int dst) {
   ssize_t n;
   if (p->buf) {
     do n = send(dst, p->buf + p->off, p->pending, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -103,45 +103,45 @@ static enum io_result drain(struct rly_pump *p, int dst) {
   return r;
 }
 
-enum rly_pump_status rly_pump_run(struct rly_pump *p, int src, int dst) {
-  if (p->done) return RLY_PUMP_DONE;
-  if (p->failed) return RLY_PUMP_WRITE_FAILED;
+enum skbox_relay_pump_status skbox_relay_pump_run(struct skbox_relay_pump *p, int src, int dst) {
+  if (p->done) return SKBOX_RELAY_PUMP_DONE;
+  if (p->failed) return SKBOX_RELAY_PUMP_WRITE_FAILED;
   for (int round = 0; round < ROUNDS_PER_RUN; round++) {
     int progress = 0;
     if (!p->src_eof && p->pending < p->capacity) {
       enum io_result r = fill(p, src);
       if (r == IO_UNSUPPORTED && !p->buf) {
-        if (enter_copy_mode(p) != 0) return RLY_PUMP_READ_FAILED;
+        if (enter_copy_mode(p) != 0) return SKBOX_RELAY_PUMP_READ_FAILED;
         r = fill(p, src);
       }
       if (r == IO_MOVED) progress = 1;
       else if (r == IO_EOF) p->src_eof = 1, progress = 1;
-      else if (r != IO_AGAIN) return RLY_PUMP_READ_FAILED;
+      else if (r != IO_AGAIN) return SKBOX_RELAY_PUMP_READ_FAILED;
     }
     if (p->pending > 0) {
       enum io_result w = drain(p, dst);
       if (w == IO_UNSUPPORTED && !p->buf) {
-        if (enter_copy_mode(p) != 0) return RLY_PUMP_WRITE_FAILED;
+        if (enter_copy_mode(p) != 0) return SKBOX_RELAY_PUMP_WRITE_FAILED;
         w = drain(p, dst);
       }
       if (w == IO_MOVED) progress = 1;
       else if (w != IO_AGAIN) {
         p->failed = 1;
-        return RLY_PUMP_WRITE_FAILED;
+        return SKBOX_RELAY_PUMP_WRITE_FAILED;
       }
     }
     if (p->src_eof && p->pending == 0) {
       shutdown(dst, SHUT_WR);
       p->done = 1;
-      return RLY_PUMP_DONE;
+      return SKBOX_RELAY_PUMP_DONE;
     }
-    if (!progress) return RLY_PUMP_WAITING;
+    if (!progress) return SKBOX_RELAY_PUMP_WAITING;
   }
-  return RLY_PUMP_YIELDED;
+  return SKBOX_RELAY_PUMP_YIELDED;
 }
 
-void rly_pump_release(struct rly_pump *p, struct rly_pipe_pool *pool) {
-  rly_pipe_put(pool, &p->pipe, p->pending == 0);
+void skbox_relay_pump_release(struct skbox_relay_pump *p, struct skbox_relay_pipe_pool *pool) {
+  skbox_relay_pipe_put(pool, &p->pipe, p->pending == 0);
   free(p->buf);
   p->buf = NULL;
 }

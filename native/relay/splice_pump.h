@@ -7,23 +7,23 @@
  * The pump works with edge-triggered readiness: it stops only once src has nothing more
  * (EAGAIN with room to spare) or dst takes nothing more (EAGAIN with bytes pending), so the
  * next edge on one of them is certain to come. */
-#ifndef RLY_SPLICE_PUMP_H
-#define RLY_SPLICE_PUMP_H
+#ifndef SKBOX_RELAY_SPLICE_PUMP_H
+#define SKBOX_RELAY_SPLICE_PUMP_H
 
 #include <stddef.h>
 
 #include "pipe_pool.h"
 
-enum rly_pump_status {
-  RLY_PUMP_WAITING,      /* for src to have bytes or dst to have room */
-  RLY_PUMP_YIELDED,      /* stopped after its share of work; run it again soon */
-  RLY_PUMP_DONE,         /* src ended, all delivered, dst shut down for writing */
-  RLY_PUMP_READ_FAILED,  /* src reported an error (reset) */
-  RLY_PUMP_WRITE_FAILED, /* dst refused bytes for good (EPIPE, reset) */
+enum skbox_relay_pump_status {
+  SKBOX_RELAY_PUMP_WAITING,      /* for src to have bytes or dst to have room */
+  SKBOX_RELAY_PUMP_YIELDED,      /* stopped after its share of work; run it again soon */
+  SKBOX_RELAY_PUMP_DONE,         /* src ended, all delivered, dst shut down for writing */
+  SKBOX_RELAY_PUMP_READ_FAILED,  /* src reported an error (reset) */
+  SKBOX_RELAY_PUMP_WRITE_FAILED, /* dst refused bytes for good (EPIPE, reset) */
 };
 
-struct rly_pump {
-  struct rly_pipe pipe;
+struct skbox_relay_pump {
+  struct skbox_relay_pipe pipe;
   unsigned char *buf; /* copy mode only */
   size_t off;         /* copy mode: first byte of buf not yet written */
   size_t pending;     /* bytes taken from src and not yet written to dst */
@@ -34,14 +34,14 @@ struct rly_pump {
   unsigned failed : 1;
 };
 
-void rly_pump_init(struct rly_pump *p, struct rly_pipe pipe, size_t capacity);
+void skbox_relay_pump_init(struct skbox_relay_pump *p, struct skbox_relay_pipe pipe, size_t capacity);
 
 /* Puts bytes in front of everything src will send (the PROXY header); len <= capacity. */
-int rly_pump_preload(struct rly_pump *p, const void *data, size_t len);
+int skbox_relay_pump_preload(struct skbox_relay_pump *p, const void *data, size_t len);
 
-enum rly_pump_status rly_pump_run(struct rly_pump *p, int src, int dst);
+enum skbox_relay_pump_status skbox_relay_pump_run(struct skbox_relay_pump *p, int src, int dst);
 
 /* Releases the pipe (back to the pool when empty) and the copy buffer. */
-void rly_pump_release(struct rly_pump *p, struct rly_pipe_pool *pool);
+void skbox_relay_pump_release(struct skbox_relay_pump *p, struct skbox_relay_pipe_pool *pool);
 
 #endif

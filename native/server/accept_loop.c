@@ -60,12 +60,17 @@ static uint64_t now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static uint64_t now_ms(void) { return now_us() / 1000u; }
+static uint64_t now_ms(void) {
+  return now_us() / 1000u;
+}
 
 skbox_loop *skbox_loop_create(const skbox_loop_listener *listeners, int n_listen, const skbox_loop_options *opt,
                               uint64_t *stats, uint64_t *target_stats, const char **why) {
   skbox_loop *L = calloc(1, sizeof *L);
-  if (!L) { *why = "out of memory"; return NULL; }
+  if (!L) {
+    *why = "out of memory";
+    return NULL;
+  }
   L->epfd = epoll_create1(EPOLL_CLOEXEC);
   L->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   L->listeners = calloc(n_listen > 0 ? n_listen : 1, sizeof *L->listeners);
@@ -121,7 +126,9 @@ void skbox_loop_set_target_root(skbox_loop *L, int root_fd, const char *prefix, 
   skbox_dest_cache_set_root(&L->dests, root_fd, prefix, allow_abstract);
 }
 
-int skbox_loop_fatal_errno(const skbox_loop *L) { return L->fatal_errno; }
+int skbox_loop_fatal_errno(const skbox_loop *L) {
+  return L->fatal_errno;
+}
 
 int skbox_loop_reclaim(skbox_loop *L, unsigned timeout_ms) {
   for (unsigned waited = 0; __atomic_load_n(&L->running, __ATOMIC_ACQUIRE); waited++) {
@@ -191,7 +198,8 @@ static const char *outcome_name(enum skbox_stat s) {
 
 static void log_outcome(skbox_loop *L, const skbox_pending *c, const char *target, enum skbox_stat outcome) {
   if (L->opt.access_log != SKBOX_ACCESS_LOG_OFF)
-    skbox_access_log(L->opt.log_sink, L->opt.access_log, &c->tuple, target ? target : "-", outcome_name(outcome), now_us() - c->accepted_us);
+    skbox_access_log(L->opt.log_sink, L->opt.access_log, &c->tuple, target ? target : "-", outcome_name(outcome),
+                     now_us() - c->accepted_us);
 }
 
 /* Close a connection that will not be delivered, count why (and log it). */
@@ -337,12 +345,20 @@ static void dispatch(skbox_loop *L, const listener *from, int fd, const struct s
 
 static int accept_error_is_transient(int e) {
   switch (e) {
-    case EINTR: case ECONNABORTED: case EPROTO: case EPERM: case ENETDOWN: case ENETUNREACH:
-    case EHOSTDOWN: case EHOSTUNREACH: case ENONET: case ENOPROTOOPT: case EOPNOTSUPP:
-    case ETIMEDOUT: case ENOSR:
-      return 1;
-    default:
-      return 0;
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case ENOPROTOOPT:
+    case EOPNOTSUPP:
+    case ETIMEDOUT:
+    case ENOSR: return 1;
+    default: return 0;
   }
 }
 
@@ -392,20 +408,20 @@ static int accept_batch(skbox_loop *L, const listener *l, uint64_t now) {
 static int receive_batch(skbox_loop *L, const listener *l, uint64_t now) {
   int taken = 0;
   for (int i = 0; i < ACCEPT_BATCH; i++) {
-    struct skc_received got;
-    enum skc_receive_status st = skc_receive_fd(l->fd, 2, 0, &got);
-    if (st == SKC_RECEIVE_AGAIN) return taken;
-    if (st == SKC_RECEIVE_END || (st == SKC_RECEIVE_ERROR && (errno == ECONNRESET || errno == ENOTCONN))) {
+    struct skbox_received got;
+    enum skbox_receive_status st = skbox_receive_fd(l->fd, 2, 0, &got);
+    if (st == SKBOX_RECEIVE_AGAIN) return taken;
+    if (st == SKBOX_RECEIVE_END || (st == SKBOX_RECEIVE_ERROR && (errno == ECONNRESET || errno == ENOTCONN))) {
       L->exit_status = SKBOX_LOOP_UPSTREAM_GONE;
       return taken;
     }
-    if (st == SKC_RECEIVE_ERROR) {
+    if (st == SKBOX_RECEIVE_ERROR) {
       skbox_stat_add(L->stats, SKBOX_STAT_ACCEPT_ERRORS, 1);
       if (errno == ENOBUFS || errno == ENOMEM) pause_intake(L, now);
       return taken;
     }
     taken++;
-    if (st == SKC_RECEIVE_NO_FD) {
+    if (st == SKBOX_RECEIVE_NO_FD) {
       skbox_stat_add(L->stats, SKBOX_STAT_UPSTREAM_INVALID, 1);
       /* The kernel could not install the descriptor (our table is full): that
        * one is lost upstream's side; take no more until descriptors are freed.

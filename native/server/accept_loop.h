@@ -10,17 +10,17 @@
 #include "server/table.h"
 
 typedef struct {
-  int clear_transparent;        /* -z */
-  uint32_t max_pending;         /* connections waiting for full receivers, per loop */
+  int clear_transparent;           /* -z */
+  uint32_t max_pending;            /* connections waiting for full receivers, per loop */
   uint32_t max_pending_per_target; /* of those, how many one destination may hold: a
                                       receiver that stops reading cannot take the budget
                                       of the others */
-  uint32_t dispatch_timeout_ms; /* how long one may wait */
-  uint32_t drain_timeout_ms;    /* how long a stop may take to deliver what waits */
-  uint32_t max_cached_targets;  /* distinct destinations kept connected */
-  int access_log;               /* SKBOX_ACCESS_LOG_OFF / _TEXT / _JSON */
-  skbox_log_sink *log_sink;     /* where access log lines go (stderr's, shared by the loops) */
-  int upstream;                 /* -P: the "listeners" are registrations at another server;
+  uint32_t dispatch_timeout_ms;    /* how long one may wait */
+  uint32_t drain_timeout_ms;       /* how long a stop may take to deliver what waits */
+  uint32_t max_cached_targets;     /* distinct destinations kept connected */
+  int access_log;                  /* SKBOX_ACCESS_LOG_OFF / _TEXT / _JSON */
+  skbox_log_sink *log_sink;        /* where access log lines go (stderr's, shared by the loops) */
+  int upstream;                    /* -P: the "listeners" are registrations at another server;
                                    connections arrive as descriptors, not by accept */
 } skbox_loop_options;
 

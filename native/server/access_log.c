@@ -50,8 +50,8 @@ void skbox_access_log(skbox_log_sink *sink, int format, const skbox_tuple *tuple
                    "\"outcome\":\"%s\",\"latency_us\":%llu}\n",
                    when, remote, local, escaped, outcome, (unsigned long long)latency_us);
   } else {
-    len = snprintf(line, sizeof line, "%s %s -> %s target=%s outcome=%s latency_us=%llu\n", when, remote, local,
-                   target, outcome, (unsigned long long)latency_us);
+    len = snprintf(line, sizeof line, "%s %s -> %s target=%s outcome=%s latency_us=%llu\n", when, remote, local, target,
+                   outcome, (unsigned long long)latency_us);
   }
   skbox_log_sink_write(sink, line, skbox_log_line_length(line, sizeof line, len));
 }

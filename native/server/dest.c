@@ -144,8 +144,8 @@ static int connect_unix(skbox_dest *d, const char *name) {
 }
 
 static int receiver_absent(int e) {
-  return e == ENOENT || e == ECONNREFUSED || e == ENOTDIR || e == ENOTSOCK || e == EPROTOTYPE ||
-         e == ENOTCONN || e == EPIPE || e == ECONNRESET || e == EDESTADDRREQ;
+  return e == ENOENT || e == ECONNREFUSED || e == ENOTDIR || e == ENOTSOCK || e == EPROTOTYPE || e == ENOTCONN ||
+         e == EPIPE || e == ECONNRESET || e == EDESTADDRREQ;
 }
 
 /* Connects d to its path. Under --target-root the path is opened beneath

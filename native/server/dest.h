@@ -25,19 +25,19 @@ typedef enum {
   SKBOX_SEND_MISSING,   /* nobody listens at the path */
   SKBOX_SEND_PEER_GONE, /* an inherited descriptor's peer has closed */
   SKBOX_SEND_ERROR,
-  SKBOX_SEND_FORBIDDEN, /* the path leaves --target-root */
+  SKBOX_SEND_FORBIDDEN,   /* the path leaves --target-root */
   SKBOX_SEND_NO_RECEIVER, /* a registration slot nobody (or nobody alive) holds */
 } skbox_send_result;
 
 typedef struct skbox_dest {
   int tag;
   uint32_t kind, flags;
-  int sock;          /* connected socket, the inherited fd, or -1 */
-  int owns_sock;     /* 0 for inherited descriptors */
-  int target_fd;     /* the inherited descriptor of a SKBOX_TARGET_FD, else -1 */
-  uint32_t slot;     /* SKBOX_TARGET_SLOT: the slot; sock is this loop's duplicate */
+  int sock;      /* connected socket, the inherited fd, or -1 */
+  int owns_sock; /* 0 for inherited descriptors */
+  int target_fd; /* the inherited descriptor of a SKBOX_TARGET_FD, else -1 */
+  uint32_t slot; /* SKBOX_TARGET_SLOT: the slot; sock is this loop's duplicate */
   uint64_t slot_generation;
-  int watching;      /* registered for EPOLLOUT */
+  int watching; /* registered for EPOLLOUT */
   char path[SKBOX_UNIX_PATH_MAX + 1];
   uint32_t path_len;
   uint64_t hash, last_used;
@@ -52,7 +52,7 @@ typedef struct {
   uint32_t n_buckets, count, max;
   int epfd;
   uint64_t use_clock;
-  skbox_dest *waiting; /* dests whose queue is not empty */
+  skbox_dest *waiting;    /* dests whose queue is not empty */
   skbox_target_root root; /* --target-root; root.fd is -1 without one */
 } skbox_dest_cache;
 

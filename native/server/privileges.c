@@ -18,7 +18,9 @@ int skbox_enter_chroot(const char *dir) {
 
 /* glibc applies setgroups/setgid/setuid to every thread of the process (the
  * setxid broadcast), so Node's helper threads lose the privileges too. */
-int skbox_set_groups(const gid_t *groups, int n) { return setgroups((size_t)n, groups); }
+int skbox_set_groups(const gid_t *groups, int n) {
+  return setgroups((size_t)n, groups);
+}
 
 int skbox_set_gid(gid_t gid) {
   if (setresgid(gid, gid, gid) < 0) return -1;

@@ -80,7 +80,10 @@ static void wake(skbox_registrar *r) {
 
 skbox_registrar *skbox_registrar_create(const int *api_fds, int n_api, uint64_t *stats, const char **why) {
   skbox_registrar *r = calloc(1, sizeof *r);
-  if (!r) { *why = "out of memory"; return NULL; }
+  if (!r) {
+    *why = "out of memory";
+    return NULL;
+  }
   pthread_mutex_init(&r->lock, NULL);
   r->epfd = epoll_create1(EPOLL_CLOEXEC);
   r->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -136,7 +139,8 @@ static void close_conn(skbox_registrar *r, api_conn *c, int why) {
   if (c->slot != NOBODY) {
     skbox_slot_assign((uint32_t)c->slot, -1);
     /* Fast path: out of the map; if the receiver is gone, its queue is taken back and counted. */
-    if (c->listener_mode) skbox_fastpath_slot_close((uint32_t)c->slot, why == SKBOX_REG_ENDED || why == SKBOX_REG_REFUSED_MALFORMED);
+    if (c->listener_mode)
+      skbox_fastpath_slot_close((uint32_t)c->slot, why == SKBOX_REG_ENDED || why == SKBOX_REG_REFUSED_MALFORMED);
     if ((uint64_t)c->slot < r->n_slots && r->owners[c->slot] == c) r->owners[c->slot] = NULL;
     stat_add(r, SKBOX_REG_SLOTS_REGISTERED, -1);
   }
@@ -251,7 +255,8 @@ static void serve_conn(skbox_registrar *r, api_conn *c) {
   stat_add(r, SKBOX_REG_SLOTS_REGISTERED, 1);
 }
 
-int skbox_registrar_configure(skbox_registrar *r, const skbox_slot_rule *slots, uint32_t n_slots, uint32_t per_uid_limit) {
+int skbox_registrar_configure(skbox_registrar *r, const skbox_slot_rule *slots, uint32_t n_slots,
+                              uint32_t per_uid_limit) {
   skbox_slot_rule *copy = malloc((n_slots ? n_slots : 1) * sizeof *copy);
   if (!copy) return -1;
   if (n_slots) memcpy(copy, slots, n_slots * sizeof *copy);

@@ -18,19 +18,20 @@ typedef struct {
  * which says how this list is read): X(NAME, OUTCOME, LABEL). SKBOX_REG_<NAME> is
  * the counter's index; OUTCOME REFUSED marks a refused registration, LABEL being
  * its reason in socketbox_registrations_total{result}. One entry per line. */
-#define SKBOX_REG_STAT_LIST(X)                                                                                      \
-  X(API_ACCEPTED, NONE, "")               /* API connections let in */                                              \
-  X(REGISTERED, NONE, "")                 /* registrations granted */                                               \
-  X(REFUSED_UID, REFUSED, "uid")          /* peer uid owns no slot */                                               \
-  X(REFUSED_LIMIT, REFUSED, "uid_limit")  /* peer uid has too many API connections open */                          \
-  X(REFUSED_MALFORMED, REFUSED, "malformed") /* wrong length, reserved bytes, unknown command, or a packet after registering */ \
-  X(REFUSED_SLOT, REFUSED, "slot")        /* no such slot, or it belongs to another uid / API socket */             \
-  X(REFUSED_TAKEN, REFUSED, "taken")      /* the slot is already registered */                                      \
-  X(REFUSED_TIMEOUT, REFUSED, "timeout")  /* connected but did not register in time */                              \
-  X(ENDED, NONE, "")                      /* registered connections that ended (peer closed) */                     \
-  X(DROPPED_BY_RELOAD, NONE, "")          /* registrations whose slot a reload removed or changed */                \
-  X(CONNECTIONS, NONE, "")                /* gauge: open API connections */                                         \
-  X(SLOTS_REGISTERED, NONE, "")           /* gauge: slots with a receiver */
+#define SKBOX_REG_STAT_LIST(X) \
+  X(API_ACCEPTED, NONE, "")              /* API connections let in */ \
+  X(REGISTERED, NONE, "")                /* registrations granted */ \
+  X(REFUSED_UID, REFUSED, "uid")         /* peer uid owns no slot */ \
+  X(REFUSED_LIMIT, REFUSED, "uid_limit") /* peer uid has too many API connections open */ \
+  X(REFUSED_MALFORMED, REFUSED, \
+    "malformed")                     /* wrong length, reserved bytes, unknown command, or a packet after registering */ \
+  X(REFUSED_SLOT, REFUSED, "slot")   /* no such slot, or it belongs to another uid / API socket */ \
+  X(REFUSED_TAKEN, REFUSED, "taken") /* the slot is already registered */ \
+  X(REFUSED_TIMEOUT, REFUSED, "timeout") /* connected but did not register in time */ \
+  X(ENDED, NONE, "")                     /* registered connections that ended (peer closed) */ \
+  X(DROPPED_BY_RELOAD, NONE, "")         /* registrations whose slot a reload removed or changed */ \
+  X(CONNECTIONS, NONE, "")               /* gauge: open API connections */ \
+  X(SLOTS_REGISTERED, NONE, "")          /* gauge: slots with a receiver */
 
 #define SKBOX_REG_STAT_ENUM_ENTRY(name, outcome, label) SKBOX_REG_##name,
 enum skbox_registrar_stat { SKBOX_REG_STAT_LIST(SKBOX_REG_STAT_ENUM_ENTRY) SKBOX_REG_STAT_COUNT };

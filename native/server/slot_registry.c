@@ -44,7 +44,9 @@ void skbox_slot_assign(uint32_t slot, int fd) {
   pthread_mutex_unlock(&lock);
 }
 
-uint64_t skbox_slot_changes(void) { return __atomic_load_n(&changes, __ATOMIC_ACQUIRE); }
+uint64_t skbox_slot_changes(void) {
+  return __atomic_load_n(&changes, __ATOMIC_ACQUIRE);
+}
 
 int skbox_slot_watch(int eventfd) {
   pthread_mutex_lock(&lock);

@@ -16,21 +16,21 @@
 
 /* Upper bounds (µs) of the dispatch latency buckets; one more bucket is +Inf. */
 #define SKBOX_LATENCY_BOUNDS_US(X) \
-  X(10)                            \
-  X(25)                            \
-  X(50)                            \
-  X(100)                           \
-  X(250)                           \
-  X(500)                           \
-  X(1000)                          \
-  X(2500)                          \
-  X(5000)                          \
-  X(10000)                         \
-  X(25000)                         \
-  X(50000)                         \
-  X(100000)                        \
-  X(250000)                        \
-  X(500000)                        \
+  X(10) \
+  X(25) \
+  X(50) \
+  X(100) \
+  X(250) \
+  X(500) \
+  X(1000) \
+  X(2500) \
+  X(5000) \
+  X(10000) \
+  X(25000) \
+  X(50000) \
+  X(100000) \
+  X(250000) \
+  X(500000) \
   X(1000000)
 
 #define SKBOX_LATENCY_BUCKETS 17        /* the bounds above, and +Inf */
@@ -41,33 +41,33 @@
  * REFUSED (LABEL is then the reason operators see, in
  * socketbox_connections_refused_total{reason} and as the access log's outcome),
  * or NONE for counters that are not an outcome. */
-#define SKBOX_STAT_LIST(X)                                                                   \
-  X(ACCEPTED, NONE, "", 1)                                                                   \
-  X(DELIVERED, DELIVERED, "delivered", 1)                                                    \
-  X(REFUSED_NO_MATCH, REFUSED, "no_match", 1)                                                \
-  X(REFUSED_FAIL, REFUSED, "fail", 1)                                                        \
-  X(REFUSED_LOOP, REFUSED, "loop", 1)                                                        \
-  X(REFUSED_TARGET_MISSING, REFUSED, "target_missing", 1)                                    \
-  X(REFUSED_TIMEOUT, REFUSED, "timeout", 1)                                                  \
-  X(REFUSED_QUEUE_FULL, REFUSED, "queue_full", 1)                                            \
-  X(REFUSED_SEND_ERROR, REFUSED, "send_error", 1)                                            \
-  X(REFUSED_DRAINING, REFUSED, "draining", 1)                                                \
-  X(PENDING, NONE, "", 1)                 /* gauge: connections waiting for a full receiver */ \
-  X(ACCEPT_ERRORS, NONE, "", 1)           /* accept failures of any kind */                  \
-  X(ACCEPT_PAUSES, NONE, "", 1)           /* times intake paused for lack of descriptors */  \
-  X(TABLES_ADOPTED, NONE, "", 1)                                                             \
-  X(PONGS, NONE, "", 1)                   /* control wake-ups answered: the loop is alive */ \
-  X(LATENCY_SUM_US, NONE, "", 1)          /* accept -> handed over, summed */                \
-  X(LATENCY_BUCKETS, NONE, "", SKBOX_LATENCY_BUCKETS)           /* a count per bucket */     \
-  X(ACCEPT_ERRNO, NONE, "", SKBOX_ACCEPT_ERRNO_COUNTERS)        /* accept failures by errno */ \
-  X(REFUSED_OUTSIDE_ROOT, REFUSED, "outside_root", 1)  /* --target-root refused the path */  \
-  X(REFUSED_NO_RECEIVER, REFUSED, "no_receiver", 1)    /* a JSON slot nobody holds */        \
-  X(UPSTREAM_RECEIVED, NONE, "", 1)       /* -P: TCP connections received upstream */       \
-  X(UPSTREAM_INVALID, NONE, "", 1)        /* -P: received descriptors that were not TCP */
+#define SKBOX_STAT_LIST(X) \
+  X(ACCEPTED, NONE, "", 1) \
+  X(DELIVERED, DELIVERED, "delivered", 1) \
+  X(REFUSED_NO_MATCH, REFUSED, "no_match", 1) \
+  X(REFUSED_FAIL, REFUSED, "fail", 1) \
+  X(REFUSED_LOOP, REFUSED, "loop", 1) \
+  X(REFUSED_TARGET_MISSING, REFUSED, "target_missing", 1) \
+  X(REFUSED_TIMEOUT, REFUSED, "timeout", 1) \
+  X(REFUSED_QUEUE_FULL, REFUSED, "queue_full", 1) \
+  X(REFUSED_SEND_ERROR, REFUSED, "send_error", 1) \
+  X(REFUSED_DRAINING, REFUSED, "draining", 1) \
+  X(PENDING, NONE, "", 1)       /* gauge: connections waiting for a full receiver */ \
+  X(ACCEPT_ERRORS, NONE, "", 1) /* accept failures of any kind */ \
+  X(ACCEPT_PAUSES, NONE, "", 1) /* times intake paused for lack of descriptors */ \
+  X(TABLES_ADOPTED, NONE, "", 1) \
+  X(PONGS, NONE, "", 1)                                  /* control wake-ups answered: the loop is alive */ \
+  X(LATENCY_SUM_US, NONE, "", 1)                         /* accept -> handed over, summed */ \
+  X(LATENCY_BUCKETS, NONE, "", SKBOX_LATENCY_BUCKETS)    /* a count per bucket */ \
+  X(ACCEPT_ERRNO, NONE, "", SKBOX_ACCEPT_ERRNO_COUNTERS) /* accept failures by errno */ \
+  X(REFUSED_OUTSIDE_ROOT, REFUSED, "outside_root", 1)    /* --target-root refused the path */ \
+  X(REFUSED_NO_RECEIVER, REFUSED, "no_receiver", 1)      /* a JSON slot nobody holds */ \
+  X(UPSTREAM_RECEIVED, NONE, "", 1)                      /* -P: TCP connections received upstream */ \
+  X(UPSTREAM_INVALID, NONE, "", 1)                       /* -P: received descriptors that were not TCP */
 
 /* Each entry is its first index and the index of its last counter. */
 #define SKBOX_STAT_ENUM_ENTRY(name, outcome, label, width) \
-  SKBOX_STAT_##name, SKBOX_STAT_##name##_LAST = SKBOX_STAT_##name + (width) - 1,
+  SKBOX_STAT_##name, SKBOX_STAT_##name##_LAST = SKBOX_STAT_##name + (width)-1,
 enum skbox_stat { SKBOX_STAT_LIST(SKBOX_STAT_ENUM_ENTRY) SKBOX_STAT_COUNT };
 #undef SKBOX_STAT_ENUM_ENTRY
 
@@ -76,15 +76,15 @@ enum skbox_stat { SKBOX_STAT_LIST(SKBOX_STAT_ENUM_ENTRY) SKBOX_STAT_COUNT };
  * the config. X(NAME). */
 #define SKBOX_TARGET_SLOTS 4096
 #define SKBOX_TARGET_STAT_LIST(X) \
-  X(DELIVERED)                    \
+  X(DELIVERED) \
   X(PENDING) /* gauge */
 
 #define SKBOX_TARGET_STAT_ENUM_ENTRY(name) SKBOX_TARGET_STAT_##name,
 enum skbox_target_stat { SKBOX_TARGET_STAT_LIST(SKBOX_TARGET_STAT_ENUM_ENTRY) SKBOX_TARGET_STAT_COUNT };
 #undef SKBOX_TARGET_STAT_ENUM_ENTRY
 
-#define SKBOX_TARGET_DELIVERED(slot) ((slot) * SKBOX_TARGET_STAT_COUNT + SKBOX_TARGET_STAT_DELIVERED)
-#define SKBOX_TARGET_PENDING(slot) ((slot) * SKBOX_TARGET_STAT_COUNT + SKBOX_TARGET_STAT_PENDING)
+#define SKBOX_TARGET_DELIVERED(slot) ((slot)*SKBOX_TARGET_STAT_COUNT + SKBOX_TARGET_STAT_DELIVERED)
+#define SKBOX_TARGET_PENDING(slot) ((slot)*SKBOX_TARGET_STAT_COUNT + SKBOX_TARGET_STAT_PENDING)
 
 #define SKBOX_LATENCY_BOUND_ENTRY(us) us,
 static const uint32_t skbox_latency_bounds_us[] = {SKBOX_LATENCY_BOUNDS_US(SKBOX_LATENCY_BOUND_ENTRY)};

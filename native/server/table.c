@@ -31,8 +31,8 @@ static int masked_consistent(const skbox_tuple *pattern, const skbox_tuple *mask
   return 1;
 }
 
-static const char *load_targets(skbox_table *t, const uint8_t *buf, size_t len, uint32_t off,
-                                uint32_t str_off, uint32_t str_size) {
+static const char *load_targets(skbox_table *t, const uint8_t *buf, size_t len, uint32_t off, uint32_t str_off,
+                                uint32_t str_size) {
   for (uint32_t i = 0; i < t->n_targets; i++) {
     const uint8_t *r = buf + off + (size_t)i * SKBOX_TARGET_RECORD_SIZE;
     skbox_target *tg = &t->targets[i];
@@ -69,8 +69,7 @@ static const char *load_targets(skbox_table *t, const uint8_t *buf, size_t len, 
   return NULL;
 }
 
-static const char *load_sets_and_entries(skbox_table *t, const uint8_t *buf, uint32_t sets_off,
-                                         uint32_t entries_off) {
+static const char *load_sets_and_entries(skbox_table *t, const uint8_t *buf, uint32_t sets_off, uint32_t entries_off) {
   for (uint32_t i = 0; i < t->n_entries; i++) {
     const uint8_t *r = buf + entries_off + (size_t)i * SKBOX_ENTRY_RECORD_SIZE;
     skbox_entry *e = &t->entries[i];
@@ -90,8 +89,7 @@ static const char *load_sets_and_entries(skbox_table *t, const uint8_t *buf, uin
     if (s->kind != SKBOX_SET_RULE && s->kind != SKBOX_SET_MAP) return "unknown set kind";
     if (s->first_entry > t->n_entries || s->n_entries > t->n_entries - s->first_entry)
       return "set entry range out of bounds";
-    if (!action_valid(s->default_action, t->n_sets, t->n_targets))
-      return "set has an invalid default action";
+    if (!action_valid(s->default_action, t->n_sets, t->n_targets)) return "set has an invalid default action";
     const skbox_entry *e = &t->entries[s->first_entry];
     for (uint32_t k = 0; k < s->n_entries; k++) {
       if (s->kind == SKBOX_SET_RULE) {
@@ -128,12 +126,27 @@ static int table_reads_local_end(const skbox_table *t) {
 
 skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) {
   *why = NULL;
-  if (len < SKBOX_TABLE_HEADER_SIZE) { *why = "table shorter than its header"; return NULL; }
-  if (read_u32(buf) != SKBOX_TABLE_MAGIC) { *why = "bad table magic"; return NULL; }
-  if (read_u32(buf + 4) != SKBOX_TABLE_VERSION) { *why = "unsupported table version"; return NULL; }
-  if (read_u32(buf + 8) != len) { *why = "table size does not match its header"; return NULL; }
+  if (len < SKBOX_TABLE_HEADER_SIZE) {
+    *why = "table shorter than its header";
+    return NULL;
+  }
+  if (read_u32(buf) != SKBOX_TABLE_MAGIC) {
+    *why = "bad table magic";
+    return NULL;
+  }
+  if (read_u32(buf + 4) != SKBOX_TABLE_VERSION) {
+    *why = "unsupported table version";
+    return NULL;
+  }
+  if (read_u32(buf + 8) != len) {
+    *why = "table size does not match its header";
+    return NULL;
+  }
   for (unsigned i = 60; i < 64; i++)
-    if (buf[i]) { *why = "reserved header bytes are not zero"; return NULL; }
+    if (buf[i]) {
+      *why = "reserved header bytes are not zero";
+      return NULL;
+    }
   uint32_t flags = read_u32(buf + 12);
   uint32_t n_sets = read_u32(buf + 16), sets_off = read_u32(buf + 20);
   uint32_t n_entries = read_u32(buf + 24), entries_off = read_u32(buf + 28);
@@ -141,23 +154,31 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
   uint32_t str_off = read_u32(buf + 40), str_size = read_u32(buf + 44);
   uint32_t start = read_u32(buf + 48);
   uint32_t n_starts = read_u32(buf + 52), starts_off = read_u32(buf + 56);
-  if (flags != 0) { *why = "unknown table flags"; return NULL; }
+  if (flags != 0) {
+    *why = "unknown table flags";
+    return NULL;
+  }
   if (n_sets > SKBOX_MAX_SETS || n_entries > SKBOX_MAX_ENTRIES || n_targets > SKBOX_MAX_TARGETS) {
     *why = "table counts out of range";
     return NULL;
   }
   if (!region_fits(len, sets_off, n_sets, SKBOX_SET_RECORD_SIZE) ||
       !region_fits(len, entries_off, n_entries, SKBOX_ENTRY_RECORD_SIZE) ||
-      !region_fits(len, targets_off, n_targets, SKBOX_TARGET_RECORD_SIZE) ||
-      !region_fits(len, str_off, str_size, 1) ||
+      !region_fits(len, targets_off, n_targets, SKBOX_TARGET_RECORD_SIZE) || !region_fits(len, str_off, str_size, 1) ||
       n_starts > SKBOX_MAX_LISTENER_STARTS || !region_fits(len, starts_off, n_starts, 4)) {
     *why = "table section out of bounds";
     return NULL;
   }
-  if (start != 0xffffffffu && start >= n_sets) { *why = "start set out of range"; return NULL; }
+  if (start != 0xffffffffu && start >= n_sets) {
+    *why = "start set out of range";
+    return NULL;
+  }
 
   skbox_table *t = calloc(1, sizeof *t);
-  if (!t) { *why = "out of memory"; return NULL; }
+  if (!t) {
+    *why = "out of memory";
+    return NULL;
+  }
   t->n_sets = n_sets;
   t->n_entries = n_entries;
   t->n_targets = n_targets;
@@ -175,7 +196,8 @@ skbox_table *skbox_table_load(const uint8_t *buf, size_t len, const char **why) 
     if (!*why) *why = load_sets_and_entries(t, buf, sets_off, entries_off);
     for (uint32_t i = 0; !*why && i < n_starts; i++) {
       t->listener_starts[i] = read_u32(buf + starts_off + (size_t)i * 4);
-      if (t->listener_starts[i] != 0xffffffffu && t->listener_starts[i] >= n_sets) *why = "listener start set out of range";
+      if (t->listener_starts[i] != 0xffffffffu && t->listener_starts[i] >= n_sets)
+        *why = "listener start set out of range";
     }
   }
   if (*why) {

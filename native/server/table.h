@@ -27,7 +27,7 @@
 
 /* Actions are one u32: kind in the top 8 bits, argument in the low 24. */
 #define SKBOX_ACTION_KIND(a) ((a) >> 24)
-#define SKBOX_ACTION_ARG(a) ((a) & 0xffffffu)
+#define SKBOX_ACTION_ARG(a) ((a)&0xffffffu)
 #define SKBOX_ACT_FAIL 0u     /* explicit `fail` */
 #define SKBOX_ACT_JUMP 1u     /* continue in set ARG */
 #define SKBOX_ACT_TARGET 2u   /* deliver to target ARG */
@@ -39,7 +39,7 @@
 #define SKBOX_TARGET_SLOT 3u /* a registration slot of the JSON config (docs/config-json.md) */
 #define SKBOX_MAX_SLOTS 65536u
 #define SKBOX_MAX_LISTENER_STARTS 4096u
-#define SKBOX_TARGET_FLAG_TEMPLATE 1u /* path holds #//N_ / #//P_ markers (-U) */
+#define SKBOX_TARGET_FLAG_TEMPLATE 1u          /* path holds #//N_ / #//P_ markers (-U) */
 #define SKBOX_TARGET_FLAG_EXIT_ON_PEER_GONE 2u /* -i: the server exits 11 when the peer is gone */
 
 typedef struct {
@@ -63,9 +63,9 @@ typedef struct {
 typedef struct {
   uint32_t kind;
   uint32_t flags;
-  int32_t fd;           /* SKBOX_TARGET_FD */
-  uint32_t slot;        /* SKBOX_TARGET_SLOT */
-  uint32_t path_len;    /* SKBOX_TARGET_UNIX, <= SKBOX_UNIX_PATH_MAX */
+  int32_t fd;                         /* SKBOX_TARGET_FD */
+  uint32_t slot;                      /* SKBOX_TARGET_SLOT */
+  uint32_t path_len;                  /* SKBOX_TARGET_UNIX, <= SKBOX_UNIX_PATH_MAX */
   char path[SKBOX_UNIX_PATH_MAX + 1]; /* NUL-terminated copy; '@' first = abstract */
 } skbox_target;
 
@@ -73,7 +73,7 @@ typedef struct {
 typedef struct {
   uint32_t n_sets, n_entries, n_targets, start_set, flags;
   uint32_t n_listener_starts;
-  int reads_local_end; /* some mask or -U template uses the local address or port */
+  int reads_local_end;       /* some mask or -U template uses the local address or port */
   uint32_t *listener_starts; /* start set per listener index (JSON incoming_socket), else start_set */
   skbox_set *sets;
   skbox_entry *entries;

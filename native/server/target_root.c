@@ -27,8 +27,9 @@ int skbox_target_root_open(const char *dir, const char **why) {
     int e = errno;
     close(fd);
     errno = e ? e : ENOENT;
-    *why = "cannot reach it again through /proc/thread-self/fd, which confined connects go through "
-           "(mount /proc, inside the chroot under -x)";
+    *why =
+        "cannot reach it again through /proc/thread-self/fd, which confined connects go through "
+        "(mount /proc, inside the chroot under -x)";
     return -1;
   }
   return fd;

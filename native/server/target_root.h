@@ -13,8 +13,8 @@
 #define SKBOX_PROC_FD_NAME_MAX 40
 
 typedef struct {
-  int fd;            /* O_PATH descriptor of the directory; -1: no confinement */
-  int allow_abstract; /* abstract names are not files: refused unless allowed */
+  int fd;                               /* O_PATH descriptor of the directory; -1: no confinement */
+  int allow_abstract;                   /* abstract names are not files: refused unless allowed */
   char prefix[SKBOX_UNIX_PATH_MAX + 1]; /* the directory's absolute name, no trailing '/' ("" for /) */
   size_t prefix_len;
 } skbox_target_root;

@@ -25,7 +25,8 @@ export class NativeHistogram {
     this.help = config.help;
   }
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: Array<{ value: number; labels: Record<string, string | number>; metricName: string }> }> {
+  // prom-client awaits get(): a promise of a value computed now.
+  get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: Array<{ value: number; labels: Record<string, string | number>; metricName: string }> }> {
     const snap = this.read();
     const values = [];
     let cumulative = 0n;
@@ -36,7 +37,7 @@ export class NativeHistogram {
     }
     values.push({ value: snap.sum, labels: {}, metricName: `${this.name}_sum` });
     values.push({ value: Number(cumulative), labels: {}, metricName: `${this.name}_count` });
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
   }
 
   // prom-client calls these on registered metrics; a read-only view has nothing to reset.

@@ -20,7 +20,7 @@ export function pathProblem(path: string): string | null {
   const bytes = Buffer.byteLength(path, 'utf8');
   if (path.includes('\0')) return 'path contains a NUL byte';
   // The library refuses such records as junk (a text file, binary data); never write one.
-  if (/[\x01-\x1f\x7f]/.test(path)) return 'path contains a control character';
+  if ([...path].some((c) => c.charCodeAt(0) < 0x20 || c === '\x7f')) return 'path contains a control character';
   if (bytes > MAX_PATH_BYTES)
     return `path is ${bytes} bytes; a UNIX socket path holds at most ${MAX_PATH_BYTES} (sun_path is 108 bytes with its NUL)`;
   if (path === '@') return 'abstract socket name after @ is empty';

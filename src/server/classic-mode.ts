@@ -67,7 +67,7 @@ export class ClassicMode implements ConfigMode {
     try {
       return this.addon.registerAt(r.path, r.group, REGISTRATION_TIMEOUT_MS);
     } catch (err) {
-      throw new Error(`-P: cannot register as group ${r.group} at ${r.path}: ${(err as Error).message}`);
+      throw new Error(`-P: cannot register as group ${r.group} at ${r.path}: ${(err as Error).message}`, { cause: err });
     }
   }
 

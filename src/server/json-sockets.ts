@@ -39,7 +39,7 @@ export function openJsonListeners(addon: ServerAddon, config: JsonConfig): numbe
           if (previousNetns !== null) addon.leaveNetns(previousNetns);
         }
       } catch (err) {
-        throw new Error(`${where}: ${(err as Error).message}`);
+        throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
       }
     }
   } catch (err) {
@@ -70,7 +70,7 @@ export function openApiSockets(addon: ServerAddon, config: JsonConfig): number[]
       fds.push(addon.openRegistrationSocket(p.socket, p.mode, uid, gid, API_BACKLOG));
     } catch (err) {
       fds.forEach((fd) => addon.closeFd(fd));
-      throw new Error(`${where}: ${(err as Error).message}`);
+      throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
     }
   }
   return fds;

@@ -30,7 +30,7 @@ export function openListeners(addon: ServerAddon, o: ServerOptions, systemd?: Sy
       try {
         addon.adoptListener(fd);
       } catch (err) {
-        throw new Error(`systemd socket ${fd} (${systemd.names[i]}) ${(err as Error).message.replace(/^descriptor \d+ /, '')}`);
+        throw new Error(`systemd socket ${fd} (${systemd.names[i]}) ${(err as Error).message.replace(/^descriptor \d+ /, '')}`, { cause: err });
       }
     });
     return systemd.fds;

@@ -74,6 +74,6 @@ export function readConfigFile(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read config ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read config ${file}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -8,28 +8,28 @@
 
 #include "relay/proxy_header.h"
 
-static void show(const char *name, enum rly_proxy_header kind, const struct rly_endpoint *client,
-                 const struct rly_endpoint *local) {
-  unsigned char out[RLY_PROXY_HEADER_MAX];
+static void show(const char *name, enum skbox_relay_proxy_header kind, const struct skbox_relay_endpoint *client,
+                 const struct skbox_relay_endpoint *local) {
+  unsigned char out[SKBOX_RELAY_PROXY_HEADER_MAX];
   memset(out, 0, sizeof(out));
-  long n = (long)rly_proxy_header(kind, client, local, out);
+  long n = (long)skbox_relay_proxy_header(kind, client, local, out);
   printf("%s %ld ", name, n);
-  for (long i = 0; i < n && i < RLY_PROXY_HEADER_MAX; i++) printf("%02x", out[i]);
+  for (long i = 0; i < n && i < SKBOX_RELAY_PROXY_HEADER_MAX; i++) printf("%02x", out[i]);
   printf("\n");
 }
 
 int main(void) {
-  struct rly_endpoint client = {
+  struct skbox_relay_endpoint client = {
       .addr = {0xfd, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xc8, 0xc8, 0xc8, 0xc8},
       .port = 65534,
       .is_ip = 1,
   };
-  struct rly_endpoint local = {
+  struct skbox_relay_endpoint local = {
       .addr = {0xfd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xdd, 0xc8, 0xc8, 0xc8, 0xc9},
       .port = 65535,
       .is_ip = 1,
   };
-  show("v1", RLY_PROXY_V1, &client, &local);
-  show("v2", RLY_PROXY_V2, &client, &local);
+  show("v1", SKBOX_RELAY_PROXY_V1, &client, &local);
+  show("v2", SKBOX_RELAY_PROXY_V2, &client, &local);
   return 0;
 }

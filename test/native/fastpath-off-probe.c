@@ -28,15 +28,16 @@ int main(void) {
   ssize_t got = recvmsg(fds[1], &msg, 0);
   skbox_fastpath_stop();
   skbox_fastpath_slot_close(7, 1);
-  printf("{\"start\":%d,\"startErrno\":%d,\"why\":\"%s\",\"active\":%d,\"listeners\":%d,\"publish\":%d,"
-         "\"slotOpen\":%d,\"decisions\":%d,\"assigned\":%llu,\"reclaimed\":%llu,\"slotsSeen\":%u,\"testRun\":%d,"
-         "\"granted\":%zd,\"listenerMode\":%d,\"answerBytes\":%zd,\"answer\":[%u,%u,%u,%u],\"descriptors\":%d,"
-         "\"grantsPlain\":%llu,\"grantsWithListener\":%llu}\n",
-         start, start_errno, why, skbox_fastpath_active(), skbox_fastpath_set_listeners(fds, 2),
-         skbox_fastpath_publish(NULL), skbox_fastpath_slot_open(7), skbox_fastpath_decisions(decisions),
-         (unsigned long long)skbox_fastpath_assigned(7), (unsigned long long)skbox_fastpath_reclaimed(7),
-         skbox_fastpath_slots_seen(slots, 4), skbox_fastpath_test_run(tuple, 0, &cookie), granted, listener_mode, got,
-         answer[0], answer[1], answer[2], answer[3], msg.msg_controllen > 0 ? 1 : 0,
-         (unsigned long long)skbox_fastpath_grants(0), (unsigned long long)skbox_fastpath_grants(1));
+  printf(
+      "{\"start\":%d,\"startErrno\":%d,\"why\":\"%s\",\"active\":%d,\"listeners\":%d,\"publish\":%d,"
+      "\"slotOpen\":%d,\"decisions\":%d,\"assigned\":%llu,\"reclaimed\":%llu,\"slotsSeen\":%u,\"testRun\":%d,"
+      "\"granted\":%zd,\"listenerMode\":%d,\"answerBytes\":%zd,\"answer\":[%u,%u,%u,%u],\"descriptors\":%d,"
+      "\"grantsPlain\":%llu,\"grantsWithListener\":%llu}\n",
+      start, start_errno, why, skbox_fastpath_active(), skbox_fastpath_set_listeners(fds, 2),
+      skbox_fastpath_publish(NULL), skbox_fastpath_slot_open(7), skbox_fastpath_decisions(decisions),
+      (unsigned long long)skbox_fastpath_assigned(7), (unsigned long long)skbox_fastpath_reclaimed(7),
+      skbox_fastpath_slots_seen(slots, 4), skbox_fastpath_test_run(tuple, 0, &cookie), granted, listener_mode, got,
+      answer[0], answer[1], answer[2], answer[3], msg.msg_controllen > 0 ? 1 : 0,
+      (unsigned long long)skbox_fastpath_grants(0), (unsigned long long)skbox_fastpath_grants(1));
   return 0;
 }

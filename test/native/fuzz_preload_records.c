@@ -60,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct skbox_target_error error;
   errno = 0;
   if (skbox_resolve_unix_target(&target, &config, &out, &error) != 0) {
-    if (errno != ERANGE && errno != EADDRNOTAVAIL && errno != ENAMETOOLONG && errno != EINVAL) fail("an unexpected errno");
+    if (errno != ERANGE && errno != EADDRNOTAVAIL && errno != ENAMETOOLONG && errno != EINVAL)
+      fail("an unexpected errno");
     if (error.why == NULL || error.why[0] == '\0') fail("a refusal without a reason");
     return 0;
   }

@@ -8,7 +8,7 @@
  * extra_closed. Mode 1 builds a real message from the input (descriptors of
  * several kinds, one or two SCM_RIGHTS headers, a payload, credentials) on a
  * datagram, seqpacket or stream socketpair and receives it with
- * skc_receive_fd: afterwards exactly the kept descriptor is new in this
+ * skbox_receive_fd: afterwards exactly the kept descriptor is new in this
  * process. Built and run by test/native-fuzz.test.ts. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -100,7 +100,8 @@ static int make_descriptor(uint8_t kind) {
 static void real_message(const uint8_t *data, size_t size) {
   if (size < 4) return;
   static const int types[] = {SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
-  int type = types[data[0] % 3], level = data[1] % 3, two_headers = data[2] & 1, creds = data[2] & 2, sender_gone = data[2] & 4;
+  int type = types[data[0] % 3], level = data[1] % 3, two_headers = data[2] & 1, creds = data[2] & 2,
+      sender_gone = data[2] & 4;
   size_t n_fds = data[3] % 41;
   data += 4;
   size -= 4;
@@ -143,15 +144,15 @@ static void real_message(const uint8_t *data, size_t size) {
     close(pair[1]);
     pair[1] = -1;
   }
-  struct skc_received got;
-  enum skc_receive_status st = skc_receive_fd(pair[0], level, 0, &got);
-  if (st == SKC_RECEIVE_FD) {
+  struct skbox_received got;
+  enum skbox_receive_status st = skbox_receive_fd(pair[0], level, 0, &got);
+  if (st == SKBOX_RECEIVE_FD) {
     if (got.fd < 0 || n_fds == 0) fail("a descriptor from nowhere");
     close(got.fd);
   } else if (got.fd != -1) {
-    fail("a descriptor without SKC_RECEIVE_FD");
+    fail("a descriptor without SKBOX_RECEIVE_FD");
   }
-  if (got.extra_closed + (st == SKC_RECEIVE_FD || got.rejected) > n_fds) fail("more closed than sent");
+  if (got.extra_closed + (st == SKBOX_RECEIVE_FD || got.rejected) > n_fds) fail("more closed than sent");
   close(pair[0]);
   if (pair[1] >= 0) close(pair[1]);
   if (open_descriptors() != before) fail("a descriptor was left open");

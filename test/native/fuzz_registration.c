@@ -51,8 +51,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 /* Command 1 registers; command 2 registers in listener mode (docs/fast-path.md), which this
  * build, linked with the fast path off, grants without a listener. */
 static int is_registration(const uint8_t *p, size_t n, uint32_t slot) {
-  return n == 8 && (p[0] == 1 || p[0] == 2) && !p[1] && !p[2] && !p[3] && p[4] == (uint8_t)(slot >> 24) && p[5] == (uint8_t)(slot >> 16) &&
-         p[6] == (uint8_t)(slot >> 8) && p[7] == (uint8_t)slot;
+  return n == 8 && (p[0] == 1 || p[0] == 2) && !p[1] && !p[2] && !p[3] && p[4] == (uint8_t)(slot >> 24) &&
+         p[5] == (uint8_t)(slot >> 16) && p[6] == (uint8_t)(slot >> 8) && p[7] == (uint8_t)slot;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

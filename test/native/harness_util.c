@@ -81,7 +81,9 @@ static int start_connect(const char *src, const char *dst, uint16_t port, int no
   return fd;
 }
 
-int harness_connect(const char *src, const char *dst, uint16_t port) { return start_connect(src, dst, port, 0); }
+int harness_connect(const char *src, const char *dst, uint16_t port) {
+  return start_connect(src, dst, port, 0);
+}
 
 /* 1 delivered, 0 refused, 2 nothing yet. */
 static int read_outcome(int fd) {

@@ -10,7 +10,7 @@
 /* Ends the run: prints {"error": "...", "at": "file:line"} on stdout, exits 1. */
 void harness_fail(const char *file, int line, const char *what);
 #define CHECK(cond, what) \
-  do {                    \
+  do { \
     if (!(cond)) harness_fail(__FILE__, __LINE__, what " (" #cond ")"); \
   } while (0)
 

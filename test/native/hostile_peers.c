@@ -60,7 +60,8 @@ static int send_descriptors(int sock, const struct sockaddr_un *to, socklen_t to
   if (n > 0) {
     int first = two_headers && n > 1 ? n / 2 : n;
     m.msg_control = control.buf;
-    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)first) + (first < n ? CMSG_SPACE(sizeof(int) * (size_t)(n - first)) : 0);
+    m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)first) +
+                       (first < n ? CMSG_SPACE(sizeof(int) * (size_t)(n - first)) : 0);
     struct cmsghdr *c = CMSG_FIRSTHDR(&m);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -152,19 +153,18 @@ void hostile_registration(const char *path, uint32_t taken_slot, uint32_t n_slot
   size_t len = 8;
   switch (hostile_random(rng) % 7) {
     case 0: break; /* a taken or absent slot */
-    case 1: len = hostile_random(rng) % 32; if (len == 8) len = 9; break;
+    case 1:
+      len = hostile_random(rng) % 32;
+      if (len == 8) len = 9;
+      break;
     case 2: packet[0] = (unsigned char)(2 + hostile_random(rng) % 254); break;
     case 3: packet[1 + hostile_random(rng) % 3] = (unsigned char)(1 + hostile_random(rng) % 255); break;
     case 4: /* descriptors along with it: the server must not keep them */
       hostile_send(sock, packet, len, 1 + (int)(hostile_random(rng) % 40));
       len = 0;
       break;
-    case 5: /* says nothing and leaves */
-      close(sock);
-      return;
-    default: /* a second packet right behind the first */
-      send(sock, packet, len, MSG_NOSIGNAL);
-      break;
+    case 5: /* says nothing and leaves */ close(sock); return;
+    default: /* a second packet right behind the first */ send(sock, packet, len, MSG_NOSIGNAL); break;
   }
   if (len > 0) send(sock, packet, len, MSG_NOSIGNAL);
   if (wait_for_close(sock)) counts->granted++;

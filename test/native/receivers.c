@@ -13,8 +13,12 @@
 
 #define VANISH_EVERY 40
 
-static uint64_t load(const uint64_t *v) { return __atomic_load_n(v, __ATOMIC_ACQUIRE); }
-static void bump(uint64_t *v) { __atomic_add_fetch(v, 1, __ATOMIC_ACQ_REL); }
+static uint64_t load(const uint64_t *v) {
+  return __atomic_load_n(v, __ATOMIC_ACQUIRE);
+}
+static void bump(uint64_t *v) {
+  __atomic_add_fetch(v, 1, __ATOMIC_ACQ_REL);
+}
 
 static int open_socket(receiver *r) {
   if (r->slot >= 0) {
@@ -74,13 +78,13 @@ static void *receiver_main(void *arg) {
       __atomic_store_n(&r->stall_until, harness_now_ms() + r->stall_ms, __ATOMIC_RELEASE);
       continue;
     }
-    struct skc_received got;
-    enum skc_receive_status st = skc_receive_fd(r->sock, 2, 0, &got);
-    if (st == SKC_RECEIVE_FD) {
+    struct skbox_received got;
+    enum skbox_receive_status st = skbox_receive_fd(r->sock, 2, 0, &got);
+    if (st == SKBOX_RECEIVE_FD) {
       answer(r, got.fd);
-    } else if (st == SKC_RECEIVE_NO_FD) {
+    } else if (st == SKBOX_RECEIVE_NO_FD) {
       bump(&r->no_fd);
-    } else if (st == SKC_RECEIVE_END || st == SKC_RECEIVE_ERROR) {
+    } else if (st == SKBOX_RECEIVE_END || st == SKBOX_RECEIVE_ERROR) {
       CHECK(r->slot >= 0, "a datagram receiver's socket failed");
       /* The server ended the registration: register again. */
       close_socket(r);
@@ -88,7 +92,7 @@ static void *receiver_main(void *arg) {
       continue;
     }
     if (r->mode == RECEIVER_SLOW) harness_sleep_ms(2);
-    if (r->mode == RECEIVER_VANISH && st == SKC_RECEIVE_FD && ++since_comeback >= VANISH_EVERY) {
+    if (r->mode == RECEIVER_VANISH && st == SKBOX_RECEIVE_FD && ++since_comeback >= VANISH_EVERY) {
       since_comeback = 0;
       close_socket(r);
       harness_sleep_ms(20);
@@ -114,4 +118,6 @@ void receiver_stall(receiver *r, unsigned ms) {
   __atomic_store_n(&r->stall_until, harness_now_ms() + ms, __ATOMIC_RELEASE);
 }
 
-uint64_t receiver_tcp(const receiver *r) { return load(&r->tcp); }
+uint64_t receiver_tcp(const receiver *r) {
+  return load(&r->tcp);
+}

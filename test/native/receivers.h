@@ -16,18 +16,18 @@ enum receiver_mode {
 };
 
 typedef struct {
-  char path[108];      /* datagram socket path, or the registration socket ('@' = abstract) */
-  int slot;            /* -1: bind path; else register for this slot at path */
+  char path[108]; /* datagram socket path, or the registration socket ('@' = abstract) */
+  int slot;       /* -1: bind path; else register for this slot at path */
   enum receiver_mode mode;
   int pass_credentials; /* SO_PASSCRED: every message carries SCM_CREDENTIALS too */
   unsigned stall_ms;
   int sock;
   pthread_t thread;
   /* written by the receiver, read by the harness */
-  uint64_t tcp;        /* TCP connections answered */
-  uint64_t other;      /* descriptors of other kinds that passed validation (floods) */
-  uint64_t no_fd;      /* messages without a usable descriptor */
-  uint64_t comebacks;  /* times it vanished and came back */
+  uint64_t tcp;       /* TCP connections answered */
+  uint64_t other;     /* descriptors of other kinds that passed validation (floods) */
+  uint64_t no_fd;     /* messages without a usable descriptor */
+  uint64_t comebacks; /* times it vanished and came back */
   /* written by the harness */
   int stop;
   uint64_t stall_until; /* harness_now_ms() value; 0 = from the first message */

@@ -37,7 +37,7 @@ static char dir[200];
 
 typedef struct {
   int listener;
-  int proxy; /* 0, 1 or 2: the header each connection starts with */
+  int proxy;           /* 0, 1 or 2: the header each connection starts with */
   uint16_t relay_port; /* the destination port the header must name (0: not checked) */
   uint64_t connections, bytes, headers_checked;
   pthread_t thread;
@@ -143,25 +143,25 @@ static int tcp_listener(uint16_t *port) {
 /* ---- relays ---- */
 
 typedef struct {
-  struct rly_relay *relay;
-  struct rly_exit exit;
+  struct skbox_relay *relay;
+  struct skbox_relay_exit exit;
   pthread_t thread;
 } relay_runner;
 
 static void *relay_main(void *arg) {
   relay_runner *r = arg;
-  r->exit = rly_relay_run(r->relay);
+  r->exit = skbox_relay_run(r->relay);
   return NULL;
 }
 
-static void relay_start(relay_runner *r, const struct rly_config *cfg) {
+static void relay_start(relay_runner *r, const struct skbox_relay_config *cfg) {
   const char *why = "";
-  r->relay = rly_relay_create(cfg, &why);
-  CHECK(r->relay != NULL, "rly_relay_create");
+  r->relay = skbox_relay_create(cfg, &why);
+  CHECK(r->relay != NULL, "skbox_relay_create");
   CHECK(pthread_create(&r->thread, NULL, relay_main, r) == 0, "pthread_create");
 }
 
-static void base_config(struct rly_config *cfg) {
+static void base_config(struct skbox_relay_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   cfg->validation_level = 2;
   cfg->connect_timeout_ms = 2000;
@@ -296,32 +296,32 @@ int main(int argc, char **argv) {
 
   /* relay A: TCP listener -> TCP backend, PROXY v2 */
   uint16_t a_port, c_port, b_front_port;
-  struct rly_config a;
+  struct skbox_relay_config a;
   base_config(&a);
   a.source_fd = tcp_listener(&a_port);
   fcntl(a.source_fd, F_SETFL, O_NONBLOCK);
   a.tcp_target.sin6_port = htons(tcp_echo_port);
-  a.proxy = RLY_PROXY_V2;
+  a.proxy = SKBOX_RELAY_PROXY_V2;
   tcp_echo.relay_port = a_port;
   /* relay B: descriptors on a datagram socket -> UNIX backend, PROXY v1 */
-  struct rly_config b;
+  struct skbox_relay_config b;
   base_config(&b);
   char b_path[108];
   snprintf(b_path, sizeof b_path, "%s/relay-b.sock", dir);
   b.source_fd = skbox_bind_datagram_socket(b_path, 0600);
   CHECK(b.source_fd >= 0, "relay B's socket");
-  b.source_kind = RLY_SOURCE_RECEIVE;
+  b.source_kind = SKBOX_RELAY_SOURCE_RECEIVE;
   snprintf(b.unlink_path, sizeof b.unlink_path, "%s", b_path);
   b.target_is_unix = 1;
   snprintf(b.unix_path, sizeof b.unix_path, "%s", unix_path);
-  b.proxy = RLY_PROXY_V1;
+  b.proxy = SKBOX_RELAY_PROXY_V1;
   b.max_connections = 4;
   fd_sender sender = {0};
   sender.listener = tcp_listener(&b_front_port);
   snprintf(sender.target, sizeof sender.target, "%s", b_path);
   unix_echo.relay_port = b_front_port;
   /* relay C: a backend port nobody listens on */
-  struct rly_config c;
+  struct skbox_relay_config c;
   base_config(&c);
   c.source_fd = tcp_listener(&c_port);
   fcntl(c.source_fd, F_SETFL, O_NONBLOCK);
@@ -339,9 +339,12 @@ int main(int argc, char **argv) {
   CHECK(pthread_create(&sender.thread, NULL, sender_main, &sender) == 0, "pthread_create");
 
   client_job jobs[] = {
-      {.port = a_port, .n = per_client, .seed = 1}, {.port = a_port, .n = per_client, .seed = 2},
-      {.port = a_port, .n = per_client, .seed = 3}, {.port = b_front_port, .n = per_client, .seed = 4},
-      {.port = b_front_port, .n = per_client, .seed = 5}, {.port = c_port, .n = per_client / 4 + 1, .expect_refused = 1, .seed = 6},
+      {.port = a_port, .n = per_client, .seed = 1},
+      {.port = a_port, .n = per_client, .seed = 2},
+      {.port = a_port, .n = per_client, .seed = 3},
+      {.port = b_front_port, .n = per_client, .seed = 4},
+      {.port = b_front_port, .n = per_client, .seed = 5},
+      {.port = c_port, .n = per_client / 4 + 1, .expect_refused = 1, .seed = 6},
   };
   int n_jobs = (int)(sizeof jobs / sizeof *jobs);
   run_clients(jobs, n_jobs);
@@ -349,11 +352,11 @@ int main(int argc, char **argv) {
   __atomic_store_n(&sender.stop, 1, __ATOMIC_RELEASE);
   pthread_join(sender.thread, NULL);
   relay_runner *relays[] = {&ra, &rb, &rc};
-  for (int i = 0; i < 3; i++) rly_relay_stop(relays[i]->relay);
+  for (int i = 0; i < 3; i++) skbox_relay_stop(relays[i]->relay);
   for (int i = 0; i < 3; i++) {
     pthread_join(relays[i]->thread, NULL);
     CHECK(relays[i]->exit.status == 0, "a relay's loop failed");
-    rly_relay_destroy(relays[i]->relay);
+    skbox_relay_destroy(relays[i]->relay);
   }
   /* The backends: their listeners end, their connection threads have finished with the relays. */
   shutdown(tcp_echo.listener, SHUT_RDWR);
@@ -383,11 +386,11 @@ int main(int argc, char **argv) {
     printf("{\"error\":\"%d descriptors left open\"}\n", fds_after - fds_before);
     return 1;
   }
-  printf("{\"connections\":%llu,\"echoed\":%llu,\"resets\":%llu,\"refused\":%llu,\"bytesEchoed\":%llu,"
-         "\"proxyV2Checked\":%llu,\"proxyV1Checked\":%llu,\"descriptorsHandedOver\":%llu,\"floods\":%llu}\n",
-         (unsigned long long)connections, (unsigned long long)echoed, (unsigned long long)resets,
-         (unsigned long long)refused, (unsigned long long)bytes, (unsigned long long)tcp_echo.headers_checked,
-         (unsigned long long)unix_echo.headers_checked, (unsigned long long)sender.sent,
-         (unsigned long long)sender.floods);
+  printf(
+      "{\"connections\":%llu,\"echoed\":%llu,\"resets\":%llu,\"refused\":%llu,\"bytesEchoed\":%llu,"
+      "\"proxyV2Checked\":%llu,\"proxyV1Checked\":%llu,\"descriptorsHandedOver\":%llu,\"floods\":%llu}\n",
+      (unsigned long long)connections, (unsigned long long)echoed, (unsigned long long)resets,
+      (unsigned long long)refused, (unsigned long long)bytes, (unsigned long long)tcp_echo.headers_checked,
+      (unsigned long long)unix_echo.headers_checked, (unsigned long long)sender.sent, (unsigned long long)sender.floods);
   return 0;
 }

@@ -97,7 +97,9 @@ static void loop_create(loop_runner *l, skbox_loop_listener listener, const skbo
   skbox_loop_publish(l->loop, load_table());
 }
 
-static void loop_start(loop_runner *l) { CHECK(pthread_create(&l->thread, NULL, loop_main, l) == 0, "pthread_create"); }
+static void loop_start(loop_runner *l) {
+  CHECK(pthread_create(&l->thread, NULL, loop_main, l) == 0, "pthread_create");
+}
 
 static int loop_join(loop_runner *l) {
   pthread_join(l->thread, NULL);
@@ -111,12 +113,12 @@ static uint64_t stat_of(const loop_runner *l, int n, unsigned s) {
 }
 
 static const unsigned refusals[] = {
-    SKBOX_STAT_REFUSED_NO_MATCH,   SKBOX_STAT_REFUSED_FAIL,       SKBOX_STAT_REFUSED_LOOP,
-    SKBOX_STAT_REFUSED_TARGET_MISSING, SKBOX_STAT_REFUSED_TIMEOUT, SKBOX_STAT_REFUSED_QUEUE_FULL,
-    SKBOX_STAT_REFUSED_SEND_ERROR, SKBOX_STAT_REFUSED_DRAINING,   SKBOX_STAT_REFUSED_OUTSIDE_ROOT,
+    SKBOX_STAT_REFUSED_NO_MATCH,       SKBOX_STAT_REFUSED_FAIL,     SKBOX_STAT_REFUSED_LOOP,
+    SKBOX_STAT_REFUSED_TARGET_MISSING, SKBOX_STAT_REFUSED_TIMEOUT,  SKBOX_STAT_REFUSED_QUEUE_FULL,
+    SKBOX_STAT_REFUSED_SEND_ERROR,     SKBOX_STAT_REFUSED_DRAINING, SKBOX_STAT_REFUSED_OUTSIDE_ROOT,
     SKBOX_STAT_REFUSED_NO_RECEIVER,
 };
-static const char *const refusal_names[] = {"no_match", "fail",       "loop",     "target_missing", "timeout",
+static const char *const refusal_names[] = {"no_match",   "fail",       "loop",     "target_missing", "timeout",
                                             "queue_full", "send_error", "draining", "outside_root",   "no_receiver"};
 #define N_REFUSALS (sizeof refusals / sizeof *refusals)
 
@@ -138,12 +140,13 @@ static void check_accounting(const loop_runner *l, int n, uint64_t clients, cons
 
 static void print_counts(const char *scenario, const loop_runner *l, int n, const harness_client_result *seen,
                          const char *extra) {
-  printf("{\"scenario\":\"%s\",\"connections\":%llu,\"accepted\":%llu,\"delivered\":%llu,\"clientsDelivered\":%llu,"
-         "\"clientsRefused\":%llu,\"acceptPauses\":%llu,\"refused\":{",
-         scenario, (unsigned long long)(seen->delivered + seen->refused),
-         (unsigned long long)stat_of(l, n, SKBOX_STAT_ACCEPTED), (unsigned long long)stat_of(l, n, SKBOX_STAT_DELIVERED),
-         (unsigned long long)seen->delivered, (unsigned long long)seen->refused,
-         (unsigned long long)stat_of(l, n, SKBOX_STAT_ACCEPT_PAUSES));
+  printf(
+      "{\"scenario\":\"%s\",\"connections\":%llu,\"accepted\":%llu,\"delivered\":%llu,\"clientsDelivered\":%llu,"
+      "\"clientsRefused\":%llu,\"acceptPauses\":%llu,\"refused\":{",
+      scenario, (unsigned long long)(seen->delivered + seen->refused),
+      (unsigned long long)stat_of(l, n, SKBOX_STAT_ACCEPTED), (unsigned long long)stat_of(l, n, SKBOX_STAT_DELIVERED),
+      (unsigned long long)seen->delivered, (unsigned long long)seen->refused,
+      (unsigned long long)stat_of(l, n, SKBOX_STAT_ACCEPT_PAUSES));
   for (size_t i = 0; i < N_REFUSALS; i++)
     printf("%s\"%s\":%llu", i ? "," : "", refusal_names[i], (unsigned long long)stat_of(l, n, refusals[i]));
   printf("}%s%s}\n", extra[0] ? "," : "", extra);
@@ -211,7 +214,8 @@ static void *flood_main(void *arg) {
   uint64_t rng = 42;
   for (int i = 0; i < f->messages; i++) {
     int n = hostile_random(&rng) % 8 == 0 ? 200 + (int)(hostile_random(&rng) % 54) : (int)(hostile_random(&rng) % 24);
-    f->sent += (uint64_t)hostile_flood(f->paths[i % 2], n, (int)(hostile_random(&rng) % 2), hostile_random(&rng) % 300, &rng);
+    f->sent += (uint64_t)hostile_flood(f->paths[i % 2], n, (int)(hostile_random(&rng) % 2), hostile_random(&rng) % 300,
+                                       &rng);
     if (i % 16 == 0) harness_sleep_ms(1);
   }
   return NULL;
@@ -262,7 +266,7 @@ static void *churn_main(void *arg) {
 enum { R_FAST, R_SLOW, R_STALL, R_VANISH, R_T257, R_T258, R_T259, R_T260, N_ROUTE_RECEIVERS };
 
 static int scenario_routes(int scale, int log_format) {
-  static const char *names[N_ROUTE_RECEIVERS] = {"fast.sock", "slow.sock", "stall.sock", "vanish.sock",
+  static const char *names[N_ROUTE_RECEIVERS] = {"fast.sock",    "slow.sock",    "stall.sock",   "vanish.sock",
                                                  "t-00257.sock", "t-00258.sock", "t-00259.sock", "t-00260.sock"};
   static receiver rs[N_ROUTE_RECEIVERS];
   for (int i = 0; i < N_ROUTE_RECEIVERS; i++) {
@@ -283,8 +287,12 @@ static int scenario_routes(int scale, int log_format) {
   /* The access log's sink lives as long as the process, as socketbox's does. */
   static skbox_log_sink *access_sink;
   if (log_format && !access_sink) access_sink = skbox_log_sink_open(2, NULL);
-  skbox_loop_options opt = {.max_pending = 128, .max_pending_per_target = 32, .dispatch_timeout_ms = 100, .drain_timeout_ms = 20,
-                            .max_cached_targets = 6, .access_log = log_format,
+  skbox_loop_options opt = {.max_pending = 128,
+                            .max_pending_per_target = 32,
+                            .dispatch_timeout_ms = 100,
+                            .drain_timeout_ms = 20,
+                            .max_cached_targets = 6,
+                            .access_log = log_format,
                             .log_sink = access_sink};
   static loop_runner loops[2];
   for (int i = 0; i < 2; i++) {
@@ -296,14 +304,16 @@ static int scenario_routes(int scale, int log_format) {
   CHECK(pthread_create(&flood.thread, NULL, flood_main, &flood) == 0, "pthread_create");
 
   route routes[] = {
-      {"127.0.0.1", "127.0.0.1", 400 * scale, 64}, /* fast */
-      {"::1", "::1", 100 * scale, 32},             /* fast, IPv6 */
-      {"127.0.0.2", "127.0.0.1", 200 * scale, 64}, /* slow: waits for room */
+      {"127.0.0.1", "127.0.0.1", 400 * scale, 64},  /* fast */
+      {"::1", "::1", 100 * scale, 32},              /* fast, IPv6 */
+      {"127.0.0.2", "127.0.0.1", 200 * scale, 64},  /* slow: waits for room */
       {"127.0.0.3", "127.0.0.1", 150 * scale, 200}, /* stalls: timeouts, a full queue */
-      {"127.0.0.4", "127.0.0.1", 50 * scale, 16},  /* nobody there */
-      {"127.0.0.5", "127.0.1.1", 40 * scale, 16},  /* -U templates: t-00257 .. t-00262 */
-      {"127.0.0.5", "127.0.1.2", 40 * scale, 16},  {"127.0.0.5", "127.0.1.3", 40 * scale, 16},
-      {"127.0.0.5", "127.0.1.4", 40 * scale, 16},  {"127.0.0.5", "127.0.1.5", 20 * scale, 16},
+      {"127.0.0.4", "127.0.0.1", 50 * scale, 16},   /* nobody there */
+      {"127.0.0.5", "127.0.1.1", 40 * scale, 16},   /* -U templates: t-00257 .. t-00262 */
+      {"127.0.0.5", "127.0.1.2", 40 * scale, 16},
+      {"127.0.0.5", "127.0.1.3", 40 * scale, 16},
+      {"127.0.0.5", "127.0.1.4", 40 * scale, 16},
+      {"127.0.0.5", "127.0.1.5", 20 * scale, 16},
       {"127.0.0.5", "127.0.1.6", 20 * scale, 16},
       {"127.0.0.6", "127.0.0.1", 30 * scale, 8},   /* fail */
       {"127.0.0.7", "127.0.0.1", 200 * scale, 32}, /* vanishes and comes back */
@@ -357,8 +367,7 @@ static int scenario_routes(int scale, int log_format) {
   char extra[256];
   snprintf(extra, sizeof extra,
            "\"floodMessages\":%llu,\"reloads\":%llu,\"vanished\":%llu,\"floodAccepted\":%llu,\"logLinesDropped\":%llu",
-           (unsigned long long)flood.sent, (unsigned long long)churn.reloads,
-           (unsigned long long)rs[R_VANISH].comebacks,
+           (unsigned long long)flood.sent, (unsigned long long)churn.reloads, (unsigned long long)rs[R_VANISH].comebacks,
            (unsigned long long)(rs[R_FAST].other + rs[R_T257].other),
            (unsigned long long)(access_sink ? skbox_log_sink_dropped(access_sink) : 0));
   print_counts(log_format ? "routes-log" : "routes", loops, 2, &seen, extra);
@@ -381,7 +390,8 @@ typedef struct {
   pthread_t thread;
 } registrar_runner;
 
-static void registrar_start(registrar_runner *r, const char *api, uint64_t *stats, const skbox_slot_rule *slots, uint32_t n_slots) {
+static void registrar_start(registrar_runner *r, const char *api, uint64_t *stats, const skbox_slot_rule *slots,
+                            uint32_t n_slots) {
   const char *why = "";
   r->api_fd = skbox_open_registration_socket(api, 0700, -1, -1, 64, &why);
   CHECK(r->api_fd >= 0, "skbox_open_registration_socket");
@@ -442,7 +452,10 @@ static int scenario_slots(int scale) {
 
   uint16_t port;
   int listen_fd = open_listener(&port);
-  skbox_loop_options opt = {.max_pending = 256, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
+  skbox_loop_options opt = {.max_pending = 256,
+                            .max_pending_per_target = 64,
+                            .dispatch_timeout_ms = 1000,
+                            .drain_timeout_ms = 1000,
                             .max_cached_targets = 16};
   static loop_runner loops[2];
   for (int i = 0; i < 2; i++) {
@@ -498,9 +511,10 @@ static int scenario_slots(int scale) {
            "\"hostileApiConnections\":%llu,\"registrations\":%llu,\"refusedMalformed\":%llu,\"refusedSlot\":%llu,"
            "\"refusedTaken\":%llu,\"refusedLimit\":%llu,\"refusedUid\":%llu,\"vanished\":%llu",
            (unsigned long long)hostile.attempts, (unsigned long long)reg_stats[SKBOX_REG_REGISTERED],
-           (unsigned long long)reg_stats[SKBOX_REG_REFUSED_MALFORMED], (unsigned long long)reg_stats[SKBOX_REG_REFUSED_SLOT],
-           (unsigned long long)reg_stats[SKBOX_REG_REFUSED_TAKEN], (unsigned long long)reg_stats[SKBOX_REG_REFUSED_LIMIT],
-           (unsigned long long)reg_stats[SKBOX_REG_REFUSED_UID], (unsigned long long)rs[1].comebacks);
+           (unsigned long long)reg_stats[SKBOX_REG_REFUSED_MALFORMED],
+           (unsigned long long)reg_stats[SKBOX_REG_REFUSED_SLOT], (unsigned long long)reg_stats[SKBOX_REG_REFUSED_TAKEN],
+           (unsigned long long)reg_stats[SKBOX_REG_REFUSED_LIMIT], (unsigned long long)reg_stats[SKBOX_REG_REFUSED_UID],
+           (unsigned long long)rs[1].comebacks);
   print_counts("slots", loops, 2, &seen, extra);
   for (int i = 0; i < 2; i++) skbox_loop_destroy(loops[i].loop);
   registrar_destroy(&registrar);
@@ -553,8 +567,12 @@ static int scenario_upstream(int scale) {
   uint16_t port;
   int tcp = open_listener(&port);
   CHECK(fcntl(tcp, F_SETFL, 0) == 0, "fcntl"); /* the sender blocks in accept */
-  skbox_loop_options opt = {.max_pending = 256, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
-                            .max_cached_targets = 8, .upstream = 1};
+  skbox_loop_options opt = {.max_pending = 256,
+                            .max_pending_per_target = 64,
+                            .dispatch_timeout_ms = 1000,
+                            .drain_timeout_ms = 1000,
+                            .max_cached_targets = 8,
+                            .upstream = 1};
   static loop_runner loop;
   loop_create(&loop, (skbox_loop_listener){.fd = pair[0]}, &opt);
   loop_start(&loop);
@@ -614,7 +632,10 @@ static int scenario_emfile(void) {
   receiver_start(&rs[0]);
   uint16_t port;
   int listen_fd = open_listener(&port);
-  skbox_loop_options opt = {.max_pending = 64, .max_pending_per_target = 64, .dispatch_timeout_ms = 1000, .drain_timeout_ms = 1000,
+  skbox_loop_options opt = {.max_pending = 64,
+                            .max_pending_per_target = 64,
+                            .dispatch_timeout_ms = 1000,
+                            .drain_timeout_ms = 1000,
                             .max_cached_targets = 4};
   static loop_runner loop;
   loop_create(&loop, (skbox_loop_listener){.fd = listen_fd}, &opt);
@@ -706,7 +727,8 @@ int main(int argc, char **argv) {
   free(table_bytes);
   int fds_after = harness_open_fds();
   if (fds_after != fds_before) {
-    printf("{\"error\":\"%d descriptors left open (%d before, %d after)\"}\n", fds_after - fds_before, fds_before, fds_after);
+    printf("{\"error\":\"%d descriptors left open (%d before, %d after)\"}\n", fds_after - fds_before, fds_before,
+           fds_after);
     return 1;
   }
   return rc;

@@ -18,7 +18,7 @@
 #define AF_INET 2 /* <sys/socket.h> is not for the BPF target */
 #define AF_INET6 10
 #define ACT_KIND(a) ((a) >> 24)
-#define ACT_ARG(a) ((a) & 0xffffffu)
+#define ACT_ARG(a) ((a)&0xffffffu)
 #define ACT_FAIL 0u
 #define ACT_JUMP 1u
 #define ACT_TARGET 2u
@@ -107,14 +107,14 @@ struct {
 
 /* The walk's state, one step per bpf_loop iteration. */
 struct walk_space {
-  __u32 busy;     /* a run is using this CPU's space */
+  __u32 busy; /* a run is using this CPU's space */
   __u32 tuple[SKBOX_FP_TUPLE_WORDS];
   __u32 gen;
-  __u32 set;      /* the set to enter next, or the one being scanned */
-  __u32 scanning; /* 1 while going through a rule set's entries */
+  __u32 set;                /* the set to enter next, or the one being scanned */
+  __u32 scanning;           /* 1 while going through a rule set's entries */
   __u32 pos, end, fallback; /* rule set scan: next entry, end, default action */
-  __u32 steps;    /* sets entered */
-  __u32 outcome;  /* a decision, once done */
+  __u32 steps;              /* sets entered */
+  __u32 outcome;            /* a decision, once done */
   __u32 target;
   __u32 done;
 };

@@ -16,7 +16,9 @@ int skbox_fastpath_start(const char *object_path, int verbose, char *why, size_t
   return -1;
 }
 
-int skbox_fastpath_active(void) { return 0; }
+int skbox_fastpath_active(void) {
+  return 0;
+}
 
 void skbox_fastpath_stop(void) {}
 
