@@ -6,6 +6,13 @@ export interface HistogramSnapshot {
   sum: number;
 }
 
+/** One line of the exposition: a bucket, the sum or the count. */
+interface HistogramSample {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName: string;
+}
+
 /**
  * A Prometheus histogram whose buckets are counted elsewhere (in the native
  * accept loops) and read at scrape time; prom-client's own Histogram would
@@ -26,9 +33,9 @@ export class NativeHistogram {
   }
 
   // prom-client awaits get(): a promise of a value computed now.
-  get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: Array<{ value: number; labels: Record<string, string | number>; metricName: string }> }> {
+  get(): Promise<{ name: string; help: string; type: string; aggregator: 'sum'; values: HistogramSample[] }> {
     const snap = this.read();
-    const values = [];
+    const values: HistogramSample[] = [];
     let cumulative = 0n;
     for (let i = 0; i < snap.counts.length; i++) {
       cumulative += snap.counts[i];
