@@ -51,7 +51,7 @@ t.test('-r: the exec\'d program gets SKBOX_RECEIVED_FD, default signals, nothing
   const r = receiver(tmp.dir, ['cat'], 'pipe');
   const conn = await sendConnection(t, r.socketPath);
   const pid = r.child.pid!;
-  await waitForExec(pid, 'cat');
+  await waitForExec(pid, 'cat', { sleeping: true });
   // The exe link changes a moment before the new environment is in place.
   let received: string | undefined;
   await waitFor('SKBOX_RECEIVED_FD in the environment', () => {

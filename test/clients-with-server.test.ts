@@ -27,7 +27,9 @@ async function chain(t: Test, program: string[]): Promise<Chain> {
   const socketPath = path.join(tmp.dir, 'inetd.sock');
   const inetd = await startInetd(socketPath, program);
   const port = await freePort();
-  const server = spawn(binPath('socketbox'), ['-S', socketPath, '-l', '::1', '-p', String(port)], {
+  // 200 concurrent connections queue behind inetd's 64 children: on a loaded machine the last
+  // ones wait longer than the default 2s dispatch timeout, which is not what this file tests.
+  const server = spawn(binPath('socketbox'), ['-S', socketPath, '-l', '::1', '-p', String(port), '--dispatch-timeout', '60s'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let serverStderr = '';

@@ -370,7 +370,9 @@ t.test('fuzz: 2000 token soups and mutated configs parse or throw ConfigError', 
   t.ok(rejected > 50, `some inputs are rejected (${rejected})`);
 });
 
-t.test('large inputs are parsed in linear-ish time', async (t) => {
+// No wall-clock assertion here: a parser that went quadratic would hit this file's timeout
+// (100k entries), and parse speed itself is measured by the benchmarks.
+t.test('large inputs are parsed whole, huge tokens and lines reported precisely', async (t) => {
   const sets = 100;
   const perSet = 1000;
   const parts = [`max-rules:${sets}`];
@@ -378,20 +380,16 @@ t.test('large inputs are parsed in linear-ish time', async (t) => {
     parts.push(`rule-set:${s} size:${perSet}`);
     for (let e = 0; e < perSet; e++) parts.push(`ip:2001:db8::${e.toString(16)}/120 port:${e} jump-unix:/run/s${s}.sock`);
   }
-  let started = Date.now();
   const config = parse(parts.join('\n'));
-  t.equal(config.ruleSets[99].entries.length, perSet);
-  t.ok(Date.now() - started < 5000, `100k entries parse in ${Date.now() - started} ms`);
+  t.equal(config.ruleSets[99].entries.length, perSet, '100k entries parsed');
 
   const bigMap = [`max-maps:1`, `map-set:0 size:1000 match-lip:128`];
   for (let e = 0; e < 1000; e++) bigMap.push(`ip:2001:db8::${e.toString(16)} jump-fd:${e}`);
   t.equal(parse(bigMap.join('\n')).mapSets[0].entries.length, 1000);
 
-  started = Date.now();
   t.equal(configError(`max-rules:1 ${'a'.repeat(1_000_000)}`).reason.length < 100, true, 'a huge token is quoted short');
   t.equal(configError(`max-rules:1\nrule-set:0 size:1\n${'port:1 '.repeat(200_000)}`).line, 3);
   t.equal(configError(`${'\n'.repeat(500_000)}bad`).line, 500_001);
-  t.ok(Date.now() - started < 3000, `huge lines handled in ${Date.now() - started} ms`);
 });
 
 t.test('check summary', async (t) => {
