@@ -196,8 +196,9 @@ Limits:
                          the loops take (listeners, -P, JSON configs, whose fast path it
                          turns off). One table for the whole process, shared by every
                          worker: the rate is per source whatever --workers is. It holds
-                         65536 sources; when full, the least recently seen one is forgotten
-                         and comes back with a full bucket
+                         65536 sources in 16 shards; in a full shard, a new source takes the
+                         place of the least recently seen one, which comes back with a full
+                         bucket (SECURITY.md)
 Observability:
   --metrics [ADDR:]PORT  serve GET /metrics (Prometheus) and GET /healthz; loopback
                          (127.0.0.1) unless ADDR is given, e.g. [::1]:9464
