@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { scrape, sum, value } from './helpers/metrics';
 import { Child, stopAll } from '../testkit/child';
 import { startDrainReceiver, stopDrainReceiver } from '../testkit/fd-tool';
+import { runLoad } from '../testkit/load-generator';
 import { memoryKiB } from '../testkit/proc-status';
 import { waitForListening } from '../testkit/proc-tcp';
 import { SOCKETBOX, startSocketbox } from '../testkit/socketbox';
@@ -50,29 +51,6 @@ fs.writeFileSync('/proc/sys/net/ipv6/ip_nonlocal_bind', '1');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-source-rate-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-type Outcome = 'delivered' | 'refused';
-
-/** One connection from `from`: delivered when the receiver answers "ok", refused when reset or closed without it. */
-function attempt(host: string, from: string, seq: number): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port: PORT, localAddress: from });
-    let answer = '';
-    const finish = (): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(answer.startsWith('ok ') ? 'delivered' : 'refused');
-    };
-    const timer = setTimeout(finish, 20_000);
-    sock.on('connect', () => sock.write(`${seq}\n`));
-    sock.on('data', (d) => {
-      answer += d.toString();
-      if (answer.includes('\n')) finish();
-    });
-    sock.on('error', finish);
-    sock.on('close', finish);
-  });
-}
 
 /** A connection from a spoofed source, closed as soon as it is established. */
 function touch(from: string): Promise<void> {
@@ -134,16 +112,15 @@ t.test('a flooding source is limited to BURST + RATE × its duration; a polite o
   const logFile = path.join(dir, 'flood.log');
   const server = await startLimited(children, ['--access-log', '--log-format', 'json'], logFile);
 
-  const flood = Promise.all(Array.from({ length: FLOOD }, (_, i) => attempt('2001:db8::1', FLOOD_SOURCE, i)));
-  const polite: Outcome[] = [];
+  const flood = runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: FLOOD, inFlight: FLOOD, localAddress: FLOOD_SOURCE });
+  let politeServed = 0;
   for (let i = 0; i < POLITE_COUNT; i++) {
-    polite.push(await attempt('2001:db8::1', POLITE_SOURCE, i));
+    politeServed += (await runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 1, inFlight: 1, localAddress: POLITE_SOURCE })).delivered;
     await sleep(POLITE_EVERY_MS);
   }
-  const outcomes = await flood;
-  const delivered = outcomes.filter((o) => o === 'delivered').length;
-  const refused = FLOOD - delivered;
-  t.equal(polite.filter((o) => o === 'delivered').length, POLITE_COUNT, `the polite source: all ${POLITE_COUNT} served during the flood`);
+  const { delivered, refused } = await flood;
+  t.equal(delivered + refused, FLOOD, 'every flood connection ended');
+  t.equal(politeServed, POLITE_COUNT, `the polite source: all ${POLITE_COUNT} served during the flood`);
 
   const families = await scrape(METRICS_PORT);
   const limited = value(families, 'socketbox_connections_refused_total', { reason: 'rate_limited' });
