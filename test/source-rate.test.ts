@@ -5,7 +5,8 @@
  * run is fully served; the accounting holds at the clients and in /metrics. Then 100,000
  * distinct spoofed sources (one per /64 of fd00::/16, made local with AnyIP) fill the table:
  * it never holds more than its size, the rest are evictions, and socketbox's resident memory
- * grows by no more than the table's bytes (allocated once, touched as sources arrive).
+ * grows by no more than the table's bytes (allocated once, touched as sources arrive). Last,
+ * the table is one for all workers (-r --workers 2) and outlives a reload.
  */
 import { addLocalAddress, enterTestNetns, ip } from '../testkit/netns';
 enterTestNetns([5]);
@@ -179,5 +180,33 @@ t.test('100,000 distinct sources: the table stays at its size, memory within the
   t.equal(value(after, 'socketbox_connections_refused_total', { reason: 'rate_limited' }), 0, 'none limited: each came once');
   // The table's pages, plus 8 MiB for the JavaScript heap serving the scrapes.
   t.ok(growth <= tableKiB + 8192, `VmRSS grew by ${growth} KiB <= table ${tableKiB.toFixed(0)} KiB + 8192 KiB`);
+  t.equal(await server.stop(), 0, 'stops cleanly');
+});
+
+t.test('one table for every worker and across reloads: -r --workers 2 spreads a source over both loops, its burst is still one', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  children.push(await startDrainReceiver(path.join(dir, 'ok.sock'), 'ok'));
+  const conf = path.join(dir, 'workers.conf');
+  fs.writeFileSync(conf, ['max-rules:1', 'rule-set:0 size:1', `ip:2001:db8::1 jump-unix:${dir}/ok.sock`, ''].join('\n'));
+  // A burst of 10, then one token per 1000 s: nothing refills during the test.
+  const server = startSocketbox(['--source-rate', '0.001:10', '-r', '--workers', '2', '--metrics', String(METRICS_PORT), '-f', conf, '-l', '::', '-p', String(PORT)]);
+  children.push(server);
+  await waitForListening(PORT);
+  const { delivered, refused } = await runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 40, inFlight: 8, localAddress: FLOOD_SOURCE });
+  const m = await scrape(METRICS_PORT);
+  const perWorker = ['0', '1'].map((worker) => value(m, 'socketbox_connections_accepted_total', { worker }));
+  t.comment(`accepted per worker: ${perWorker.join(', ')}; delivered ${delivered}, refused ${refused}`);
+  t.ok(perWorker.every((n) => n > 0), 'SO_REUSEPORT spread the source over both loops');
+  t.equal(delivered, 10, 'the burst of 10 in all, not 10 per worker');
+  t.equal(value(m, 'socketbox_connections_refused_total', { reason: 'rate_limited' }), 30, 'the other 30 rate_limited');
+  t.equal(value(m, 'socketbox_source_rate_entries'), 1, 'one entry for the source, whichever loop saw it first');
+
+  // A reload publishes new rules; the table and its buckets stay as they are.
+  server.proc.kill('SIGHUP');
+  await waitFor('the reload', async () => value(await scrape(METRICS_PORT), 'socketbox_config_reloads_total', { result: 'success' }) === 1, 10_000);
+  const afterReload = await runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 2, inFlight: 1, localAddress: FLOOD_SOURCE });
+  t.equal(afterReload.refused, 2, 'after SIGHUP the source is still out of tokens');
+  t.equal(value(await scrape(METRICS_PORT), 'socketbox_source_rate_entries'), 1, 'and the table still holds it');
   t.equal(await server.stop(), 0, 'stops cleanly');
 });

@@ -188,17 +188,17 @@ Limits:
   --source-rate RATE[:BURST][/PREFIXLEN[,PREFIXLEN4]]
                          a token bucket per source prefix: RATE connections per second
                          (> 0, up to 3 decimals, at most 1000000), up to BURST at once
-                         (default: RATE, at least 1). Sources are grouped by their first
-                         PREFIXLEN bits (IPv6, default 64) or PREFIXLEN4 bits (IPv4 clients,
-                         ::ffff:a.b.c.d, default 32). A connection over the rate is reset
-                         (RST) at once, before routing, and counted as
+                         (default: RATE rounded down, at least 1). Sources are grouped by
+                         their first PREFIXLEN bits (IPv6, default 64) or PREFIXLEN4 bits
+                         (IPv4 clients, ::ffff:a.b.c.d, default 32). A connection over the
+                         rate is reset (RST) at once, before routing, and counted as
                          refused{reason="rate_limited"}; this applies to every connection
                          the loops take (listeners, -P, JSON configs, whose fast path it
                          turns off). One table for the whole process, shared by every
-                         worker: the rate is per source whatever --workers is. It holds
-                         65536 sources in 16 shards; in a full shard, a new source takes the
-                         place of the least recently seen one, which comes back with a full
-                         bucket (SECURITY.md)
+                         worker: the rate is per source whatever --workers is; a reload
+                         (SIGHUP) keeps it and its buckets. It holds 65536 sources in 16
+                         shards; in a full shard, a new source takes the place of the least
+                         recently seen one, which comes back with a full bucket (SECURITY.md)
 Observability:
   --metrics [ADDR:]PORT  serve GET /metrics (Prometheus) and GET /healthz; loopback
                          (127.0.0.1) unless ADDR is given, e.g. [::1]:9464
