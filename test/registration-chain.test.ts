@@ -26,16 +26,14 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-chain-'));
 const sock = (name: string): string => path.join(dir, `${name}.sock`);
 const TOOL = path.join(__dirname, 'helpers', 'registration_tool.py');
 
-t.test('socketbox -P routes what the front server hands it', async (t) => {
-  const children: Child[] = [];
-  t.teardown(() => stopAll(children));
-  for (const name of ['a', 'b']) children.push(await startReceiver(sock(name), name));
+/** The front server: a JSON config on PORT that hands 2001:db8::/64 to slot 0 of its registration socket api. */
+async function startFront(children: Child[], name: string, api: string): Promise<Child> {
   const front = startJsonServer(
-    path.join(dir, 'front.json'),
+    path.join(dir, `${name}.json`),
     {
       'socketbox-version': 1,
       incoming: [{ address: '::', port: PORT }],
-      paths: [{ socket: sock('api'), mode: '0600' }],
+      paths: [{ socket: api, mode: '0600' }],
       outgoing: [{ uid: 0, path_nr: 0 }],
       rules: { _start: { type: 'rule', rules: [{ l_ip: '2001:db8::/64', jump: 'o:0' }] } },
     },
@@ -43,6 +41,14 @@ t.test('socketbox -P routes what the front server hands it', async (t) => {
   );
   children.push(front);
   await waitForListening(PORT);
+  return front;
+}
+
+t.test('socketbox -P routes what the front server hands it', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  for (const name of ['a', 'b']) children.push(await startReceiver(sock(name), name));
+  const front = await startFront(children, 'front', sock('api'));
 
   const classic = path.join(dir, 'chained.conf');
   fs.writeFileSync(
@@ -80,19 +86,7 @@ t.test('-P --source-rate: connections that arrive from the registration are limi
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
   children.push(await startReceiver(sock('a'), 'a'));
-  const front = startJsonServer(
-    path.join(dir, 'front-rate.json'),
-    {
-      'socketbox-version': 1,
-      incoming: [{ address: '::', port: PORT }],
-      paths: [{ socket: sock('api-rate'), mode: '0600' }],
-      outgoing: [{ uid: 0, path_nr: 0 }],
-      rules: { _start: { type: 'rule', rules: [{ l_ip: '2001:db8::/64', jump: 'o:0' }] } },
-    },
-    PORT + 100,
-  );
-  children.push(front);
-  await waitForListening(PORT);
+  const front = await startFront(children, 'front-rate', sock('api-rate'));
   const classic = path.join(dir, 'chained-rate.conf');
   fs.writeFileSync(classic, ['max-rules:1', 'rule-set:0', 'size:1', `ip:2001:db8::1 jump-unix:${sock('a')}`, ''].join('\n'));
   // A burst of 2 per address (/128), then one token per 1000 s.
