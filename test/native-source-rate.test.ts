@@ -5,7 +5,7 @@
  * tokens come back at the rate to the microsecond (also for 0.5 per second), never beyond
  * the burst, and a clock read earlier by another loop gives none; a full shard forgets the
  * least recently seen source, which comes back with a full bucket; bad configurations are
- * refused. test/source-rate.test.ts drives the same table end to end.
+ * refused; the keyed hash gives SipHash-2-4's reference vector. test/source-rate.test.ts drives the same table end to end.
  */
 import t from 'tap';
 import { REPORT, buildSanitized, harnessSources, lastJsonLine, nativeSources, runSanitized } from './helpers/sanitizer-build';

@@ -2,13 +2,15 @@
  * by the test: which sources share a bucket (IPv6 and IPv4 prefixes), the token arithmetic
  * (burst, refill, cap, decimal rates, a clock read late by another loop), which source a
  * full shard forgets (the least recently seen, not the oldest added), and the refusals of
- * a bad configuration. Built with ASan/UBSan and run by test/native-source-rate.test.ts;
- * prints one JSON line of figures, or {"error":...} and exits 1. */
+ * a bad configuration; and that the keyed hash is SipHash-2-4. Built with ASan/UBSan and
+ * run by test/native-source-rate.test.ts; prints one JSON line of figures, or {"error":...}
+ * and exits 1. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "harness_util.h"
+#include "server/keyed_hash.h"
 #include "server/source_rate.h"
 
 #define SECOND 1000000ull /* µs */
@@ -131,7 +133,16 @@ static void bad_configurations(void) {
   }
 }
 
+/* The reference's test vector: key 00..0f, message 00..0f (vectors_sip64[16] of SipHash's reference code). */
+static void siphash_vector(void) {
+  skbox_hash_key key = {.k0 = 0x0706050403020100ull, .k1 = 0x0f0e0d0c0b0a0908ull};
+  uint8_t in[16];
+  for (int i = 0; i < 16; i++) in[i] = (uint8_t)i;
+  CHECK(skbox_keyed_hash16(&key, in) == 0x3f2acc7f57c29bdbull, "the keyed hash is not SipHash-2-4");
+}
+
 int main(void) {
+  siphash_vector();
   prefixes();
   tokens();
   eviction();
