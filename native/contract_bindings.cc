@@ -1,7 +1,8 @@
 // What the addon was compiled with, for the TypeScript side to check against: the
 // counter layouts and the names operators see, expanded from the same X(...) lists
-// (server/stats.h, server/registrar.h, fastpath/fastpath_abi.h) that
-// scripts/native-contracts.js turns into src/native/contracts.generated.ts.
+// (server/stats.h, server/registrar.h, fastpath/fastpath_abi.h), and the source rate
+// table's size and limits (server/source_rate.h), that scripts/native-contracts.js turns
+// into src/native/contracts.generated.ts.
 #include <napi.h>
 
 #include "server_bindings.h"
@@ -9,6 +10,7 @@
 extern "C" {
 #include "fastpath/fastpath_abi.h"
 #include "server/registrar.h"
+#include "server/source_rate.h"
 #include "server/stats.h"
 }
 
@@ -72,6 +74,13 @@ Napi::Object NativeContracts(Napi::Env env) {
   SKBOX_FP_DECISION_LIST(DECISION_ENTRY)
 #undef DECISION_ENTRY
   c.Set("fastpathDecisions", decisions);
+
+  Napi::Object source_rate = Napi::Object::New(env);
+  source_rate.Set("entries", (uint32_t)SKBOX_SOURCE_RATE_ENTRIES);
+  source_rate.Set("shards", (uint32_t)SKBOX_SOURCE_RATE_SHARDS);
+  source_rate.Set("maxRateMilli", (uint32_t)SKBOX_SOURCE_RATE_MAX_RATE_MILLI);
+  source_rate.Set("maxBurst", (uint32_t)SKBOX_SOURCE_RATE_MAX_BURST);
+  c.Set("sourceRate", source_rate);
   return c;
 }
 

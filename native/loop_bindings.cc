@@ -66,6 +66,9 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   opt.log_sink = StderrLogSink();
   if (opt.access_log && !opt.log_sink) throw Napi::Error::New(env, "accessLog needs openLogSink() first");
   opt.upstream = BoolProp(o, "upstream");  // -P: descriptors arrive over registrations
+  // --source-rate: the table every loop shares (createSourceRate); it must outlive them.
+  Napi::Value source_rate = o.Get("sourceRate");
+  opt.source_rate = source_rate.IsNumber() ? FindSourceRate(env, source_rate.As<Napi::Number>().Int32Value()) : nullptr;
   uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
   uint64_t *target_stats = SharedCounters(env, info[3], SKBOX_TARGET_STAT_COUNT * SKBOX_TARGET_SLOTS, "targetStats");
   // Which listeners' backlog a stop still takes: socketbox's own (see skbox_loop_listener).

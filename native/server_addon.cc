@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLogBindings(env, exports);
   InitRegistrationBindings(env, exports);
   InitFastpathBindings(env, exports);
+  InitSourceRateBindings(env, exports);
   return exports;
 }
 

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "common/log_sink.h"
+#include "server/source_rate.h"
 }
 
 void InitListenerBindings(Napi::Env env, Napi::Object exports);      // listener_bindings.cc
@@ -19,6 +20,10 @@ void InitNotifyBindings(Napi::Env env, Napi::Object exports);        // notify_b
 void InitLogBindings(Napi::Env env, Napi::Object exports);           // log_bindings.cc
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
 void InitFastpathBindings(Napi::Env env, Napi::Object exports);      // fastpath_bindings.cc (kernel fast path)
+void InitSourceRateBindings(Napi::Env env, Napi::Object exports);    // source_rate_bindings.cc (--source-rate)
+
+// The --source-rate table with this id (source_rate_bindings.cc); throws when there is none.
+skbox_source_rate *FindSourceRate(Napi::Env env, int id);
 
 // The process's log sink once openLogSink() has run, else NULL (log_bindings.cc).
 skbox_log_sink *StderrLogSink();

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The TypeScript side of the counter layouts and names the native code defines:
 // reads the X(...) lists of native/server/stats.h, native/server/registrar.h and
-// native/fastpath/fastpath_abi.h and writes src/native/contracts.generated.ts
+// native/fastpath/fastpath_abi.h, and the source rate table's size and limits of
+// native/server/source_rate.h, and writes src/native/contracts.generated.ts
 // (gitignored). Run by `npm run build` and `prepare` before tsc.
 //
 // It reads the lists as text, one X(...) entry per line, so that generating needs no
@@ -16,6 +17,7 @@ const HEADERS = {
   stats: 'native/server/stats.h',
   registrar: 'native/server/registrar.h',
   fastpath: 'native/fastpath/fastpath_abi.h',
+  sourceRate: 'native/server/source_rate.h',
 };
 const OUTPUT = 'src/native/contracts.generated.ts';
 
@@ -68,6 +70,11 @@ function readNativeContracts(root = ROOT) {
   });
   const registrar = read(HEADERS.registrar);
   const fastpath = read(HEADERS.fastpath);
+  const sourceRate = numericDefines(read(HEADERS.sourceRate));
+  const sourceRateDefine = (name) => {
+    if (!sourceRate.has(name)) throw new Error(`${HEADERS.sourceRate}: no #define ${name}`);
+    return sourceRate.get(name);
+  };
   return {
     stats: statEntries,
     statCount: index,
@@ -76,6 +83,12 @@ function readNativeContracts(root = ROOT) {
     targetStats: listEntries(stats, 'SKBOX_TARGET_STAT_LIST', HEADERS.stats).map(([name]) => name),
     registrarStats: listEntries(registrar, 'SKBOX_REG_STAT_LIST', HEADERS.registrar).map(([name, outcome, label], i) => ({ name, index: i, outcome, label })),
     fastpathDecisions: listEntries(fastpath, 'SKBOX_FP_DECISION_LIST', HEADERS.fastpath).map(([name, label], i) => ({ name, index: i, label })),
+    sourceRate: {
+      entries: sourceRateDefine('SKBOX_SOURCE_RATE_ENTRIES'),
+      shards: sourceRateDefine('SKBOX_SOURCE_RATE_SHARDS'),
+      maxRateMilli: sourceRateDefine('SKBOX_SOURCE_RATE_MAX_RATE_MILLI'),
+      maxBurst: sourceRateDefine('SKBOX_SOURCE_RATE_MAX_BURST'),
+    },
   };
 }
 
@@ -121,6 +134,14 @@ export const REGISTRATION_REFUSALS = ${pairs(refused(c.registrarStats))} as cons
 
 /** enum skbox_fp_decision: the fast path's decisions by name, in counter order. */
 export const FASTPATH_DECISIONS = ${list(c.fastpathDecisions.map((e) => e.label))} as const;
+
+/** --source-rate: the table's size (sources, for the whole process) and shards, and the largest rate (× 1000) and burst. */
+export const SOURCE_RATE = {
+  entries: ${c.sourceRate.entries},
+  shards: ${c.sourceRate.shards},
+  maxRateMilli: ${c.sourceRate.maxRateMilli},
+  maxBurst: ${c.sourceRate.maxBurst},
+} as const;
 `;
 }
 

@@ -262,6 +262,19 @@ t.test('--no-fast-path: listener-mode receivers are served over their registrati
   await expectDegraded(t, server, children, /fast path off \(--no-fast-path\)/);
 });
 
+t.test('--source-rate turns the fast path off: the loops serve listener-mode receivers and limit every connection', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  // A burst of 5 and one more token per 1000 s: the sixth connection onwards is over the rate.
+  const { server } = startServer(t, children, ['--source-rate', '0.001:5']);
+  await expectDegraded(t, server, children, /fast path off \(--source-rate\)/);
+  const over = await runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 3, inFlight: 1, timeoutMs: 10_000 });
+  t.equal(over.refused, 3, 'the next 3 from the same source are refused');
+  const m = await scrape(METRICS);
+  t.equal(sample(m, 'socketbox_connections_refused_total{reason="rate_limited"}'), 3, 'counted as rate_limited');
+  t.equal(sample(m, 'socketbox_connections_accepted_total{worker="0"}'), 8, 'by the loop, which accepted all 8');
+});
+
 t.test('without CAP_BPF and CAP_SYS_ADMIN the program cannot load: socketbox says so once and serves through the loops', async (t) => {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));

@@ -4,7 +4,8 @@
  * receivers that are fast, slow, stalled, vanishing or missing, -U templates, a destination
  * cache smaller than the number of targets, reloads, descriptor floods at the receivers, a
  * stop while connections wait; the registrar with slot receivers and hostile API peers; the
- * -P intake with junk among the descriptors; and a descriptor table that runs full. Every
+ * -P intake with junk among the descriptors; a descriptor table that runs full; and
+ * --source-rate with two loops sharing a table small enough to evict all the time. Every
  * run checks accepted = delivered + refused against what the clients saw, leaves no
  * descriptor open, and must exit 0 with no sanitizer report.
  */
@@ -74,6 +75,7 @@ const scenarios: Array<{ name: string; args: () => string[]; connections: number
   { name: 'registration slots and hostile API peers', args: () => ['slots', dir, slotsTable(), '2'], connections: 1500 },
   { name: '-P upstream intake with junk descriptors', args: () => ['upstream', dir, routesTable(), '2'], connections: 920 },
   { name: 'a full descriptor table (RLIMIT_NOFILE)', args: () => ['emfile', dir, routesTable()], connections: 150 },
+  { name: '--source-rate: two loops share a small table, a flood limited, evictions', args: () => ['source-rate', dir, routesTable(), '1'], connections: 510 },
 ];
 
 for (const s of scenarios) {

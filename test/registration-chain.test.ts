@@ -26,16 +26,14 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-chain-'));
 const sock = (name: string): string => path.join(dir, `${name}.sock`);
 const TOOL = path.join(__dirname, 'helpers', 'registration_tool.py');
 
-t.test('socketbox -P routes what the front server hands it', async (t) => {
-  const children: Child[] = [];
-  t.teardown(() => stopAll(children));
-  for (const name of ['a', 'b']) children.push(await startReceiver(sock(name), name));
+/** The front server: a JSON config on PORT that hands 2001:db8::/64 to slot 0 of its registration socket api. */
+async function startFront(children: Child[], name: string, api: string): Promise<Child> {
   const front = startJsonServer(
-    path.join(dir, 'front.json'),
+    path.join(dir, `${name}.json`),
     {
       'socketbox-version': 1,
       incoming: [{ address: '::', port: PORT }],
-      paths: [{ socket: sock('api'), mode: '0600' }],
+      paths: [{ socket: api, mode: '0600' }],
       outgoing: [{ uid: 0, path_nr: 0 }],
       rules: { _start: { type: 'rule', rules: [{ l_ip: '2001:db8::/64', jump: 'o:0' }] } },
     },
@@ -43,6 +41,14 @@ t.test('socketbox -P routes what the front server hands it', async (t) => {
   );
   children.push(front);
   await waitForListening(PORT);
+  return front;
+}
+
+t.test('socketbox -P routes what the front server hands it', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  for (const name of ['a', 'b']) children.push(await startReceiver(sock(name), name));
+  const front = await startFront(children, 'front', sock('api'));
 
   const classic = path.join(dir, 'chained.conf');
   fs.writeFileSync(
@@ -74,6 +80,29 @@ t.test('socketbox -P routes what the front server hands it', async (t) => {
   t.equal(await front.stop(), 0, 'the front server stops');
   t.equal(await chained.wait(), 0, 'the chained server ends with status 0 when its registration closes');
   t.match(chained.stderr, /closed our registration/);
+});
+
+t.test('-P --source-rate: connections that arrive from the registration are limited by their true source', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  children.push(await startReceiver(sock('a'), 'a'));
+  const front = await startFront(children, 'front-rate', sock('api-rate'));
+  const classic = path.join(dir, 'chained-rate.conf');
+  fs.writeFileSync(classic, ['max-rules:1', 'rule-set:0', 'size:1', `ip:2001:db8::1 jump-unix:${sock('a')}`, ''].join('\n'));
+  // A burst of 2 per address (/128), then one token per 1000 s.
+  const chained = startSocketbox(['-P', `0:${sock('api-rate')}`, '--source-rate', '0.001:2/128', '-f', classic, '--metrics', String(PORT + 101)]);
+  children.push(chained);
+  await waitForRegistered(PORT + 100, 1);
+
+  const greetings: Array<string | null> = [];
+  for (let i = 0; i < 4; i++) greetings.push((await talk('2001:db8::1', PORT, { localAddress: 'fd00:1::5' })).greeting);
+  t.same(greetings.map((g) => g !== null), [true, true, false, false], 'fd00:1::5: its burst of 2, then refused');
+  t.match((await talk('2001:db8::1', PORT, { localAddress: 'fd00:1::6' })).greeting, /^a /, 'fd00:1::6, another source: served');
+  const back = await scrape(PORT + 101);
+  t.equal(back.get('socketbox_connections_refused_total{reason="rate_limited"}'), 2, 'the chained server counted 2 rate_limited');
+  t.equal(back.get('socketbox_source_rate_entries'), 2, 'two sources: the clients, not the front server');
+  t.equal(await front.stop(), 0, 'the front server stops');
+  t.equal(await chained.wait(), 0, 'the chained server ends with status 0');
 });
 
 t.test('-P refuses to start when the registration is refused', async (t) => {

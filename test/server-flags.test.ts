@@ -273,6 +273,31 @@ t.test('--allow-abstract-targets only with --target-root', async (t) => {
   usageError(t, () => flags('--allow-abstract-targets'), '--allow-abstract-targets only applies with --target-root (without it, abstract targets are allowed anyway)');
 });
 
+t.test('--source-rate RATE[:BURST][/PREFIXLEN[,PREFIXLEN4]]', async (t) => {
+  const rate = (value: string) => flags('--source-rate', value).sourceRate;
+  t.equal(flags().sourceRate, undefined, 'off by default');
+  t.same(rate('100'), { rateMilli: 100_000, burst: 100, prefixV6: 64, prefixV4: 32 }, 'BURST defaults to RATE; /64 and /32');
+  t.same(rate('100:50'), { rateMilli: 100_000, burst: 50, prefixV6: 64, prefixV4: 32 }, 'RATE:BURST');
+  t.same(rate('100:50/48'), { rateMilli: 100_000, burst: 50, prefixV6: 48, prefixV4: 32 }, 'PREFIXLEN: IPv6 only');
+  t.same(rate('5/56,24'), { rateMilli: 5000, burst: 5, prefixV6: 56, prefixV4: 24 }, 'PREFIXLEN,PREFIXLEN4');
+  t.same(rate('0.5:2'), { rateMilli: 500, burst: 2, prefixV6: 64, prefixV4: 32 }, 'a decimal rate: one every 2 s');
+  t.same(rate('0.25'), { rateMilli: 250, burst: 1, prefixV6: 64, prefixV4: 32 }, 'a rate below 1: the bucket still holds one');
+  t.same(rate('1000000:1000000/128,32'), { rateMilli: 1e9, burst: 1e6, prefixV6: 128, prefixV4: 32 }, 'the largest values');
+  t.same(rate('1/0,0'), { rateMilli: 1000, burst: 1, prefixV6: 0, prefixV4: 0 }, 'prefix 0: one bucket for everyone');
+  t.equal(flags('--source-rate=7').sourceRate?.rateMilli, 7000, '--source-rate=VALUE');
+  const syntax = /^--source-rate: expected RATE\[:BURST\]\[\/PREFIXLEN\[,PREFIXLEN4\]\]/;
+  for (const bad of ['', 'x', '-1', '1e3', '10:', ':5', '10/', '10/64,', '10:5:5', '10/64/24', '0.0001', ' 10', '10 ', '1.', '.5'])
+    usageError(t, () => flags('--source-rate', bad), syntax, `'${bad}': syntax`);
+  usageError(t, () => flags('--source-rate', '0'), '--source-rate: RATE 0 is out of range (0.001..1000000 connections per second)');
+  usageError(t, () => flags('--source-rate', '0.000'), /RATE 0.000 is out of range/);
+  usageError(t, () => flags('--source-rate', '1000000.001'), /RATE 1000000.001 is out of range/);
+  usageError(t, () => flags('--source-rate', '10:0'), '--source-rate: BURST 0 is out of range (1..1000000)');
+  usageError(t, () => flags('--source-rate', '10:1000001'), /BURST 1000001 is out of range/);
+  usageError(t, () => flags('--source-rate', '10/129'), '--source-rate: PREFIXLEN 129 is out of range (0..128)');
+  usageError(t, () => flags('--source-rate', '10/64,33'), '--source-rate: PREFIXLEN4 33 is out of range (0..32)');
+  usageError(t, () => flags('--source-rate'), /--source-rate/, 'a value is required');
+});
+
 t.test('-e and operands', async (t) => {
   const o = flags('-e', 'prog', '-x', '-y');
   t.equal(o.exec, true);

@@ -19,6 +19,8 @@ export interface LoadOptions {
   onProgress?: (done: number) => void;
   /** Per-connection limit; a connection taking longer counts as refused. */
   timeoutMs?: number;
+  /** The clients' source address (a local one, or any with ip_nonlocal_bind); the kernel's choice by default. */
+  localAddress?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
     const launch = (): void => {
       if (started >= o.connections) return;
       const seq = started++;
-      const sock = net.connect({ host: o.hosts[seq % o.hosts.length], port: o.port });
+      const sock = net.connect({ host: o.hosts[seq % o.hosts.length], port: o.port, localAddress: o.localAddress });
       let answer = '';
       let done = false;
       const finish = (): void => {

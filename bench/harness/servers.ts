@@ -10,14 +10,37 @@ import { startProgram, waitUntilReady, type Program } from './child-process';
 import { onCpus } from './cpu-placement';
 import { startFastPath } from './fastpath-servers';
 
-export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w1-metrics' | 'socketbox-w2r' | 'socketbox-fastpath' | 'socketbox-fastpath-netns';
+export type ServerKind =
+  | 'floor'
+  | 'socketbox-w1'
+  | 'socketbox-w1-metrics'
+  | 'socketbox-w1-source-rate'
+  | 'socketbox-w2r'
+  | 'socketbox-fastpath'
+  | 'socketbox-fastpath-netns';
 
-export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w1-metrics', 'socketbox-w2r', 'socketbox-fastpath', 'socketbox-fastpath-netns'];
+export const SERVER_KINDS: readonly ServerKind[] = [
+  'floor',
+  'socketbox-w1',
+  'socketbox-w1-metrics',
+  'socketbox-w1-source-rate',
+  'socketbox-w2r',
+  'socketbox-fastpath',
+  'socketbox-fastpath-netns',
+];
+
+/**
+ * --source-rate as high as the flag allows: every loadgen connection comes from one source
+ * (loopback), far below 1,000,000 per second, so the limiter runs on every connection and
+ * never refuses one. What it costs is the check itself.
+ */
+export const UNTRIGGERED_SOURCE_RATE = '1000000:1000000';
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   floor: 'floor (C accept + write)',
   'socketbox-w1': 'socketbox --workers 1',
   'socketbox-w1-metrics': 'socketbox --workers 1 --metrics (scraped every 100 ms)',
+  'socketbox-w1-source-rate': `socketbox --workers 1 --source-rate ${UNTRIGGERED_SOURCE_RATE} (never triggered)`,
   'socketbox-w2r': 'socketbox --workers 2 -r',
   'socketbox-fastpath': 'socketbox fast path (listener-mode C receiver)',
   'socketbox-fastpath-netns': 'socketbox fast path, receiver in its own netns',
@@ -144,6 +167,8 @@ export function startServer(kind: ServerKind, setup: ServerSetup): Promise<Runni
       return startSocketbox(setup, kind, ['--workers', '1']);
     case 'socketbox-w1-metrics':
       return freePort().then((metricsPort) => startSocketbox(setup, kind, ['--workers', '1', '--metrics', `127.0.0.1:${metricsPort}`], metricsPort));
+    case 'socketbox-w1-source-rate':
+      return startSocketbox(setup, kind, ['--workers', '1', '--source-rate', UNTRIGGERED_SOURCE_RATE]);
     case 'socketbox-w2r':
       return startSocketbox(setup, kind, ['--workers', '2', '-r']);
     case 'socketbox-fastpath':

@@ -290,22 +290,43 @@ static int64_t next_waiter_deadline(const skbox_loop *L) {
   return best;
 }
 
-/* want_local: read the local end too (getsockname); otherwise it stays zero. */
-static void read_tuple(int fd, const struct sockaddr_storage *peer, skbox_tuple *t, int want_local) {
-  struct skbox_ip_endpoint ends[2];
-  if (!want_local || skbox_ip_endpoint_of(fd, 0, &ends[0]) != 0) memset(&ends[0], 0, sizeof ends[0]);
-  skbox_ip_endpoint_from(peer, &ends[1]);
-  for (int i = 0; i < 2; i++) {
-    memcpy(&t->bytes[i * 16], ends[i].addr, 16);
-    t->bytes[32 + i * 2] = (uint8_t)(ends[i].port >> 8); /* big-endian, as the table's tuple */
-    t->bytes[33 + i * 2] = (uint8_t)ends[i].port;
-  }
+/* One end into the tuple: end 0 is the local one, end 1 the remote one. */
+static void put_end(skbox_tuple *t, int which, const struct skbox_ip_endpoint *end) {
+  memcpy(&t->bytes[which * 16], end->addr, 16);
+  t->bytes[32 + which * 2] = (uint8_t)(end->port >> 8); /* big-endian, as the table's tuple */
+  t->bytes[33 + which * 2] = (uint8_t)end->port;
+}
+
+/* The local end costs a getsockname: read only when asked; otherwise it stays zero. */
+static void read_local_end(int fd, skbox_tuple *t) {
+  struct skbox_ip_endpoint end;
+  if (skbox_ip_endpoint_of(fd, 0, &end) != 0) memset(&end, 0, sizeof end);
+  put_end(t, 0, &end);
+}
+
+/* --source-rate: one token from the bucket of the connection's source prefix, or the
+ * connection is reset at once. Reset (SO_LINGER 0) rather than closed: the kernel frees the
+ * socket at once instead of keeping it in TIME_WAIT, which a flood would fill, and the
+ * client sees a refusal, not an empty answer. */
+static int admit_source(skbox_loop *L, skbox_pending *c) {
+  skbox_source_rate_change change;
+  int admitted = skbox_source_rate_admit(L->opt.source_rate, &c->tuple.bytes[16], c->accepted_us, &change);
+  if (change.added) skbox_stat_add(L->stats, SKBOX_STAT_SOURCE_RATE_ENTRIES, 1);
+  if (change.evicted) skbox_stat_add(L->stats, SKBOX_STAT_SOURCE_RATE_EVICTIONS, 1);
+  if (admitted) return 1;
+  if (L->opt.access_log != SKBOX_ACCESS_LOG_OFF) read_local_end(c->fd, &c->tuple);
+  refuse(L, c, NULL, SKBOX_STAT_REFUSED_RATE_LIMITED, 1);
+  return 0;
 }
 
 static void dispatch(skbox_loop *L, const listener *from, int fd, const struct sockaddr_storage *peer) {
   skbox_pending c = {.fd = fd, .slot = 0, .accepted_us = now_us()};
+  struct skbox_ip_endpoint remote;
+  skbox_ip_endpoint_from(peer, &remote);
+  put_end(&c.tuple, 1, &remote);
+  if (L->opt.source_rate && !admit_source(L, &c)) return;
   /* The access log prints the local end; otherwise only a table that decides by it needs it. */
-  read_tuple(fd, peer, &c.tuple, L->opt.access_log != SKBOX_ACCESS_LOG_OFF || (L->table && L->table->reads_local_end));
+  if (L->opt.access_log != SKBOX_ACCESS_LOG_OFF || (L->table && L->table->reads_local_end)) read_local_end(fd, &c.tuple);
   if (L->opt.clear_transparent) {
     int off = 0;
     if (peer->ss_family == AF_INET6 && setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &off, sizeof off) < 0) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "common/log_sink.h"
+#include "server/source_rate.h"
 #include "server/table.h"
 
 typedef struct {
@@ -22,6 +23,8 @@ typedef struct {
   skbox_log_sink *log_sink;        /* where access log lines go (stderr's, shared by the loops) */
   int upstream;                    /* -P: the "listeners" are registrations at another server;
                                    connections arrive as descriptors, not by accept */
+  skbox_source_rate *source_rate;  /* --source-rate: shared by every loop, owned by the caller
+                                      (it must outlive them); NULL: no limit */
 } skbox_loop_options;
 
 /* Exit statuses of skbox_loop_run, as the process should exit with them. */

@@ -63,7 +63,10 @@
   X(REFUSED_OUTSIDE_ROOT, REFUSED, "outside_root", 1)    /* --target-root refused the path */ \
   X(REFUSED_NO_RECEIVER, REFUSED, "no_receiver", 1)      /* a JSON slot nobody holds */ \
   X(UPSTREAM_RECEIVED, NONE, "", 1)                      /* -P: TCP connections received upstream */ \
-  X(UPSTREAM_INVALID, NONE, "", 1)                       /* -P: received descriptors that were not TCP */
+  X(UPSTREAM_INVALID, NONE, "", 1)                       /* -P: received descriptors that were not TCP */ \
+  X(REFUSED_RATE_LIMITED, REFUSED, "rate_limited", 1)    /* --source-rate: the source's bucket was empty */ \
+  X(SOURCE_RATE_ENTRIES, NONE, "", 1)                    /* gauge: sources this loop added to the shared table */ \
+  X(SOURCE_RATE_EVICTIONS, NONE, "", 1)                  /* sources this loop's arrivals pushed out of it */
 
 /* Each entry is its first index and the index of its last counter. */
 #define SKBOX_STAT_ENUM_ENTRY(name, outcome, label, width) \

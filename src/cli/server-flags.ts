@@ -6,6 +6,7 @@ import { parseDuration, parseInteger } from './values';
 import { parseMetricsAddress } from '../metrics/http-endpoint';
 import { idNumber, idRangeProblem } from '../config/ids';
 import { unixPathProblem } from '../config/model';
+import { parseSourceRate, SourceRate } from './source-rate-flag';
 
 /** Everything `socketbox` was asked to do, checked but not yet acted on. */
 export interface ServerOptions {
@@ -40,6 +41,8 @@ export interface ServerOptions {
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
   maxCachedTargets: number;
+  /** --source-rate: a token bucket per source prefix, checked by the loops at accept. */
+  sourceRate?: SourceRate;
   /** The accept-loop threads' scheduling policy (SCHED_BATCH or SCHED_OTHER). */
   schedPolicy: 'batch' | 'other';
   metrics?: string;
@@ -88,6 +91,7 @@ const SPECS: OptionSpec[] = [
   { key: 'drain-timeout', long: 'drain-timeout', takesValue: true },
   { key: 'max-targets', long: 'max-targets', takesValue: true },
   { key: 'sched-policy', long: 'sched-policy', takesValue: true },
+  { key: 'source-rate', long: 'source-rate', takesValue: true },
   { key: 'metrics', long: 'metrics', takesValue: true },
   { key: 'target-root', long: 'target-root', takesValue: true },
   { key: 'allow-abstract-targets', long: 'allow-abstract-targets', takesValue: false },
@@ -180,6 +184,21 @@ Tuning:
                          on a CPU kept busy by other work
   --no-fast-path         JSON configs: do not load the kernel fast path (docs/fast-path.md);
                          listener-mode receivers are then served over their registration
+Limits:
+  --source-rate RATE[:BURST][/PREFIXLEN[,PREFIXLEN4]]
+                         a token bucket per source prefix: RATE connections per second
+                         (> 0, up to 3 decimals, at most 1000000), up to BURST at once
+                         (default: RATE rounded down, at least 1). Sources are grouped by
+                         their first PREFIXLEN bits (IPv6, default 64) or PREFIXLEN4 bits
+                         (IPv4 clients, ::ffff:a.b.c.d, default 32). A connection over the
+                         rate is reset (RST) at once, before routing, and counted as
+                         refused{reason="rate_limited"}; this applies to every connection
+                         the loops take (listeners, -P, JSON configs, whose fast path it
+                         turns off). One table for the whole process, shared by every
+                         worker: the rate is per source whatever --workers is; a reload
+                         (SIGHUP) keeps it and its buckets. It holds 65536 sources in 16
+                         shards; in a full shard, a new source takes the place of the least
+                         recently seen one, which comes back with a full bucket (SECURITY.md)
 Observability:
   --metrics [ADDR:]PORT  serve GET /metrics (Prometheus) and GET /healthz; loopback
                          (127.0.0.1) unless ADDR is given, e.g. [::1]:9464
@@ -279,6 +298,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'dispatch-timeout': o.dispatchTimeoutMs = parseDuration(value, spelled); break;
       case 'drain-timeout': o.drainTimeoutMs = parseDuration(value, spelled); break;
       case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
+      case 'source-rate': o.sourceRate = parseSourceRate(value, spelled); break;
       case 'sched-policy': o.schedPolicy = oneOf(value, spelled, ['batch', 'other'] as const); break;
       case 'metrics': o.metrics = nonEmpty(value, spelled); break;
       case 'target-root': o.targetRoot = nonEmpty(value, spelled); break;

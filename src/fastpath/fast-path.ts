@@ -36,10 +36,13 @@ export class FastPath {
     private readonly log: FastPathLog,
   ) {}
 
-  /** Loads and attaches the program, or says once why not and returns undefined. */
-  static start(addon: ServerAddon, json: JsonConfig, listenFds: number[], disabled: boolean, log: FastPathLog): FastPath | undefined {
-    if (disabled) {
-      log.info(`fast path off (--no-fast-path): ${THROUGH_LOOPS}`);
+  /**
+   * Loads and attaches the program, or says once why not and returns undefined. offBy: the
+   * flag that turns it off (--no-fast-path, or --source-rate, which only the loops enforce).
+   */
+  static start(addon: ServerAddon, json: JsonConfig, listenFds: number[], offBy: string | undefined, log: FastPathLog): FastPath | undefined {
+    if (offBy !== undefined) {
+      log.info(`fast path off (${offBy}): ${THROUGH_LOOPS}`);
       return undefined;
     }
     if (json.finalNetns !== null) {

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AcceptPool } from '../server/accept-pool';
-import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, targetDelivered, targetPending } from '../server/stats-layout';
+import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, SOURCE_RATE, STAT, targetDelivered, targetPending } from '../server/stats-layout';
 import { NativeHistogram } from './native-histogram';
 import { registerRegistrarMetrics } from './registrar-metrics';
 import type { FastPath } from '../fastpath/fast-path';
@@ -121,6 +121,24 @@ export function buildRegistry(src: MetricsSources): Registry {
       const totals = pool.totals();
       setCounter(this, { result: 'accepted' }, totals[STAT.upstreamReceived]);
       setCounter(this, { result: 'invalid' }, totals[STAT.upstreamInvalid]);
+    },
+  });
+  new Gauge({
+    name: 'socketbox_source_rate_entries',
+    help: `--source-rate: sources the table holds now (at most ${SOURCE_RATE.entries}, for the whole process).`,
+    registers: [registry],
+    collect() {
+      // Entries are taken, never given back: a full table stays full and evicts instead.
+      this.set(Number(pool.totals()[STAT.sourceRateEntries]));
+    },
+  });
+  new Counter({
+    name: 'socketbox_source_rate_evictions_total',
+    help: '--source-rate: sources forgotten, least recently seen first, to make room for new ones (they come back with a full bucket).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      setCounter(this, {}, pool.totals()[STAT.sourceRateEvictions]);
     },
   });
   new Counter({

@@ -5,6 +5,7 @@
  */
 import { loadAddon } from './build-products';
 import type { FASTPATH_DECISIONS } from './contracts.generated';
+import type { SourceRate } from '../cli/source-rate-flag';
 
 export interface ListenerSpec {
   addr: Buffer; // 16 bytes
@@ -49,6 +50,8 @@ export interface LoopOptions {
   accessLog: number;
   /** -P: the listen fds are registrations at another server; connections arrive as descriptors. */
   upstream?: boolean;
+  /** --source-rate: the id of the table (createSourceRate) every loop shares; it must outlive them. */
+  sourceRate?: number;
 }
 
 export interface LoopExit {
@@ -76,6 +79,8 @@ export interface NativeContracts {
   targetStats: string[];
   registrarStats: NativeCounterEntry[];
   fastpathDecisions: Array<Omit<NativeCounterEntry, 'outcome'>>;
+  /** native/server/source_rate.h: the table's size and shards, the largest rate (× 1000) and burst. */
+  sourceRate: { entries: number; shards: number; maxRateMilli: number; maxBurst: number };
 }
 
 /** A decision of the fast path's BPF program (enum skbox_fp_decision). */
@@ -141,6 +146,14 @@ export interface ServerAddon {
   tableValidate(table: Buffer): string | null;
   /** listener: the incoming socket's index (JSON configs); 0 by default. */
   tableLookup(table: Buffer, tuple: Buffer, listener?: number): NativeDecision;
+
+  // ---- the --source-rate table (native/source_rate_bindings.cc) ----
+  /** A table of SOURCE_RATE.entries buckets, allocated once; throws when the values are out of range. */
+  createSourceRate(limit: SourceRate): number;
+  /** After every loop that uses it is destroyed. */
+  destroySourceRate(id: number): void;
+  /** The bytes a table allocates (its bound on memory). */
+  sourceRateTableBytes: number;
 
   // ---- accept loops (native/loop_bindings.cc) ----
   createLoop(listenFds: number[], options: LoopOptions, stats: BigUint64Array, targetStats: BigUint64Array): number;

@@ -40,6 +40,8 @@ export class AcceptPool {
   private readonly loaded: Promise<void>;
   private restartCount = 0;
   private events: PoolEvents | undefined;
+  /** The --source-rate table the loops share: the pool frees it after them. */
+  private readonly sourceRate: number | undefined;
 
   /**
    * listenerGroups[i] are the descriptors loop i polls; schedBatch puts every
@@ -54,6 +56,7 @@ export class AcceptPool {
   ) {
     if (addon.statCount !== STAT_COUNT || addon.targetSlots !== TARGET_SLOTS)
       throw new Error('native and JavaScript counter layouts disagree; rebuild socketbox');
+    this.sourceRate = options.sourceRate;
     for (const fds of listenerGroups) {
       const stats = newCounterBlock(STAT_COUNT);
       const targetStats = newCounterBlock(TARGET_STAT_COUNT * TARGET_SLOTS);
@@ -193,6 +196,7 @@ export class AcceptPool {
     const exits = this.running ? await this.running : [];
     await this.pool.destroy();
     for (const loop of this.loops) this.addon.destroyLoop(loop.id);
+    if (this.sourceRate !== undefined) this.addon.destroySourceRate(this.sourceRate);
     return exits;
   }
 

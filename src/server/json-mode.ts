@@ -73,7 +73,10 @@ export class JsonMode implements ConfigMode {
 
   startFastPath(listeners: Listeners): FastPath | undefined {
     const o = this.options;
-    return FastPath.start(this.addon, this.config, listeners.fds, o.noFastPath, { info: logInfo, warn: logWarn, verbose: o.logLevel === 'debug' });
+    // The kernel hands fast-path connections to their receivers without an accept loop,
+    // where --source-rate counts: with it, every connection goes through the loops.
+    const offBy = o.noFastPath ? '--no-fast-path' : o.sourceRate ? '--source-rate' : undefined;
+    return FastPath.start(this.addon, this.config, listeners.fds, offBy, { info: logInfo, warn: logWarn, verbose: o.logLevel === 'debug' });
   }
 
   openRegistrationSockets(): void {

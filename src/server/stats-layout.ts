@@ -5,7 +5,7 @@
  */
 import { STAT_WIDTH, TARGET_STAT, TARGET_STAT_COUNT } from '../native/contracts.generated';
 
-export { LATENCY_BOUNDS_US, REFUSAL_REASONS, STAT, STAT_COUNT, TARGET_SLOTS, TARGET_STAT_COUNT } from '../native/contracts.generated';
+export { LATENCY_BOUNDS_US, REFUSAL_REASONS, SOURCE_RATE, STAT, STAT_COUNT, TARGET_SLOTS, TARGET_STAT_COUNT } from '../native/contracts.generated';
 
 /** Accept failures are counted per errno below this; larger ones count with errno 0 ("other"). */
 export const ERRNO_COUNTERS = STAT_WIDTH.acceptErrno;

@@ -23,6 +23,8 @@ export async function startAcceptPool(addon: ServerAddon, o: ServerOptions, list
     drainBacklogOf: listeners.ownBacklogs,
     accessLog: o.accessLog ? (o.logFormat === 'json' ? 2 : 1) : 0,
     upstream: o.registration !== undefined,
+    // One table for every loop, so that a source's rate does not depend on --workers.
+    sourceRate: o.sourceRate ? addon.createSourceRate(o.sourceRate) : undefined,
   }, o.schedPolicy === 'batch');
   await pool.whenLoaded();
   return pool;

@@ -18,6 +18,10 @@
  *   server-harness emfile   DIR TABLE             the descriptor table runs full
  *                                                 (RLIMIT_NOFILE) under the loop and the
  *                                                 registrar, then frees up
+ *   server-harness source-rate DIR TABLE SCALE    --source-rate: two loops share a small
+ *                                                 table; a flooding source is limited, a
+ *                                                 polite one is not, and more sources than
+ *                                                 it holds go through its eviction
  *
  * Every scenario checks accepted = delivered + refused (per loop counters),
  * that clients saw an outcome for every connection and that receivers
@@ -39,6 +43,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness_util.h"
@@ -50,6 +55,7 @@
 #include "server/listener.h"
 #include "server/registrar.h"
 #include "server/registration_socket.h"
+#include "server/source_rate.h"
 #include "server/stats.h"
 #include "server/table.h"
 
@@ -101,6 +107,14 @@ static void loop_start(loop_runner *l) {
   CHECK(pthread_create(&l->thread, NULL, loop_main, l) == 0, "pthread_create");
 }
 
+/* n loops on one listener (whose backlog a stop drains), running. */
+static void start_loops(loop_runner *loops, int n, int listen_fd, const skbox_loop_options *opt) {
+  for (int i = 0; i < n; i++) {
+    loop_create(&loops[i], (skbox_loop_listener){.fd = listen_fd, .drain_backlog_on_stop = 1}, opt);
+    loop_start(&loops[i]);
+  }
+}
+
 static int loop_join(loop_runner *l) {
   pthread_join(l->thread, NULL);
   return l->status;
@@ -113,13 +127,14 @@ static uint64_t stat_of(const loop_runner *l, int n, unsigned s) {
 }
 
 static const unsigned refusals[] = {
-    SKBOX_STAT_REFUSED_NO_MATCH,       SKBOX_STAT_REFUSED_FAIL,     SKBOX_STAT_REFUSED_LOOP,
-    SKBOX_STAT_REFUSED_TARGET_MISSING, SKBOX_STAT_REFUSED_TIMEOUT,  SKBOX_STAT_REFUSED_QUEUE_FULL,
-    SKBOX_STAT_REFUSED_SEND_ERROR,     SKBOX_STAT_REFUSED_DRAINING, SKBOX_STAT_REFUSED_OUTSIDE_ROOT,
-    SKBOX_STAT_REFUSED_NO_RECEIVER,
+    SKBOX_STAT_REFUSED_NO_MATCH,       SKBOX_STAT_REFUSED_FAIL,         SKBOX_STAT_REFUSED_LOOP,
+    SKBOX_STAT_REFUSED_TARGET_MISSING, SKBOX_STAT_REFUSED_TIMEOUT,      SKBOX_STAT_REFUSED_QUEUE_FULL,
+    SKBOX_STAT_REFUSED_SEND_ERROR,     SKBOX_STAT_REFUSED_DRAINING,     SKBOX_STAT_REFUSED_OUTSIDE_ROOT,
+    SKBOX_STAT_REFUSED_NO_RECEIVER,    SKBOX_STAT_REFUSED_RATE_LIMITED,
 };
-static const char *const refusal_names[] = {"no_match",   "fail",       "loop",     "target_missing", "timeout",
-                                            "queue_full", "send_error", "draining", "outside_root",   "no_receiver"};
+static const char *const refusal_names[] = {"no_match",     "fail",        "loop",        "target_missing",
+                                            "timeout",      "queue_full",  "send_error",  "draining",
+                                            "outside_root", "no_receiver", "rate_limited"};
 #define N_REFUSALS (sizeof refusals / sizeof *refusals)
 
 static uint64_t refused_of(const loop_runner *l, int n) {
@@ -295,10 +310,7 @@ static int scenario_routes(int scale, int log_format) {
                             .access_log = log_format,
                             .log_sink = access_sink};
   static loop_runner loops[2];
-  for (int i = 0; i < 2; i++) {
-    loop_create(&loops[i], (skbox_loop_listener){.fd = listen_fd, .drain_backlog_on_stop = 1}, &opt);
-    loop_start(&loops[i]);
-  }
+  start_loops(loops, 2, listen_fd, &opt);
 
   flooder flood = {.paths = {rs[R_FAST].path, rs[R_T257].path}, .messages = 150 * scale};
   CHECK(pthread_create(&flood.thread, NULL, flood_main, &flood) == 0, "pthread_create");
@@ -458,10 +470,7 @@ static int scenario_slots(int scale) {
                             .drain_timeout_ms = 1000,
                             .max_cached_targets = 16};
   static loop_runner loops[2];
-  for (int i = 0; i < 2; i++) {
-    loop_create(&loops[i], (skbox_loop_listener){.fd = listen_fd, .drain_backlog_on_stop = 1}, &opt);
-    loop_start(&loops[i]);
-  }
+  start_loops(loops, 2, listen_fd, &opt);
 
   route routes[] = {
       {"127.0.0.1", "127.0.0.1", 400 * scale, 64}, /* slot 0 */
@@ -704,9 +713,95 @@ static int scenario_emfile(void) {
   return 0;
 }
 
+/* ---- scenario: --source-rate ---- */
+
+enum { RATE_BURST = 20, RATE_PER_S = 50, RATE_ENTRIES = 64, RATE_SOURCES = 200 };
+
+static double seconds_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int scenario_source_rate(int scale) {
+  static receiver rs[1];
+  path_in_dir(rs[0].path, sizeof rs[0].path, "fast.sock");
+  rs[0].slot = -1;
+  receiver_start(&rs[0]);
+  /* Small on purpose: 4 shards of 16, so that eviction runs often. */
+  skbox_source_rate_config cfg = {.rate_milli = RATE_PER_S * 1000u,
+                                  .burst = RATE_BURST,
+                                  .prefix_v6 = 64,
+                                  .prefix_v4 = 32,
+                                  .entries = RATE_ENTRIES,
+                                  .shards = 4};
+  const char *why = "";
+  skbox_source_rate *limit = skbox_source_rate_create(&cfg, &why);
+  CHECK(limit != NULL, "skbox_source_rate_create");
+
+  uint16_t port;
+  int listen_fd = open_listener(&port);
+  skbox_loop_options opt = {.max_pending = 512,
+                            .max_pending_per_target = 512,
+                            .dispatch_timeout_ms = 2000,
+                            .drain_timeout_ms = 1000,
+                            .max_cached_targets = 4,
+                            .source_rate = limit};
+  static loop_runner loops[2];
+  start_loops(loops, 2, listen_fd, &opt);
+
+  /* The flood (IPv6 ::1, a /64) and the polite source (IPv4, a /32) at once; both go to fast.sock. */
+  route routes[] = {
+      {"::1", "::1", 300 * scale, 64},
+      {"127.0.0.1", "127.0.0.1", RATE_BURST / 2, 1},
+  };
+  harness_client_result seen = {0, 0};
+  uint64_t made = 0;
+  double began = seconds_now();
+  drive_routes(routes, 2, port, &seen, &made);
+  double took = seconds_now() - began;
+  /* More sources than the table holds, one connection each (no rule for them: no_match). */
+  for (int i = 0; i < RATE_SOURCES; i++) {
+    char src[32];
+    snprintf(src, sizeof src, "127.0.%d.%d", 3 + i / 250, 1 + i % 250);
+    harness_client_result one = {0, 0};
+    harness_drive(src, "127.0.0.1", port, 1, 1, 10000, &one);
+    seen.delivered += one.delivered;
+    seen.refused += one.refused;
+    made++;
+  }
+
+  for (int i = 0; i < 2; i++) skbox_loop_request_stop(loops[i].loop);
+  for (int i = 0; i < 2; i++) CHECK(loop_join(&loops[i]) == SKBOX_LOOP_STOPPED, "a loop did not stop cleanly");
+  receiver_stop(&rs[0]);
+
+  check_accounting(loops, 2, made, &seen);
+  uint64_t limited = stat_of(loops, 2, SKBOX_STAT_REFUSED_RATE_LIMITED);
+  CHECK(routes[1].seen.delivered == (uint64_t)routes[1].n, "the polite source was not fully served");
+  CHECK(limited > 0 && limited <= routes[0].seen.refused, "the flood was not limited, or others were");
+  CHECK(routes[0].seen.delivered <= RATE_BURST + RATE_PER_S * took + 1, "the flood got more than its bucket allows");
+  CHECK(routes[0].seen.delivered >= RATE_BURST, "the flood did not get its burst");
+  CHECK(stat_of(loops, 2, SKBOX_STAT_REFUSED_NO_MATCH) == RATE_SOURCES, "a new source was limited");
+  uint64_t entries = stat_of(loops, 2, SKBOX_STAT_SOURCE_RATE_ENTRIES);
+  uint64_t evictions = stat_of(loops, 2, SKBOX_STAT_SOURCE_RATE_EVICTIONS);
+  CHECK(skbox_source_rate_held(limit) == entries, "the table and the counters disagree on its entries");
+  CHECK(entries == RATE_ENTRIES, "the table is not full at its size");
+  CHECK(entries + evictions == 2 + RATE_SOURCES, "a source was neither added nor evicting");
+
+  char extra[160];
+  snprintf(extra, sizeof extra, "\"floodDelivered\":%llu,\"floodSeconds\":%.3f,\"entries\":%llu,\"evictions\":%llu",
+           (unsigned long long)routes[0].seen.delivered, took, (unsigned long long)entries,
+           (unsigned long long)evictions);
+  print_counts("source-rate", loops, 2, &seen, extra);
+  for (int i = 0; i < 2; i++) skbox_loop_destroy(loops[i].loop);
+  skbox_source_rate_free(limit);
+  close(listen_fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
-    fprintf(stderr, "usage: server-harness routes|slots|upstream|emfile DIR TABLE [SCALE] [LOG]\n");
+    fprintf(stderr, "usage: server-harness routes|slots|upstream|emfile|source-rate DIR TABLE [SCALE] [LOG]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -720,6 +815,7 @@ int main(int argc, char **argv) {
   else if (strcmp(argv[1], "slots") == 0) rc = scenario_slots(scale);
   else if (strcmp(argv[1], "upstream") == 0) rc = scenario_upstream(scale);
   else if (strcmp(argv[1], "emfile") == 0) rc = scenario_emfile();
+  else if (strcmp(argv[1], "source-rate") == 0) rc = scenario_source_rate(scale);
   else {
     fprintf(stderr, "unknown scenario %s\n", argv[1]);
     return 2;
