@@ -1,7 +1,8 @@
 /**
  * Where socketbox finds what `npm run build` (node-gyp, binding.gyp) produces: the addons,
  * the fast path's BPF object and the preloaded libraries. One answer from src/ (tests
- * under tap's TypeScript loader) and from the compiled dist/src/ (installed).
+ * under tap's TypeScript loader) and from the compiled dist/src/ (installed). An install
+ * from the package puts a matching prebuild there instead of building (install-native.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -35,6 +36,11 @@ export function findPackageRoot(start: string = __dirname): string {
 /** The path of a build product, whether it was built or not. */
 export function buildProductPath(product: BuildProduct, root: string = findPackageRoot()): string {
   return path.join(root, 'build', 'Release', BUILD_PRODUCTS[product]);
+}
+
+/** Where `npm run prebuild` puts the products for this platform, in the package. */
+export function prebuildDirectory(root: string = findPackageRoot()): string {
+  return path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 }
 
 const loaded = new Map<BuildProduct, unknown>();
