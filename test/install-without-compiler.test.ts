@@ -73,6 +73,9 @@ t.test('npm install -g of the packed tarball uses the prebuild: no compiler, no 
   t.ok(installed.hidden.some((f) => /libbpf\.so/.test(f)), `libbpf was hidden during the install and the runs: ${installed.hidden.join(', ')}`);
   t.ok(fs.existsSync(path.join(packageDir, 'prebuilds', 'linux-x64', 'socketbox_server.node')), 'the package carries prebuilds/linux-x64/');
   t.notOk(fs.existsSync(path.join(packageDir, 'build', 'Makefile')), 'nothing was configured for a build');
+  for (const page of ['man8/socketbox.8', 'man5/socketbox.conf.5', 'man1/socket-query.1']) {
+    t.ok(fs.existsSync(path.join(installed.prefix, 'share', 'man', page)), `the manual page ${page} is installed`);
+  }
   for (const product of ['socketbox_server.node', 'socketbox_relay.node', 'socketbox_client.node', 'libsocketbox-preload.so', 'libsocketbox-startup.so']) {
     const file = path.join(packageDir, 'build', 'Release', product);
     t.same(extraLibraries(file), [], `${product} needs only the C and C++ runtimes (ldd)`);
