@@ -8,7 +8,7 @@
  * The TPROXY unit and the socket drop-in agree with examples/tproxy.nft
  * (test/tproxy.test.ts runs the unit's commands for real).
  */
-import t from 'tap';
+import t, { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -31,6 +31,16 @@ const ANYIP_INSTANCE = 'socketbox-anyip@2001:db8::-64.service';
 /** key -> values of one section of a unit file (or drop-in) in systemd/. */
 function section(file: string, name: string): Map<string, string[]> {
   return unitSection(path.join(UNITS_DIR, file), name);
+}
+
+/** A oneshot that stays active (stop undoes it) and runs before the socket and the service. */
+function oneshotBeforeTheSocket(t: Test, file: string): void {
+  const unit = section(file, 'Unit');
+  const service = section(file, 'Service');
+  t.same(service.get('Type'), ['oneshot'], `${file}: Type=oneshot`);
+  t.same(service.get('RemainAfterExit'), ['yes'], `${file}: RemainAfterExit=yes: active while in place, stop removes`);
+  t.same(unit.get('DefaultDependencies'), ['no'], `${file}: no default dependencies: they would order it after basic.target, the socket before it`);
+  t.match(unit.get('Before')?.join(' '), /\bsocketbox\.socket\b.*\bsocketbox\.service\b/, `${file}: Before=socketbox.socket socketbox.service`);
 }
 
 t.test('the expected unit files are there', async (t) => {
@@ -116,12 +126,8 @@ t.test('socketbox-anyip.network makes a prefix local on lo', async (t) => {
 
 t.test('socketbox-anyip@.service: a oneshot local route for its instance, before the socket', async (t) => {
   const file = 'socketbox-anyip@.service';
-  const unit = section(file, 'Unit');
   const service = section(file, 'Service');
-  t.same(service.get('Type'), ['oneshot'], 'Type=oneshot');
-  t.same(service.get('RemainAfterExit'), ['yes'], 'RemainAfterExit=yes: active while the route is there');
-  t.same(unit.get('DefaultDependencies'), ['no'], 'no default dependencies, so it can come before the socket');
-  t.match(unit.get('Before')?.join(' '), /\bsocketbox\.socket\b.*\bsocketbox\.service\b/, 'Before=socketbox.socket socketbox.service');
+  oneshotBeforeTheSocket(t, file);
   t.same(service.get('ExecStart'), ['/sbin/ip route replace local %I dev lo'], 'replaces (idempotent) the local route of the prefix %I');
   t.same(service.get('ExecStop'), ['-/sbin/ip route del local %I dev lo'], 'stop removes it');
   t.same(service.get('CapabilityBoundingSet'), ['CAP_NET_ADMIN'], 'CAP_NET_ADMIN and nothing else');
@@ -132,12 +138,8 @@ t.test('socketbox-tproxy.service loads examples/tproxy.nft and its routing befor
   const mark = defines.get('SOCKETBOX_MARK');
   const table = /^table (ip6 \w+) \{/m.exec(fs.readFileSync(RULESET, 'utf8'))?.[1];
   t.equal(table, 'ip6 socketbox_tproxy', 'the ruleset is one ip6 table');
-  const unit = section(TPROXY_UNIT, 'Unit');
   const service = section(TPROXY_UNIT, 'Service');
-  t.same(service.get('Type'), ['oneshot'], 'Type=oneshot');
-  t.same(service.get('RemainAfterExit'), ['yes'], 'RemainAfterExit=yes: active while loaded, stop removes');
-  t.same(unit.get('DefaultDependencies'), ['no'], 'no default dependencies: they would order it after basic.target, the socket before it');
-  t.match(unit.get('Before')?.join(' '), /\bsocketbox\.socket\b.*\bsocketbox\.service\b/, 'Before=socketbox.socket socketbox.service');
+  oneshotBeforeTheSocket(t, TPROXY_UNIT);
   t.same(
     service.get('ExecStart'),
     [
