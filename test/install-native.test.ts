@@ -70,7 +70,9 @@ t.test('no prebuild, a missing product, an addon or a library that does not load
   }
 });
 
-t.test('--build-from-source builds even with a good prebuild', async (t) => {
+t.test('--build-from-source, or a git checkout, builds even with a good prebuild', async (t) => {
   const root = packageWithPrebuild();
-  t.same(install(root, { npm_config_build_from_source: 'true' }), { status: 0, nodeGyp: 'rebuild' }, 'node-gyp rebuild');
+  t.same(install(root, { npm_config_build_from_source: 'true' }), { status: 0, nodeGyp: 'rebuild' }, '--build-from-source: node-gyp rebuild');
+  const checkout = packageWithPrebuild((p) => fs.mkdirSync(path.join(p, '..', '..', '.git')));
+  t.same(install(checkout), { status: 0, nodeGyp: 'rebuild' }, 'a checkout (.git): node-gyp rebuild');
 });

@@ -3,7 +3,8 @@
  * source. A prebuild matches when every product is there and loads here (the addons are
  * required, the libraries preloaded, each in a child process): then it is copied to
  * build/Release, where build-products.ts finds every product, and no compiler is needed.
- * Otherwise, or with `npm install --build-from-source`, node-gyp builds as before.
+ * Otherwise, with `npm install --build-from-source`, or in a git checkout (whose C may be
+ * newer than its prebuilds), node-gyp builds as before.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -55,6 +56,11 @@ export function main(root: string = findPackageRoot(__dirname)): number {
   const target = `${process.platform}-${process.arch}`;
   if (process.env.npm_config_build_from_source === 'true') {
     console.error(`socketbox: --build-from-source: building the native parts for ${target}`);
+    return buildFromSource(root);
+  }
+  if (fs.existsSync(path.join(root, '.git'))) {
+    // A checkout: its C may differ from the last `npm run prebuild`.
+    console.error(`socketbox: a git checkout: building the native parts for ${target} from source`);
     return buildFromSource(root);
   }
   const dir = prebuildDirectory(root);
