@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tempDir } from '../testkit/temp-dir';
 import { projectRoot } from '../testkit/project-root';
-import { BUILD_PRODUCTS, buildProductPath, prebuildDirectory } from '../src/native/build-products';
+import { BUILD_PRODUCTS, prebuildDirectory, releaseDirectory } from '../src/native/build-products';
 import { main, prebuildProblem } from '../src/native/install-native';
 
 const { dir } = tempDir('skbox-install-native-');
@@ -23,7 +23,7 @@ function packageWithPrebuild(change: (prebuild: string) => void = () => undefine
   fs.mkdirSync(prebuild, { recursive: true });
   fs.writeFileSync(path.join(root, 'binding.gyp'), '{}');
   for (const name of Object.values(BUILD_PRODUCTS)) {
-    const built = path.join(path.dirname(buildProductPath('serverAddon', projectRoot)), name);
+    const built = path.join(releaseDirectory(projectRoot), name);
     if (fs.existsSync(built)) fs.copyFileSync(built, path.join(prebuild, name));
   }
   change(prebuild);

@@ -33,14 +33,31 @@ export function findPackageRoot(start: string = __dirname): string {
   }
 }
 
-/** The path of a build product, whether it was built or not. */
-export function buildProductPath(product: BuildProduct, root: string = findPackageRoot()): string {
-  return path.join(root, 'build', 'Release', BUILD_PRODUCTS[product]);
+/** Where node-gyp builds the products, and where an install puts a matching prebuild. */
+export function releaseDirectory(root: string = findPackageRoot()): string {
+  return path.join(root, 'build', 'Release');
 }
 
 /** Where `npm run prebuild` puts the products for this platform, in the package. */
 export function prebuildDirectory(root: string = findPackageRoot()): string {
   return path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+}
+
+/**
+ * Where the products are: build/Release when it holds them (built, or a prebuild the install
+ * put there), else this platform's prebuild where the package carries it (an install that ran
+ * no scripts: npm --ignore-scripts). bin/native-dir.sh makes the same choice for bin/.
+ */
+export function productDirectory(root: string = findPackageRoot()): string {
+  const release = releaseDirectory(root);
+  if (fs.existsSync(path.join(release, BUILD_PRODUCTS.serverAddon))) return release;
+  const prebuilt = prebuildDirectory(root);
+  return fs.existsSync(path.join(prebuilt, BUILD_PRODUCTS.serverAddon)) ? prebuilt : release;
+}
+
+/** The path of a build product, whether it was built or not. */
+export function buildProductPath(product: BuildProduct, root: string = findPackageRoot()): string {
+  return path.join(productDirectory(root), BUILD_PRODUCTS[product]);
 }
 
 const loaded = new Map<BuildProduct, unknown>();

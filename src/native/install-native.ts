@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILD_PRODUCTS, BuildProduct, buildProductPath, findPackageRoot, prebuildDirectory } from './build-products';
+import { BUILD_PRODUCTS, BuildProduct, findPackageRoot, prebuildDirectory, releaseDirectory } from './build-products';
 
 /** Built only where clang and libbpf-dev are: a build, prebuilt or not, may lack it. */
 const OPTIONAL: BuildProduct[] = ['bpfObject'];
@@ -40,7 +40,7 @@ function firstLine(text: string): string {
 
 /** Copies every file of the prebuild where the loaders look. */
 function usePrebuild(dir: string, root: string): void {
-  const release = path.dirname(buildProductPath('serverAddon', root));
+  const release = releaseDirectory(root);
   fs.mkdirSync(release, { recursive: true });
   for (const name of fs.readdirSync(dir)) fs.copyFileSync(path.join(dir, name), path.join(release, name));
 }

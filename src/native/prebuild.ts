@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILD_PRODUCTS, BuildProduct, buildProductPath, findPackageRoot, prebuildDirectory } from './build-products';
+import { BUILD_PRODUCTS, BuildProduct, findPackageRoot, prebuildDirectory, releaseDirectory } from './build-products';
 
 /** What every Linux with Node has: the C and C++ runtimes and the dynamic loader. */
 const BASE_LIBRARIES = /^(linux-vdso|libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux[-\w]*)\.so(\.[\d.]+)?$/;
@@ -26,7 +26,7 @@ export function extraLibraries(file: string): string[] {
 export function main(root: string = findPackageRoot(__dirname)): number {
   const problems: string[] = [];
   for (const product of Object.keys(BUILD_PRODUCTS) as BuildProduct[]) {
-    const file = buildProductPath(product, root);
+    const file = path.join(releaseDirectory(root), BUILD_PRODUCTS[product]);
     if (!fs.existsSync(file)) problems.push(`${BUILD_PRODUCTS[product]} is not built (the fast path needs clang and libbpf-dev)`);
     else if (!file.endsWith('.o')) {
       const extra = extraLibraries(file);
@@ -41,7 +41,7 @@ export function main(root: string = findPackageRoot(__dirname)): number {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   for (const product of Object.keys(BUILD_PRODUCTS) as BuildProduct[]) {
-    fs.copyFileSync(buildProductPath(product, root), path.join(dir, BUILD_PRODUCTS[product]));
+    fs.copyFileSync(path.join(releaseDirectory(root), BUILD_PRODUCTS[product]), path.join(dir, BUILD_PRODUCTS[product]));
   }
   console.log(`prebuild: ${Object.keys(BUILD_PRODUCTS).length} products in ${path.relative(root, dir)}/`);
   return 0;

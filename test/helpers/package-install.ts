@@ -12,21 +12,26 @@ import { projectRoot } from '../../testkit/project-root';
 import { main as prebuild } from '../../src/native/prebuild';
 
 /** What the installed programs and the test's receivers run, and nothing else. */
-const TOOLS = ['node', 'sh', 'readlink', 'dirname', 'python3'];
+const TOOLS = ['node', 'sh', 'readlink', 'dirname', 'uname', 'python3'];
 /** None of them may be found on the PATH the install and the programs get. */
 export const COMPILERS = ['cc', 'gcc', 'g++', 'c++', 'cpp', 'clang', 'make', 'ld'];
 /** The shared libraries the fast path opens, hidden from every command run here. */
 const HIDDEN_LIBRARIES = ['libbpf.so.1', 'libelf.so.1'];
 
-export interface Installed {
+/** One `npm install -g` of the tarball: its prefix, exit status and output. */
+export interface Install {
   prefix: string;
-  tools: string;
-  tarball: string;
-  /** npm install's exit status and its output. */
   status: number | null;
   log: string;
+}
+
+export interface Installed extends Install {
+  tools: string;
+  tarball: string;
   /** The files /dev/null was mounted over. */
   hidden: string[];
+  /** The same tarball installed with --ignore-scripts: the programs find the prebuild where it lies. */
+  withoutScripts: Install;
 }
 
 /** A program of the system (Debian's packages), not of a version manager's shims. */
@@ -63,11 +68,14 @@ export function packAndInstall(dir: string): Installed {
   const tools = path.join(dir, 'tools');
   fs.mkdirSync(tools);
   for (const tool of TOOLS) fs.symlinkSync(which(tool), path.join(tools, tool));
-  const prefix = path.join(dir, 'prefix');
   const hidden = libraryFiles();
   const npm = fs.realpathSync(which('npm'));
-  const argv = [process.execPath, npm, 'install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball];
-  const cmd = withoutLibbpf(hidden, argv);
-  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: dir, encoding: 'utf8', env: noCompilerEnv({ tools }), timeout: 120_000 });
-  return { prefix, tools, tarball, status: r.status, log: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}`, hidden };
+  const install = (prefix: string, ...flags: string[]): Install => {
+    const argv = [process.execPath, npm, 'install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', ...flags, tarball];
+    const cmd = withoutLibbpf(hidden, argv);
+    const r = spawnSync(cmd[0], cmd.slice(1), { cwd: dir, encoding: 'utf8', env: noCompilerEnv({ tools }), timeout: 120_000 });
+    return { prefix, status: r.status, log: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ''}` };
+  };
+  const withScripts = install(path.join(dir, 'prefix'));
+  return { ...withScripts, tools, tarball, hidden, withoutScripts: install(path.join(dir, 'prefix-no-scripts'), '--ignore-scripts') };
 }
