@@ -21,7 +21,7 @@
       "conditions": [
         ["fastpath==1", {
           "sources": ["<!@(ls -1 native/fastpath/*.c | grep -v listener_grant.c)"],
-          "libraries": ["-lbpf"]
+          "libraries": ["-ldl", "-lpthread"]
         }, {
           "sources": ["native/fastpath/off/fastpath_off.c"]
         }]

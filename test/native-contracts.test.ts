@@ -96,6 +96,10 @@ t.test('build products: binding.gyp builds them, bin/ preloads them by the same 
   }
   for (const product of ['serverAddon', 'relayAddon', 'clientAddon', 'startupLibrary', 'preloadLibrary'] as const)
     t.ok(fs.existsSync(buildProductPath(product)), `${BUILD_PRODUCTS[product]} is built`);
-  t.match(fs.readFileSync(path.join(root, 'bin', 'socketbox'), 'utf8'), `/build/Release/${BUILD_PRODUCTS.startupLibrary}`);
-  t.match(fs.readFileSync(path.join(root, 'bin', 'run-with-socketbox'), 'utf8'), `/build/Release/${BUILD_PRODUCTS.preloadLibrary}`);
+  t.match(fs.readFileSync(path.join(root, 'bin', 'socketbox'), 'utf8'), `$native/${BUILD_PRODUCTS.startupLibrary}`);
+  t.match(fs.readFileSync(path.join(root, 'bin', 'run-with-socketbox'), 'utf8'), `$native/${BUILD_PRODUCTS.preloadLibrary}`);
+  // bin/native-dir.sh sets $native as build-products.ts chooses: build/Release, else the prebuild.
+  const nativeDir = fs.readFileSync(path.join(root, 'bin', 'native-dir.sh'), 'utf8');
+  t.match(nativeDir, `native=$root/build/Release\nif [ ! -f "$native/${BUILD_PRODUCTS.serverAddon}" ]`, 'build/Release when it holds the server addon');
+  t.match(nativeDir, `"$root/prebuilds/linux-$arch/${BUILD_PRODUCTS.serverAddon}"`, 'else the prebuild');
 });

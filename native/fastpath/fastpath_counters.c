@@ -3,15 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include "fastpath/libbpf_calls.h"
 
 #include "fastpath/fastpath.h"
 #include "fastpath/fastpath_state.h"
 
 static uint64_t sum_percpu(int fd, uint32_t key) {
+  if (fd < 0) return 0; /* not started: libbpf may not even be open */
   int n = libbpf_num_possible_cpus();
-  if (fd < 0 || n <= 0) return 0;
+  if (n <= 0) return 0;
   uint64_t *values = calloc((size_t)n, sizeof *values);
   uint64_t total = 0;
   if (values && bpf_map_lookup_elem(fd, &key, values) == 0)

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <linux/sockios.h>
 
-#include <bpf/bpf.h>
+#include "fastpath/libbpf_calls.h"
 
 #include "fastpath/fastpath.h"
 #include "fastpath/fastpath_state.h"

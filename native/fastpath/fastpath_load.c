@@ -9,8 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include "fastpath/libbpf_calls.h"
 
 #include "fastpath/fastpath.h"
 #include "fastpath/fastpath_state.h"
@@ -86,6 +85,7 @@ int skbox_fastpath_start(const char *object_path, int verbose, char *why, size_t
     return -1;
   }
   skbox_fp = closed;
+  if (skbox_libbpf_open(why, why_len) != 0) return -1;
   last_message[0] = 0;
   print_messages = verbose;
   errno = 0;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
+#include "fastpath/libbpf_calls.h"
 
 #include "fastpath/fastpath.h"
 #include "fastpath/fastpath_state.h"

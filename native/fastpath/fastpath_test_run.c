@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <bpf/bpf.h>
+#include "fastpath/libbpf_calls.h"
 
 #include "fastpath/fastpath.h"
 #include "fastpath/fastpath_state.h"

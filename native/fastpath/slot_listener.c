@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
+#include "fastpath/libbpf_calls.h"
 
 #include "fastpath/fastpath.h"
 #include "fastpath/fastpath_state.h"

@@ -1,7 +1,8 @@
 /**
  * Where socketbox finds what `npm run build` (node-gyp, binding.gyp) produces: the addons,
  * the fast path's BPF object and the preloaded libraries. One answer from src/ (tests
- * under tap's TypeScript loader) and from the compiled dist/src/ (installed).
+ * under tap's TypeScript loader) and from the compiled dist/src/ (installed). An install
+ * from the package puts a matching prebuild there instead of building (install-native.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,9 +33,31 @@ export function findPackageRoot(start: string = __dirname): string {
   }
 }
 
+/** Where node-gyp builds the products, and where an install puts a matching prebuild. */
+export function releaseDirectory(root: string = findPackageRoot()): string {
+  return path.join(root, 'build', 'Release');
+}
+
+/** Where `npm run prebuild` puts the products for this platform, in the package. */
+export function prebuildDirectory(root: string = findPackageRoot()): string {
+  return path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+}
+
+/**
+ * Where the products are: build/Release when it holds them (built, or a prebuild the install
+ * put there), else this platform's prebuild where the package carries it (an install that ran
+ * no scripts: npm --ignore-scripts). bin/native-dir.sh makes the same choice for bin/.
+ */
+export function productDirectory(root: string = findPackageRoot()): string {
+  const release = releaseDirectory(root);
+  if (fs.existsSync(path.join(release, BUILD_PRODUCTS.serverAddon))) return release;
+  const prebuilt = prebuildDirectory(root);
+  return fs.existsSync(path.join(prebuilt, BUILD_PRODUCTS.serverAddon)) ? prebuilt : release;
+}
+
 /** The path of a build product, whether it was built or not. */
 export function buildProductPath(product: BuildProduct, root: string = findPackageRoot()): string {
-  return path.join(root, 'build', 'Release', BUILD_PRODUCTS[product]);
+  return path.join(productDirectory(root), BUILD_PRODUCTS[product]);
 }
 
 const loaded = new Map<BuildProduct, unknown>();
