@@ -5,10 +5,14 @@ import type { ReloadOutcome } from './reload';
 export function handleSignals(pool: AcceptPool, shutdown: (status: number, why: string) => Promise<void>, reload: (trigger: string) => ReloadOutcome): void {
   const testControl = process.env.SOCKETBOX_TEST_CONTROL;
   if (testControl === '1' || testControl === 'terminate') {
-    // Test support only: SIGUSR2 ends one worker thread as a crash would: its loop returns
-    // and the thread exits (1), or the thread is terminated while inside its loop.
+    // Test support only: SIGURG ends one worker thread as a crash would: its loop returns
+    // and the thread exits (1), or the thread is terminated while inside its loop. SIGURG
+    // because nothing else means it here: the kernel sends it only to the owner (F_SETOWN)
+    // of a socket with urgent data, which socketbox never becomes, its default action is to
+    // ignore it, and unlike SIGWINCH no terminal sends it to a foreground process group.
+    // SIGUSR2 is left free for the live upgrade.
     let next = 0;
-    process.on('SIGUSR2', () => (testControl === 'terminate' ? pool.terminateWorker(next++) : pool.abandon(next++)));
+    process.on('SIGURG', () => (testControl === 'terminate' ? pool.terminateWorker(next++) : pool.abandon(next++)));
   }
   process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
   process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
