@@ -200,3 +200,26 @@ t.test('-d: the upgraded process is not daemonized again', async (t) => {
   const load = await runLoad({ hosts: HOSTS, port, connections: 200, inFlight: 16 });
   t.equal(load.delivered, 200, 'and serves');
 });
+
+t.test('a SIGUSR2 while socketbox is still starting is refused with a log line, not fatal', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const sockPath = path.join(dir, 'early.sock');
+  const sink = await startDrainReceiver(sockPath, 'sink');
+  children.push(sink);
+  // socketbox waits at step 12 (read the config) on a FIFO until the test writes it.
+  const conf = path.join(dir, 'early.conf');
+  execFileSync('mkfifo', [conf]);
+  const port = nextPort++;
+  const server = startSocketbox(['-f', conf, '-l', '::', '-p', String(port)]);
+  children.push(server);
+  // Its main thread blocks opening the FIFO: the kernel's wait for a writer.
+  await waitFor('socketbox to wait on the FIFO', () => fs.readFileSync(`/proc/${server.pid}/wchan`, 'utf8') === 'wait_for_partner', 15_000);
+  server.proc.kill('SIGUSR2');
+  fs.writeFileSync(conf, sinkConfig(sockPath));
+  // The handler runs once the main thread gets back to its event loop, still starting.
+  await waitFor(() => `the refusal; stderr: ${server.stderr}`, () => /upgrade refused: socketbox is still starting/.test(server.stderr));
+  await waitForListening(port);
+  t.equal(server.exitCode, null, 'socketbox went on starting');
+  await servesOn(t, server, port);
+});

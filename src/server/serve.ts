@@ -14,7 +14,7 @@ import { logInfo, plural, sendLogLinesTo } from './log';
 import { reloadFunction } from './reload';
 import { type ServingState, shutdownFunction } from './shutdown';
 import { whenLoopsAnswer } from './loops-answer';
-import { handleSignals } from './signals';
+import { handleSignals, refuseUpgradesWhileStarting } from './signals';
 import { checkStartupCapabilities } from './startup-capabilities';
 import { takeSystemdSockets } from './systemd-activation';
 import { SystemdLifecycle } from './systemd-lifecycle';
@@ -29,6 +29,7 @@ import { poolEvents, startAcceptPool } from './worker-pool';
  * process ends before a connection is served.
  */
 export async function serve(flags: ServerOptions): Promise<void> {
+  refuseUpgradesWhileStarting();
   const addon = serverAddon();
   // Before anything is opened: which descriptors the parent passed on (jump-fd / -i must be among them).
   const origins = DescriptorOrigins.record(addon);

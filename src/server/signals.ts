@@ -1,7 +1,16 @@
 import type { AcceptPool } from './accept-pool';
+import { logWarn } from './log';
 import type { ReloadOutcome } from './reload';
 import type { Shutdown } from './shutdown';
 import type { Upgrade } from './upgrade/upgrade';
+
+/** Until serving, SIGUSR2 (whose default action ends a process) is refused with a log line. */
+const refuseWhileStarting = (): void => logWarn('upgrade refused: socketbox is still starting');
+
+/** First thing: an early SIGUSR2 must not end socketbox. */
+export function refuseUpgradesWhileStarting(): void {
+  process.on('SIGUSR2', refuseWhileStarting);
+}
 
 /** From now on SIGTERM and SIGINT stop socketbox, SIGHUP reloads its config and SIGUSR2 upgrades it. */
 export function handleSignals(pool: AcceptPool, shutdown: Shutdown, reload: (trigger: string) => ReloadOutcome, upgrade: Upgrade): void {
@@ -19,5 +28,6 @@ export function handleSignals(pool: AcceptPool, shutdown: Shutdown, reload: (tri
   process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
   process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
   process.on('SIGHUP', () => void reload('SIGHUP'));
+  process.off('SIGUSR2', refuseWhileStarting);
   process.on('SIGUSR2', () => void upgrade());
 }
