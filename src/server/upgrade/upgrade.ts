@@ -45,13 +45,17 @@ export function upgradeFunction(parts: UpgradeParts): Upgrade {
     const prepared = parts.prepare();
     if ('refused' in prepared) return refuse(prepared.refused);
     underway = true;
+    let outcome: UpgradeOutcome;
     try {
-      const outcome = await upgradeNow(parts, prepared.descriptors);
-      if (!outcome.ok) prepared.abandon();
-      return outcome;
-    } finally {
-      underway = false;
+      outcome = await upgradeNow(parts, prepared.descriptors);
+    } catch (err) {
+      outcome = { ok: false, reason: `the new process could not be started: ${(err as Error).message}` };
+      logWarn(`upgrade failed: ${outcome.reason}; pid ${process.pid} goes on serving`);
     }
+    // Whatever went wrong, the mode serves on as before (JSON: the registrar resumes).
+    if (!outcome.ok) prepared.abandon();
+    underway = false;
+    return outcome;
   };
 }
 
