@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   }, 1000);
   const killer = setInterval(() => {
     kills++;
-    server.kill('SIGUSR2');
+    server.kill('SIGURG');
   }, 10_000);
   const flaky = receivers[2];
   const flakyCycle = setInterval(() => {

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -59,6 +60,15 @@ Napi::Value AdoptListener(const Napi::CallbackInfo &info) {
 
 Napi::Value Listen(const Napi::CallbackInfo &info) {
   if (listen(IntArg(info, 0), IntArg(info, 1)) < 0) throw ErrnoError(info.Env(), "listen", errno);
+  return info.Env().Undefined();
+}
+
+// closeOnExec(fd): a descriptor inherited from an upgrade's old process stays ours only
+Napi::Value CloseOnExec(const Napi::CallbackInfo &info) {
+  int fd = IntArg(info, 0);
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+    throw ErrnoError(info.Env(), "descriptor " + std::to_string(fd), errno);
   return info.Env().Undefined();
 }
 
@@ -130,6 +140,7 @@ void InitListenerBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("adoptListener", Napi::Function::New(env, AdoptListener));
   exports.Set("listen", Napi::Function::New(env, Listen));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd));
+  exports.Set("closeOnExec", Napi::Function::New(env, CloseOnExec));
   exports.Set("describeFd", Napi::Function::New(env, DescribeFd));
   exports.Set("openFds", Napi::Function::New(env, OpenFds));
 }

@@ -122,6 +122,12 @@ Napi::Value StopLoop(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// handOverLoop(loopId): stop for a live upgrade; the listeners' backlogs are left to the new process
+Napi::Value HandOverLoop(const Napi::CallbackInfo &info) {
+  skbox_loop_request_handover(FindLoop(info));
+  return info.Env().Undefined();
+}
+
 Napi::Value OpenTargetRoot(const Napi::CallbackInfo &info) {
   std::string dir = StringArg(info, 0);
   const char *why = "";
@@ -180,6 +186,7 @@ void InitLoopBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("publishTable", Napi::Function::New(env, PublishTable));
   exports.Set("runLoop", Napi::Function::New(env, RunLoop));
   exports.Set("stopLoop", Napi::Function::New(env, StopLoop));
+  exports.Set("handOverLoop", Napi::Function::New(env, HandOverLoop));
   exports.Set("pingLoop", Napi::Function::New(env, PingLoop));
   exports.Set("openTargetRoot", Napi::Function::New(env, OpenTargetRoot));
   exports.Set("setTargetRoot", Napi::Function::New(env, SetTargetRoot));

@@ -71,18 +71,41 @@ struct Registrar {
 };
 Registrar *running = nullptr;
 
-// startRegistrar(apiFds, slots, perUidLimit, stats)
+// One API connection taken over from the old process of an upgrade: {fd, uid, pathNr, slot}.
+skbox_api_conn_state AdoptedConnection(Napi::Env env, Napi::Value v) {
+  if (!v.IsObject()) throw Napi::TypeError::New(env, "an adopted API connection must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  return {o.Get("fd").As<Napi::Number>().Int32Value(), (uint32_t)IdValue(env, o.Get("uid"), "uid"),
+          o.Get("pathNr").As<Napi::Number>().Uint32Value(), o.Get("slot").As<Napi::Number>().Int64Value(), 0};
+}
+
+void RunRegistrarThread(skbox_registrar *r) {
+  running->thread = std::thread([r] { skbox_registrar_run(r); });
+}
+
+// startRegistrar(apiFds, slots, perUidLimit, stats, adopted = [])
 Napi::Value StartRegistrar(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (running) throw Napi::Error::New(env, "the registrar is already running");
   if (info.Length() < 4 || !info[0].IsArray())
-    throw Napi::TypeError::New(env, "startRegistrar(apiFds, slots, limit, stats)");
+    throw Napi::TypeError::New(env, "startRegistrar(apiFds, slots, limit, stats, adopted)");
   std::vector<int> fds = IntArrayArg(info, 0);
   std::vector<skbox_slot_rule> slots = SlotRules(info, 1);
   uint64_t *stats = SharedCounters(env, info[3], SKBOX_REG_STAT_COUNT, "stats");
+  std::vector<skbox_api_conn_state> adopted;
+  if (info.Length() > 4 && info[4].IsArray()) {
+    Napi::Array a = info[4].As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); k++) adopted.push_back(AdoptedConnection(env, a.Get(k)));
+  }
   const char *why = "";
   skbox_registrar *r = skbox_registrar_create(fds.data(), (int)fds.size(), stats, &why);
   if (!r) throw Napi::Error::New(env, why);
+  for (const skbox_api_conn_state &c : adopted) {
+    if (skbox_registrar_adopt(r, &c, &why) == 0) continue;
+    skbox_registrar_release(r);
+    skbox_registrar_destroy(r);
+    throw Napi::Error::New(env, "registration connection " + std::to_string(c.fd) + ": " + why);
+  }
   if (skbox_registrar_configure(r, slots.data(), (uint32_t)slots.size(), (uint32_t)IntArg(info, 2)) < 0) {
     skbox_registrar_destroy(r);
     throw Napi::Error::New(env, "out of memory");
@@ -90,8 +113,52 @@ Napi::Value StartRegistrar(const Napi::CallbackInfo &info) {
   running = new Registrar;
   running->r = r;
   running->stats = Napi::Persistent(info[3].As<Napi::Object>());
-  running->thread = std::thread([r] { skbox_registrar_run(r); });
+  RunRegistrarThread(r);
   return env.Undefined();
+}
+
+// pauseRegistrar() -> [{fd, uid, pathNr, slot, listenerMode}]: the thread ends, every
+// API connection and slot kept; resumeRegistrar() or releaseRegistrar() follows.
+Napi::Value PauseRegistrar(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (!running) throw Napi::Error::New(env, "the registrar is not running");
+  if (running->thread.joinable()) {
+    skbox_registrar_pause(running->r);
+    running->thread.join();
+  }
+  std::vector<skbox_api_conn_state> conns(64);
+  int n;
+  while ((n = skbox_registrar_connections(running->r, conns.data(), (int)conns.size())) > (int)conns.size())
+    conns.resize((size_t)n);
+  Napi::Array out = Napi::Array::New(env, (size_t)n);
+  for (int i = 0; i < n; i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("fd", conns[i].fd);
+    o.Set("uid", conns[i].uid);
+    o.Set("pathNr", conns[i].api_index);
+    o.Set("slot", (double)conns[i].slot);
+    o.Set("listenerMode", conns[i].listener_mode != 0);
+    out.Set((uint32_t)i, o);
+  }
+  return out;
+}
+
+// resumeRegistrar(): after pauseRegistrar, serve again
+Napi::Value ResumeRegistrar(const Napi::CallbackInfo &info) {
+  if (running && !running->thread.joinable()) RunRegistrarThread(running->r);
+  return info.Env().Undefined();
+}
+
+// releaseRegistrar(): after pauseRegistrar, this process lets go of every API connection
+// without ending it (the new process of an upgrade serves them) and the registrar ends.
+Napi::Value ReleaseRegistrar(const Napi::CallbackInfo &info) {
+  if (running && !running->thread.joinable()) {
+    skbox_registrar_release(running->r);
+    skbox_registrar_destroy(running->r);
+    delete running;
+    running = nullptr;
+  }
+  return info.Env().Undefined();
 }
 
 // configureRegistrar(slots, perUidLimit): after a reload
@@ -107,7 +174,7 @@ Napi::Value ConfigureRegistrar(const Napi::CallbackInfo &info) {
 Napi::Value StopRegistrar(const Napi::CallbackInfo &info) {
   if (running) {
     skbox_registrar_stop(running->r);
-    running->thread.join();
+    if (running->thread.joinable()) running->thread.join();
     skbox_registrar_destroy(running->r);
     delete running;
     running = nullptr;
@@ -157,6 +224,9 @@ void InitRegistrationBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("startRegistrar", Napi::Function::New(env, StartRegistrar));
   exports.Set("configureRegistrar", Napi::Function::New(env, ConfigureRegistrar));
   exports.Set("stopRegistrar", Napi::Function::New(env, StopRegistrar));
+  exports.Set("pauseRegistrar", Napi::Function::New(env, PauseRegistrar));
+  exports.Set("resumeRegistrar", Napi::Function::New(env, ResumeRegistrar));
+  exports.Set("releaseRegistrar", Napi::Function::New(env, ReleaseRegistrar));
   exports.Set("isListeningSocket", Napi::Function::New(env, IsListeningSocket));
   exports.Set("enterNetns", Napi::Function::New(env, EnterNetns));
   exports.Set("leaveNetns", Napi::Function::New(env, LeaveNetns));

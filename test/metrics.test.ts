@@ -94,7 +94,7 @@ t.test('reloads, worker restarts and /healthz show up', async (t) => {
   t.equal(value(families, 'socketbox_config_reloads_total', { result: 'failure' }), 1, 'one failed reload');
   t.equal(value(families, 'socketbox_config_generation'), 2, 'generation 2');
 
-  server.proc.kill('SIGUSR2');
+  server.proc.kill('SIGURG');
   await waitFor('the worker restart', () => /restarting it/.test(server.stderr));
   families = await scrape(metricsPort);
   t.equal(value(families, 'socketbox_worker_restarts_total'), 1, 'the restart is counted');

@@ -253,9 +253,9 @@ t.test('a stop serves the backlog of the listeners socketbox bound, not of an in
   children.push(server);
   inherited.close();
   await waitFor(`socketbox to start; stderr: ${server.stderr}`, () => server.stderr.includes('listening on'), 15_000);
-  // Each SIGUSR2 ends the loop as a crash would; the restart delay doubles, leaving 1.6 s in which nothing accepts.
+  // Each SIGURG ends the loop as a crash would; the restart delay doubles, leaving 1.6 s in which nothing accepts.
   for (const delay of [100, 200, 400, 800, 1600]) {
-    server.proc.kill('SIGUSR2');
+    server.proc.kill('SIGURG');
     await waitFor(`restart delay ${delay} ms; stderr: ${server.stderr}`, () => server.stderr.includes(`restarting it in ${delay} ms`), 10_000);
   }
   // The kernel completes these connections: they wait in the listeners' backlogs.

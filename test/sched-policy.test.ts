@@ -81,7 +81,7 @@ t.test('a restarted worker runs SCHED_BATCH again', async (t) => {
   await waitFor('two SCHED_BATCH threads', () => count(threadPolicies(run.server.proc.pid!), SCHED_BATCH) === 2);
   const batchThreads = (): number[] => [...threadSchedPolicies(run.server.proc.pid!)].filter(([, p]) => p === SCHED_BATCH).map(([tid]) => tid);
   const before = batchThreads();
-  run.server.proc.kill('SIGUSR2'); // ends one worker thread as a crash would
+  run.server.proc.kill('SIGURG'); // ends one worker thread as a crash would
   await waitFor('the restart logged', () => /restarting it/.test(run.server.stderr));
   await waitFor('a new SCHED_BATCH thread in place of the ended one', () => batchThreads().filter((tid) => !before.includes(tid)).length === 1 && batchThreads().length === 2);
   t.pass('the new worker thread runs SCHED_BATCH, the ended one is gone');

@@ -153,6 +153,21 @@ t.test('-d daemonizes once serving; the parent exits 0', async (t) => {
   await waitFor('the daemon to stop', () => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z');
 });
 
+t.test('-d hands the daemon copy its jump-fd targets at their numbers', async (t) => {
+  const port = newPort();
+  const conf = writeConfig('dfd.conf', 'max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::7 jump-fd:3\n');
+  // --outlive: the wrapper serves on after the -d parent exits, for the daemon that holds descriptor 3.
+  const wrapper = startFdTool(['socketpair', 'viadaemon', '--outlive', '--', SOCKETBOX, '-d', '-f', conf, '-l', '::', '-p', String(port)]);
+  let daemon = 0;
+  t.teardown(async () => {
+    if (daemon) process.kill(daemon, 'SIGKILL');
+    await stopAll([wrapper]);
+  });
+  await wrapper.waitForEvent((e) => e.exit === 0, 20_000, 'the -d parent to exit 0');
+  daemon = Number(/daemon running as pid (\d+)/.exec(wrapper.stdout)?.[1]);
+  t.equal((await talk('2001:db8::7', port, { line: 'd' })).echo, 'viadaemon echo:d', 'the daemon delivers over descriptor 3');
+});
+
 t.test('-F and -t allow binding an address that is not local; -z clears the transparent flag', async (t) => {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));

@@ -1,5 +1,5 @@
 /**
- * A worker thread that really dies: SOCKETBOX_TEST_CONTROL=terminate makes SIGUSR2 terminate
+ * A worker thread that really dies: SOCKETBOX_TEST_CONTROL=terminate makes SIGURG terminate
  * the thread of one accept loop (Worker.terminate through the pool) while it is inside its
  * native loop, with connections flowing and others waiting for a receiver that reads
  * nothing. The loop is taken back from the dead thread and run on a new one: exactly one
@@ -66,9 +66,9 @@ t.test('a worker thread terminated inside its loop: restarted, backlog served, n
   // 1. The receiver reads nothing: connections wait in both loops; then both workers die.
   const backlog = runLoad({ hosts: HOSTS, port, connections: 300, inFlight: 300, timeoutMs: 20_000 });
   const waiting = await waitForMetric(metricsPort, 'socketbox_connections_pending', (v) => v >= 250, 'connections waiting for the receiver');
-  server.proc.kill('SIGUSR2');
+  server.proc.kill('SIGURG');
   await waitFor('the first restart', () => (server.stderr.match(/restarting it/g) ?? []).length === 1);
-  server.proc.kill('SIGUSR2');
+  server.proc.kill('SIGURG');
   await waitFor('the second restart', () => (server.stderr.match(/restarting it/g) ?? []).length === 2);
   t.match(server.stderr, /worker 0: its worker thread died: The task has been aborted/, 'the worker thread was terminated, not asked to stop');
   await waitForMetric(metricsPort, 'socketbox_worker_restarts_total', (v) => v === 2, 'two restarts counted');
@@ -91,7 +91,7 @@ t.test('a worker thread terminated inside its loop: restarted, backlog served, n
     onProgress: (done) => {
       if (done % 1000 === 500) {
         kills++;
-        server.proc.kill('SIGUSR2');
+        server.proc.kill('SIGURG');
       }
     },
   });

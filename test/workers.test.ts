@@ -129,7 +129,7 @@ t.test('a worker killed under load is restarted and no connection is lost', asyn
     onProgress: (done) => {
       if (done % 2000 === 1000) {
         kills++;
-        server.proc.kill('SIGUSR2');
+        server.proc.kill('SIGURG');
       }
     },
   });
@@ -193,9 +193,9 @@ t.test('a worker that keeps dying is given up with connections waiting: each is 
   await waitForSample(metricsPort, 'socketbox_connections_accepted_total{worker="0"}', (v) => v === 40);
   const waiting = (await scrape(metricsPort)).get(`socketbox_connections_pending{target="unix:${path.join(dir, 'held.sock')}"}`) ?? 0;
   t.ok(waiting > 0, `${waiting} connections wait for the held receiver`);
-  // Each SIGUSR2 ends the loop as a crash would, its waiters kept for the restart; the 11th within a minute is one too many.
+  // Each SIGURG ends the loop as a crash would, its waiters kept for the restart; the 11th within a minute is one too many.
   for (let kills = 1; !server.stderr.includes('giving up'); kills++) {
-    server.proc.kill('SIGUSR2');
+    server.proc.kill('SIGURG');
     const restarted = async (): Promise<boolean> => (await scrape(metricsPort).catch(() => new Map())).get('socketbox_worker_restarts_total') === kills;
     const deadline = Date.now() + 15_000;
     while (!server.stderr.includes('giving up') && !(await restarted())) {

@@ -4,10 +4,11 @@
   fd_tool.py receive PATH NAME
       Bind a datagram socket at PATH ('@' = abstract) and serve every
       descriptor that arrives on it.
-  fd_tool.py socketpair NAME [--close-after N] [--seqpacket] -- CMD...
+  fd_tool.py socketpair NAME [--close-after N] [--seqpacket] [--outlive] -- CMD...
       Run CMD with one end of a datagram (or seqpacket) socketpair as
       descriptor 3 and serve what arrives on the other end; after N
-      connections close our end. Prints {"exit": STATUS} when CMD ends.
+      connections close our end. Prints {"exit": STATUS} when CMD ends; with
+      --outlive goes on serving until SIGTERM (CMD's descendants may hold it).
   fd_tool.py fds KIND... -- CMD...
       Exec CMD with one descriptor of each KIND from 3 on: pipe (a read end),
       stream, dgram or seqpacket (one end of a UNIX socketpair).
@@ -304,6 +305,9 @@ def main():
         emit({"ready": True, "pid": proc.pid})
         threading.Thread(target=receive_loop, args=(ours, name, close_after), daemon=True).start()
         emit({"exit": proc.wait()})
+        if "--outlive" in opts:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+            signal.sigwait({signal.SIGTERM})
     elif mode == "listener":
         opts, cmd = split_command(sys.argv[2:])
         sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)

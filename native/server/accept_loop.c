@@ -43,6 +43,7 @@ struct skbox_loop {
   skbox_table *table;      /* only touched by the loop thread */
   skbox_table *next_table; /* handed over with atomic exchange */
   int stop_requested;      /* atomic */
+  int leave_backlogs;      /* atomic: the stop is a live upgrade's (no backlog is ours) */
   int abandon_requested;   /* atomic */
   int running;             /* atomic: a thread is inside skbox_loop_run */
   int watching_slots;      /* ctl_fd is woken on every slot change */
@@ -114,6 +115,11 @@ void skbox_loop_request_stop(skbox_loop *L) {
   __atomic_store_n(&L->stop_requested, 1, __ATOMIC_RELEASE);
   uint64_t one = 1;
   (void)!write(L->ctl_fd, &one, sizeof one);
+}
+
+void skbox_loop_request_handover(skbox_loop *L) {
+  __atomic_store_n(&L->leave_backlogs, 1, __ATOMIC_RELEASE);
+  skbox_loop_request_stop(L);
 }
 
 void skbox_loop_request_abandon(skbox_loop *L) {
@@ -479,6 +485,7 @@ static int take_connections(skbox_loop *L, const listener *l, uint64_t now) {
  * taken too (bounded), so a client whose connect succeeded is served. Not for
  * inherited sockets: their backlog belongs to whoever runs next. */
 static void accept_backlog(skbox_loop *L, uint64_t now) {
+  if (__atomic_load_n(&L->leave_backlogs, __ATOMIC_ACQUIRE)) return;
   for (int i = 0; i < L->n_listeners && !L->exit_status && !L->paused; i++) {
     if (!L->listeners[i].drain_backlog_on_stop) continue;
     for (int round = 0; round < 64 && take_connections(L, &L->listeners[i], now) == ACCEPT_BATCH; round++) {

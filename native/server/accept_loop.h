@@ -67,6 +67,11 @@ void skbox_loop_publish(skbox_loop *loop, skbox_table *table);
  * then make skbox_loop_run return. */
 void skbox_loop_request_stop(skbox_loop *loop);
 
+/* Any thread: a stop for a live upgrade. Like skbox_loop_request_stop, but no
+ * listener's kernel backlog is taken: the process that took the listeners over
+ * accepts it. What the loop accepted already is still delivered. */
+void skbox_loop_request_handover(skbox_loop *loop);
+
 /* Before the loop first runs: confine UNIX targets beneath root_fd (see dest.h). */
 void skbox_loop_set_target_root(skbox_loop *loop, int root_fd, const char *prefix, int allow_abstract);
 

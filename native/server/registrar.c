@@ -1,6 +1,7 @@
 #include "server/registrar.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@
 #define REGISTER_COMMAND 1
 #define REGISTER_LISTENER_COMMAND 2 /* listener mode: the grant may carry a listening socket */
 #define NOBODY (-1)
+#define STOP 1
+#define PAUSE 2
 
 typedef struct {
   int tag;
@@ -351,13 +354,75 @@ int skbox_registrar_run(skbox_registrar *r) {
     }
   }
   set_listening(r, 0);
+  int paused = PAUSE;
+  if (status == 0 && __atomic_compare_exchange_n(&r->stop, &paused, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return SKBOX_REGISTRAR_PAUSED;
   while (r->conns) close_conn(r, r->conns, -1);
   return status;
 }
 
 void skbox_registrar_stop(skbox_registrar *r) {
-  __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&r->stop, STOP, __ATOMIC_RELEASE);
   wake(r);
+}
+
+void skbox_registrar_pause(skbox_registrar *r) {
+  int running = 0;
+  __atomic_compare_exchange_n(&r->stop, &running, PAUSE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  wake(r);
+}
+
+int skbox_registrar_connections(const skbox_registrar *r, skbox_api_conn_state *out, int max) {
+  int n = 0;
+  for (const api_conn *c = r->conns; c; c = c->next, n++)
+    if (n < max) out[n] = (skbox_api_conn_state){c->fd, c->uid, c->api_index, c->slot, c->listener_mode};
+  return n;
+}
+
+int skbox_registrar_adopt(skbox_registrar *r, const skbox_api_conn_state *s, const char **why) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  struct ucred cred;
+  socklen_t cred_len = sizeof cred;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET ||
+      getsockopt(s->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.uid != s->uid) {
+    *why = "not a registration connection of that uid";
+    return -1;
+  }
+  if (s->slot != NOBODY && (s->slot < 0 || s->slot >= SKBOX_MAX_SLOTS || s->listener_mode)) {
+    *why = "its slot cannot be taken over";
+    return -1;
+  }
+  uid_count *u = uid_entry(r, s->uid, 1);
+  api_conn *c = u ? calloc(1, sizeof *c) : NULL;
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+  if (!c || fcntl(s->fd, F_SETFD, FD_CLOEXEC) < 0 || epoll_ctl(r->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+    free(c);
+    *why = "out of memory";
+    return -1;
+  }
+  *c = (api_conn){TAG_API_CONN, s->fd,   s->uid, s->api_index, s->slot, 0, now_ms() + SKBOX_REGISTRATION_TIMEOUT_MS,
+                  NULL,         r->conns};
+  if (r->conns) r->conns->prev = c;
+  r->conns = c;
+  u->count++;
+  stat_add(r, SKBOX_REG_CONNECTIONS, 1);
+  if (c->slot != NOBODY) {
+    skbox_slot_assign((uint32_t)c->slot, c->fd);
+    stat_add(r, SKBOX_REG_SLOTS_REGISTERED, 1);
+  }
+  return 0;
+}
+
+void skbox_registrar_release(skbox_registrar *r) {
+  while (r->conns) {
+    api_conn *c = r->conns;
+    if (c->slot != NOBODY) skbox_slot_assign((uint32_t)c->slot, -1);
+    epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    r->conns = c->next;
+    free(c);
+  }
 }
 
 void skbox_registrar_destroy(skbox_registrar *r) {

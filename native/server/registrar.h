@@ -58,6 +58,36 @@ int skbox_registrar_run(skbox_registrar *r);
 /* Any thread: make skbox_registrar_run return. */
 void skbox_registrar_stop(skbox_registrar *r);
 
+/* A live upgrade (docs/startup.md, "Started by an upgrade") hands every API connection
+ * to the new process with what the registrar knows of it. */
+typedef struct {
+  int fd;
+  uint32_t uid, api_index; /* SO_PEERCRED uid; the API socket it came through (path_nr) */
+  int64_t slot;            /* -1: connected but not registered yet */
+  int listener_mode;       /* the fast path holds a listener for the slot */
+} skbox_api_conn_state;
+
+/* skbox_registrar_run's status after skbox_registrar_pause. */
+#define SKBOX_REGISTRAR_PAUSED 1
+
+/* Any thread: make skbox_registrar_run return SKBOX_REGISTRAR_PAUSED, every API connection
+ * and slot kept as they are (the loops go on serving the slots). Run it again to resume. */
+void skbox_registrar_pause(skbox_registrar *r);
+
+/* While not running: the API connections, up to max of them into out; returns how many
+ * there are. */
+int skbox_registrar_connections(const skbox_registrar *r, skbox_api_conn_state *out, int max);
+
+/* Before the first run, in the new process of an upgrade: an API connection the old one
+ * served, taken over as it was (no new handshake). A registered one serves its slot at
+ * once; the configuration keeps it if the slot still belongs to its uid and API socket.
+ * Returns -1 with *why when fd is not a UNIX seqpacket socket whose peer is uid. */
+int skbox_registrar_adopt(skbox_registrar *r, const skbox_api_conn_state *c, const char **why);
+
+/* While not running, in the old process of an upgrade: closes its copies of every API
+ * connection without ending them (the new process serves them) and clears their slots. */
+void skbox_registrar_release(skbox_registrar *r);
+
 /* After run has returned (or was never called). */
 void skbox_registrar_destroy(skbox_registrar *r);
 

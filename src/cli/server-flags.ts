@@ -40,6 +40,8 @@ export interface ServerOptions {
   maxPendingPerTarget: number;
   dispatchTimeoutMs: number;
   drainTimeoutMs: number;
+  /** --upgrade-timeout: how long the new process of a live upgrade may take to serve. */
+  upgradeTimeoutMs: number;
   maxCachedTargets: number;
   /** --source-rate: a token bucket per source prefix, checked by the loops at accept. */
   sourceRate?: SourceRate;
@@ -89,6 +91,7 @@ const SPECS: OptionSpec[] = [
   { key: 'max-pending-per-target', long: 'max-pending-per-target', takesValue: true },
   { key: 'dispatch-timeout', long: 'dispatch-timeout', takesValue: true },
   { key: 'drain-timeout', long: 'drain-timeout', takesValue: true },
+  { key: 'upgrade-timeout', long: 'upgrade-timeout', takesValue: true },
   { key: 'max-targets', long: 'max-targets', takesValue: true },
   { key: 'sched-policy', long: 'sched-policy', takesValue: true },
   { key: 'source-rate', long: 'source-rate', takesValue: true },
@@ -176,6 +179,8 @@ Tuning:
                          room of the others; its connections beyond it are queue_full
   --dispatch-timeout D   how long a connection may wait for its receiver (default 2s)
   --drain-timeout D      how long a stop may take to deliver what waits (default 5s)
+  --upgrade-timeout D    how long the new process of a live upgrade (SIGUSR2) may take to
+                         serve before it is killed and this one goes on (default 30s)
   --max-targets N        distinct target sockets kept connected, per worker (default 1024)
   --sched-policy P       batch (default): accept loops run SCHED_BATCH, so a new connection
                          does not preempt a receiver on the same CPU and a burst is handed
@@ -213,10 +218,17 @@ Tools:
   -h, --help     this text;  --version  the version
 
 Signals: SIGHUP reloads the config (a bad file keeps the old rules); SIGTERM/SIGINT stop
-accepting, deliver what was accepted and exit 0.
+accepting, deliver what was accepted and exit 0. SIGUSR2 upgrades live: the same command
+line is started again with the listening sockets inherited (in JSON mode the registration
+sockets and registered receivers too; the metrics socket in both); once it serves, this
+process stops accepting, delivers what it accepted and exits 0. If it does not serve within
+the --upgrade-timeout, it is killed and this one goes on. Refused with -x, or with the kernel
+fast path attached (use --no-fast-path): the new process runs as the user this one dropped
+to (docs/startup.md, "Live upgrade").
 systemd: with NOTIFY_SOCKET set, sends READY=1 once serving, RELOADING=1 and READY=1
 around a reload, STOPPING=1, a STATUS= summary, and WATCHDOG=1 (WATCHDOG_USEC) while
-every worker answers.
+every worker answers; after a live upgrade the new process sends MAINPID= (the unit needs
+NotifyAccess=all).
 Exit status: 0 ok, 1 startup or config error, 2 usage error, 10 accept failed, 11 -i peer gone.
 `;
 
@@ -253,6 +265,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
     maxPendingPerTarget: 0, // set below from maxPending unless given
     dispatchTimeoutMs: 2000,
     drainTimeoutMs: 5000,
+    upgradeTimeoutMs: 30_000,
     maxCachedTargets: 1024,
     schedPolicy: 'batch',
     allowAbstractTargets: false,
@@ -297,6 +310,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'max-pending-per-target': o.maxPendingPerTarget = parseInteger(value, spelled, 1, 1 << 24); break;
       case 'dispatch-timeout': o.dispatchTimeoutMs = parseDuration(value, spelled); break;
       case 'drain-timeout': o.drainTimeoutMs = parseDuration(value, spelled); break;
+      case 'upgrade-timeout': o.upgradeTimeoutMs = parseDuration(value, spelled); break;
       case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
       case 'source-rate': o.sourceRate = parseSourceRate(value, spelled); break;
       case 'sched-policy': o.schedPolicy = oneOf(value, spelled, ['batch', 'other'] as const); break;

@@ -10,9 +10,10 @@ export function parseMetricsAddress(text: string): { host: string; port: number 
 
 /**
  * GET /metrics (Prometheus text format) and GET /healthz (200 once listeners
- * are open and a table is published, 503 otherwise), on the main thread.
+ * are open and a table is published, 503 otherwise), on the main thread. `where` is an
+ * address to bind, or the listening socket a live upgrade's old process handed over.
  */
-export function serveMetrics(registry: Registry, healthy: () => boolean, where: { host: string; port: number }): Promise<http.Server> {
+export function serveMetrics(registry: Registry, healthy: () => boolean, where: { host: string; port: number } | { fd: number }): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -31,6 +32,13 @@ export function serveMetrics(registry: Registry, healthy: () => boolean, where: 
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(where.port, where.host, () => resolve(server));
+    if ('fd' in where) server.listen({ fd: where.fd }, () => resolve(server));
+    else server.listen(where.port, where.host, () => resolve(server));
   });
+}
+
+/** The descriptor of the server's listening socket, for a live upgrade to hand over. */
+export function metricsSocketFd(server: http.Server): number | undefined {
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

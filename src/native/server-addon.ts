@@ -103,6 +103,16 @@ export interface FastpathCounters {
   grants: { listener: number; without_listener: number };
 }
 
+/** One receiver's connection to a registration socket, as a live upgrade hands it over. */
+export interface ApiConnection {
+  fd: number;
+  uid: number;
+  /** The registration socket it came through (JSON `paths` index). */
+  pathNr: number;
+  /** -1: connected, not registered yet. */
+  slot: number;
+}
+
 export interface SlotRule {
   uid: number;
   /** Index of the API socket (JSON `paths`) the slot must be registered through. */
@@ -115,6 +125,8 @@ export interface ServerAddon {
   adoptListener(fd: number): void;
   listen(fd: number, backlog: number): void;
   closeFd(fd: number): void;
+  /** Marks an inherited descriptor close-on-exec: nothing socketbox starts inherits it. */
+  closeOnExec(fd: number): void;
   describeFd(fd: number): FdDescription;
   /** The process's open descriptors (null when /proc/self/fd cannot be read). */
   openFds(): number[] | null;
@@ -170,6 +182,8 @@ export interface ServerAddon {
   setTargetRoot(loopId: number, rootFd: number, prefix: string, allowAbstract: boolean): void;
   runLoop(loopId: number): LoopExit;
   stopLoop(loopId: number): void;
+  /** A stop for a live upgrade: like stopLoop, but no listener's kernel backlog is taken (the new process's now). */
+  handOverLoop(loopId: number): void;
   /** Test support: the loop returns status 99 as if its thread had died. */
   abandonLoop(loopId: number): void;
   /**
@@ -207,8 +221,17 @@ export interface ServerAddon {
   openRegistrationSocket(path: string, mode: number, uid: number, gid: number, backlog: number): number;
   /** -P: register as group at the registration socket path; the registered descriptor. */
   registerAt(path: string, group: number, timeoutMs: number): number;
-  /** Serve registrations on apiFds in a native thread; stats holds registrarStatCount counters. */
-  startRegistrar(apiFds: number[], slots: SlotRule[], perUidLimit: number, stats: BigUint64Array): void;
+  /**
+   * Serve registrations on apiFds in a native thread; stats holds registrarStatCount counters.
+   * adopted: API connections a live upgrade's old process served, taken over as they were.
+   */
+  startRegistrar(apiFds: number[], slots: SlotRule[], perUidLimit: number, stats: BigUint64Array, adopted?: ApiConnection[]): void;
+  /** A live upgrade: the thread ends, every API connection and slot kept; the connections as they are. */
+  pauseRegistrar(): Array<ApiConnection & { listenerMode: boolean }>;
+  /** After pauseRegistrar (the upgrade failed): serve again. */
+  resumeRegistrar(): void;
+  /** After pauseRegistrar (the new process serves): let go of every API connection without ending it. */
+  releaseRegistrar(): void;
   configureRegistrar(slots: SlotRule[], perUidLimit: number): void;
   /** Close every API connection (receivers see the end of the stream) and end the thread. */
   stopRegistrar(): void;

@@ -189,10 +189,16 @@ export class AcceptPool {
     for (const loop of this.loops) this.addon.stopLoop(loop.id);
   };
 
-  /** Stop accepting, let every loop deliver what waits, then release everything. */
-  async stop(): Promise<LoopExit[]> {
+  /**
+   * Stop accepting, let every loop deliver what waits, then release everything. handOver (a
+   * live upgrade): no listener's kernel backlog is taken, the new process accepts it.
+   */
+  async stop(handOver = false): Promise<LoopExit[]> {
     process.off('exit', this.stopLoopsOnExit);
-    for (const loop of this.loops) this.addon.stopLoop(loop.id);
+    for (const loop of this.loops) {
+      if (handOver) this.addon.handOverLoop(loop.id);
+      else this.addon.stopLoop(loop.id);
+    }
     const exits = this.running ? await this.running : [];
     await this.pool.destroy();
     for (const loop of this.loops) this.addon.destroyLoop(loop.id);

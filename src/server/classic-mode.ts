@@ -6,7 +6,7 @@
  */
 import type { ServerOptions } from '../cli/server-flags';
 import type { ServerAddon } from '../native/server-addon';
-import type { ConfigMode, Listeners, NothingToReload } from './config-mode';
+import type { ConfigMode, Listeners, NothingToReload, PreparedUpgrade } from './config-mode';
 import type { DescriptorOrigins } from './descriptor-origins';
 import { flagIdentityRequest, Identity, resolveIdentity } from './identity';
 import { adoptListeners, listenerGroups, LISTENING_SOCKET, openListeners, startListening } from './listeners';
@@ -103,6 +103,11 @@ export class ClassicMode implements ConfigMode {
 
   describe(): string {
     return this.intake;
+  }
+
+  prepareUpgrade(): PreparedUpgrade {
+    // The listeners (or the -P registration) and the jump-fd/-i targets are all there is.
+    return { descriptors: [], abandon: () => undefined };
   }
 
   stopRegistrar(): void {

@@ -7,13 +7,14 @@
 import type { ServerOptions } from '../cli/server-flags';
 import { isJsonConfigFile } from '../config/json-parser';
 import type { FastPath } from '../fastpath/fast-path';
-import type { ServerAddon } from '../native/server-addon';
+import type { ApiConnection, ServerAddon } from '../native/server-addon';
 import { ClassicMode } from './classic-mode';
 import type { DescriptorOrigins } from './descriptor-origins';
 import type { Identity } from './identity';
 import { JsonMode } from './json-mode';
 import type { CompiledRules } from './rules';
 import type { SystemdSockets } from './systemd-activation';
+import type { InheritedDescriptor } from './upgrade/upgrade-environment';
 
 /** The sockets connections come from, as a mode opened them. */
 export interface Listeners {
@@ -31,6 +32,11 @@ export interface Listeners {
   groups(workers: number): number[][];
   /** listen() wherever socketbox must (a socket it bound, a registration that is live already). */
   listen(): void;
+}
+
+export interface PreparedUpgrade {
+  descriptors: InheritedDescriptor[];
+  abandon(): void;
 }
 
 /** -S, -i: the rules come from the flags; there is no file to read again. */
@@ -51,20 +57,29 @@ export interface ConfigMode {
   openListeners(systemd: SystemdSockets | undefined, fromParent: number[] | undefined): Listeners;
   /** The kernel fast path, attached while privileged, in the listeners' network namespace. */
   startFastPath(listeners: Listeners): FastPath | undefined;
-  /** The sockets receivers register at, made by the process that serves them, before chroot. */
-  openRegistrationSockets(): void;
+  /** The sockets receivers register at, made by the process that serves them, before chroot; a live upgrade's new process inherits them. */
+  openRegistrationSockets(inherited?: number[]): void;
   /** Reads what must be read before chroot: the file's path may not resolve inside it. */
   readConfig(): void;
   /** Parses (where not done yet) and compiles the rules, after the privilege drop. */
   compile(): CompiledRules;
-  /** Receivers may register from now on. */
-  startRegistrar(): void;
+  /** Receivers may register from now on; `adopted`: the connections a live upgrade's old process served. */
+  startRegistrar(adopted?: ApiConnection[]): void;
   /** Reads and compiles the config again, as the new user and inside the chroot; throws why not. */
   reload(): CompiledRules | NothingToReload;
   /** Where connections come from, for the start-up log line. */
   describe(listeners: Listeners): string;
-  /** After the loops stopped: registrations end, the registration sockets are closed. */
-  stopRegistrar(): void;
+  /**
+   * A live upgrade (docs/startup.md, "Live upgrade"): what the new process inherits besides the
+   * listeners, or why the mode cannot hand over what it serves. abandon() undoes the
+   * preparation when the upgrade fails.
+   */
+  prepareUpgrade(): PreparedUpgrade | { refused: string };
+  /**
+   * After the loops stopped: registrations end, the registration sockets are closed.
+   * handedOver: a live upgrade's new process serves them; this one only lets go of its copies.
+   */
+  stopRegistrar(handedOver?: boolean): void;
 }
 
 /** The mode the config file asks for; a JSON config is read now, since it names the listeners. */

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { keepingNumbers, startSelfCopy } from './self-copy';
 
 /**
  * -d without fork(): a multi-threaded Node process cannot fork safely, so the
@@ -26,7 +26,8 @@ export function daemonChildContext(): DaemonChild | undefined {
   return { listenFds: fds.split(',').map(Number), readyFd: Number(ready) };
 }
 
-export function reportDaemonReady(child: DaemonChild | undefined): void {
+/** Tells the process that started this copy (-d, or a live upgrade) that it serves. */
+export function reportDaemonReady(child: Pick<DaemonChild, 'readyFd'> | undefined): void {
   if (!child) return;
   try {
     fs.writeSync(child.readyFd, 'ready\n');
@@ -37,26 +38,15 @@ export function reportDaemonReady(child: DaemonChild | undefined): void {
 }
 
 /**
- * In the parent: never returns; exits 0 once the copy serves. `startupLibrary`
- * (what bin/socketbox preloaded) is preloaded into the copy too, so that its
- * threads start without capabilities as ours did.
+ * In the parent: never returns; exits 0 once the copy serves (self-copy.ts starts it). The
+ * listeners and the jump-fd/-i targets (`targets`) keep their numbers in the copy.
  */
-export function becomeDaemon(listenFds: number[], startupLibrary: string | null): Promise<never> {
-  const first = 3;
-  const readyFd = first + listenFds.length;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    detached: true,
-    stdio: ['ignore', 'inherit', 'inherit', ...listenFds, 'pipe'],
-    env: {
-      ...process.env,
-      ...(startupLibrary === null ? {} : { LD_PRELOAD: [startupLibrary, process.env.LD_PRELOAD].filter(Boolean).join(':') }),
-      [FDS_VAR]: listenFds.map((_, i) => first + i).join(','),
-      [READY_VAR]: String(readyFd),
-    },
-  });
+export function becomeDaemon(listenFds: number[], targets: number[], startupLibrary: string | null): Promise<never> {
+  const stdio = keepingNumbers([...listenFds, ...targets]);
+  const env = { ...process.env, [FDS_VAR]: listenFds.join(','), [READY_VAR]: String(3 + stdio.length) };
+  const { child, ready } = startSelfCopy(stdio, env, startupLibrary);
   return new Promise<never>(() => {
-    const pipe = child.stdio[readyFd] as NodeJS.ReadableStream;
-    pipe.on('data', () => {
+    ready.on('data', () => {
       process.stdout.write(`socketbox: daemon running as pid ${child.pid}\n`);
       process.exit(0);
     });

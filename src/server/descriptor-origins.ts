@@ -42,6 +42,15 @@ export class DescriptorOrigins {
     for (const fd of fds) this.own.set(fd, what);
   }
 
+  /**
+   * The sockets socketbox's parent passed on that could be jump-fd or -i targets and are still
+   * open as they were: a live upgrade passes them on at the same numbers.
+   */
+  inheritedTargets(): number[] {
+    if (this.atStart === null) return [];
+    return [...this.atStart.keys()].filter((fd) => !this.own.has(fd) && this.targetProblem(fd) === null);
+  }
+
   /** Why fd cannot carry connections to a receiver, or null when it can. */
   targetProblem(fd: number): string | null {
     const d = this.addon.describeFd(fd);

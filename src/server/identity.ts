@@ -82,9 +82,12 @@ export function resolveIdentity(addon: ServerAddon, request: IdentityRequest): I
 
 /**
  * chroot, then capabilities, groups, gid, uid: the start-up order. Throws on the first failure.
- * `execNext`: -e follows, and the program may need the bounding set as it is.
+ * `execNext`: -e follows, and the program may need the bounding set as it is. `upgraded`: the
+ * old process of a live upgrade set the groups already and the new one inherited them (it
+ * could not set them again without CAP_SETGID); gid and uid are set again, which the kernel
+ * allows to the ids a process has, and checked.
  */
-export function enterSandbox(addon: ServerAddon, chrootDir: string | undefined, id: Identity, execNext: boolean): void {
+export function enterSandbox(addon: ServerAddon, chrootDir: string | undefined, id: Identity, execNext: boolean, upgraded = false): void {
   if (chrootDir !== undefined) addon.enterChroot(chrootDir);
   // Serving: no exec may ever bring a capability back. Done while root still holds CAP_SETPCAP.
   if (!execNext) addon.dropBoundingSet();
@@ -92,7 +95,7 @@ export function enterSandbox(addon: ServerAddon, chrootDir: string | undefined, 
   // threads never had them, see native/startup/thread_start.c). Groups and ids change after,
   // so they take effect only where the kernel allows them without a capability.
   if (!addon.uidIsRoot()) addon.clearCapabilities();
-  if (id.groups !== undefined) addon.setGroups(id.groups);
+  if (id.groups !== undefined && !upgraded) addon.setGroups(id.groups);
   if (id.gid !== undefined) addon.setGid(id.gid);
   if (id.uid !== undefined) addon.setUid(id.uid);
 }

@@ -8,13 +8,13 @@ import type { ServerOptions } from '../cli/server-flags';
 import type { JsonConfig } from '../config/json-model';
 import { parseJsonConfig } from '../config/json-parser';
 import { FastPath } from '../fastpath/fast-path';
-import type { ServerAddon, SlotRule } from '../native/server-addon';
+import type { ApiConnection, ServerAddon, SlotRule } from '../native/server-addon';
 import { compileJsonTable } from '../table/compile-json';
-import type { ConfigMode, Listeners } from './config-mode';
+import type { ConfigMode, Listeners, PreparedUpgrade } from './config-mode';
 import { flagIdentityRequest, Identity, resolveIdentity } from './identity';
 import { SlotOwners } from './json-ids';
 import { checkFlagsWithJsonConfig, checkJsonCoversSystemdSockets, withDaemonIdentity, withDaemonSettings } from './json-settings';
-import { openApiSockets, openJsonListeners, startJsonListening } from './json-sockets';
+import { adoptApiSockets, openApiSockets, openJsonListeners, startJsonListening } from './json-sockets';
 import { adoptListeners, LISTENING_SOCKET } from './listeners';
 import { logInfo, logWarn, plural } from './log';
 import { REGISTRAR_STAT_COUNT } from './registrar-stats';
@@ -28,6 +28,7 @@ export class JsonMode implements ConfigMode {
   private readonly slotOwners: SlotOwners;
   private slots: SlotRule[] = [];
   private apiFds: number[] = [];
+  private fastPath: FastPath | undefined;
 
   private constructor(
     private readonly addon: ServerAddon,
@@ -60,6 +61,8 @@ export class JsonMode implements ConfigMode {
   /** Inherited sockets (systemd's too) are named by `fd` entries; -d re-execs with them all open. */
   openListeners(_systemd: SystemdSockets | undefined, fromParent: number[] | undefined): Listeners {
     const config = this.config;
+    if (fromParent && fromParent.length !== config.incoming.length)
+      throw new Error(`${config.file}: \`incoming\` names ${plural(config.incoming.length, 'listener')}, but ${fromParent.length} were handed over; restart socketbox to apply it`);
     const fds = fromParent ? adoptListeners(this.addon, fromParent) : openJsonListeners(this.addon, config);
     return {
       fds,
@@ -76,11 +79,11 @@ export class JsonMode implements ConfigMode {
     // The kernel hands fast-path connections to their receivers without an accept loop,
     // where --source-rate counts: with it, every connection goes through the loops.
     const offBy = o.noFastPath ? '--no-fast-path' : o.sourceRate ? '--source-rate' : undefined;
-    return FastPath.start(this.addon, this.config, listeners.fds, offBy, { info: logInfo, warn: logWarn, verbose: o.logLevel === 'debug' });
+    return (this.fastPath = FastPath.start(this.addon, this.config, listeners.fds, offBy, { info: logInfo, warn: logWarn, verbose: o.logLevel === 'debug' }));
   }
 
-  openRegistrationSockets(): void {
-    this.apiFds = openApiSockets(this.addon, this.config);
+  openRegistrationSockets(inherited?: number[]): void {
+    this.apiFds = inherited ? adoptApiSockets(this.addon, this.config, inherited) : openApiSockets(this.addon, this.config);
   }
 
   readConfig(): void {
@@ -91,8 +94,8 @@ export class JsonMode implements ConfigMode {
     return compileJsonRules(this.config);
   }
 
-  startRegistrar(): void {
-    this.addon.startRegistrar(this.apiFds, this.slots, this.config.daemon.apiConnectionsPerUid, this.registrarCounters);
+  startRegistrar(adopted: ApiConnection[] = []): void {
+    this.addon.startRegistrar(this.apiFds, this.slots, this.config.daemon.apiConnectionsPerUid, this.registrarCounters, adopted);
   }
 
   /** The new slots apply at once: a connection routed by the new table finds its receiver's slot as the table means it. */
@@ -111,8 +114,33 @@ export class JsonMode implements ConfigMode {
     return `${plural(this.config.incoming.length, 'listener')} and ${plural(this.apiFds.length, 'registration socket')} of ${this.options.configFile}`;
   }
 
-  stopRegistrar(): void {
-    this.addon.stopRegistrar();
+  /**
+   * The registrar pauses (registrations wait in the sockets' backlogs; registered receivers
+   * keep getting connections) and the new process gets the registration sockets and every
+   * receiver's API connection with what it registered. Not with the fast path attached: its
+   * BPF link and listener-mode sockets stay with this process, and the new one, unprivileged,
+   * could not attach the program again.
+   */
+  prepareUpgrade(): PreparedUpgrade | { refused: string } {
+    if (this.fastPath) return { refused: 'the kernel fast path is attached; the new process could not attach it again without CAP_BPF (run with --no-fast-path to upgrade)' };
+    const connections = this.addon.pauseRegistrar();
+    const inListenerMode = connections.find((c) => c.listenerMode);
+    if (inListenerMode) {
+      this.addon.resumeRegistrar();
+      return { refused: `the receiver of slot ${inListenerMode.slot} registered in listener mode; its listening socket cannot be handed over` };
+    }
+    return {
+      descriptors: [
+        ...this.apiFds.map((fd) => ({ fd, name: 'registration' as const })),
+        ...connections.map(({ fd, uid, pathNr, slot }) => ({ fd, name: 'api' as const, api: { uid, pathNr, slot } })),
+      ],
+      abandon: () => this.addon.resumeRegistrar(),
+    };
+  }
+
+  stopRegistrar(handedOver = false): void {
+    if (handedOver) this.addon.releaseRegistrar();
+    else this.addon.stopRegistrar();
     this.apiFds.forEach((fd) => this.addon.closeFd(fd));
   }
 }

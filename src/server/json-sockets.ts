@@ -75,3 +75,17 @@ export function openApiSockets(addon: ServerAddon, config: JsonConfig): number[]
   }
   return fds;
 }
+
+/**
+ * A live upgrade's new process: the registration sockets the old one made, in `paths` order.
+ * It is in final_netns already (it inherited the old one's namespace).
+ */
+export function adoptApiSockets(addon: ServerAddon, config: JsonConfig, fds: number[]): number[] {
+  if (fds.length !== config.paths.length)
+    throw new Error(`${config.file}: \`paths\` names ${config.paths.length} registration sockets, but ${fds.length} were handed over; restart socketbox to apply it`);
+  fds.forEach((fd, i) => {
+    if (!addon.isListeningSocket(fd)) throw new Error(`${config.file}: paths[${i}]: the handed-over descriptor ${fd} is not a listening socket`);
+    addon.closeOnExec(fd);
+  });
+  return fds;
+}

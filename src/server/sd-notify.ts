@@ -58,8 +58,9 @@ export class SdNotifier {
     }
   }
 
-  ready(status: string): void {
-    this.send({ READY: 1, STATUS: status });
+  /** mainPid: after a live upgrade, the new process tells the manager it is the main one now. */
+  ready(status: string, mainPid?: number): void {
+    this.send({ ...(mainPid === undefined ? {} : { MAINPID: mainPid }), READY: 1, STATUS: status });
   }
 
   /** For Type=notify-reload: the timestamp tells this reload from an earlier one. */

@@ -1,7 +1,8 @@
+import type * as http from 'node:http';
 import * as path from 'node:path';
 import type { ServerOptions } from '../cli/server-flags';
 import type { FastPath } from '../fastpath/fast-path';
-import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
+import { metricsSocketFd, parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
 import { buildRegistry, type ReloadCounts } from '../metrics/registry';
 import { type ServerAddon, serverAddon } from '../native/server-addon';
 import type { AcceptPool } from './accept-pool';
@@ -12,10 +13,13 @@ import { enterSandbox } from './identity';
 import { logInfo, plural, sendLogLinesTo } from './log';
 import { reloadFunction } from './reload';
 import { type ServingState, shutdownFunction } from './shutdown';
-import { handleSignals } from './signals';
+import { whenLoopsAnswer } from './loops-answer';
+import { handleSignals, refuseUpgradesWhileStarting } from './signals';
 import { checkStartupCapabilities } from './startup-capabilities';
 import { takeSystemdSockets } from './systemd-activation';
 import { SystemdLifecycle } from './systemd-lifecycle';
+import { takeUpgradeHandover } from './upgrade/upgrade-environment';
+import { upgradeFunction } from './upgrade/upgrade';
 import { poolEvents, startAcceptPool } from './worker-pool';
 
 /**
@@ -25,6 +29,7 @@ import { poolEvents, startAcceptPool } from './worker-pool';
  * process ends before a connection is served.
  */
 export async function serve(flags: ServerOptions): Promise<void> {
+  refuseUpgradesWhileStarting();
   const addon = serverAddon();
   // Before anything is opened: which descriptors the parent passed on (jump-fd / -i must be among them).
   const origins = DescriptorOrigins.record(addon);
@@ -42,15 +47,18 @@ export async function serve(flags: ServerOptions): Promise<void> {
   const systemd = o.exec ? undefined : SystemdLifecycle.fromEnvironment(addon);
   const identity = mode.resolveIdentity();
   const daemonChild = daemonChildContext();
-  const listeners = mode.openListeners(systemdSockets, daemonChild?.listenFds);
+  // Started by a live upgrade: the old process's listeners are taken over instead of bound.
+  const upgradedFrom = takeUpgradeHandover();
+  const listeners = mode.openListeners(systemdSockets, daemonChild?.listenFds ?? upgradedFrom?.listenFds);
   origins.claim(listeners.fds, listeners.what);
   if (daemonChild) origins.claim([daemonChild.readyFd], "the daemon's readiness pipe (-d)");
-  if (o.daemonize && !daemonChild) await becomeDaemon(listeners.fds, addon.startupLibrary());
+  if (upgradedFrom) origins.claim([upgradedFrom.readyFd], "the live upgrade's readiness pipe");
+  if (o.daemonize && !daemonChild && !upgradedFrom) await becomeDaemon(listeners.fds, origins.inheritedTargets(), addon.startupLibrary());
   const fastPath = mode.startFastPath(listeners);
-  mode.openRegistrationSockets();
+  mode.openRegistrationSockets(upgradedFrom?.registrationFds);
   mode.readConfig();
   const pool = o.exec ? undefined : await startAcceptPool(addon, o, listeners);
-  enterSandbox(addon, o.chrootDir, identity, o.exec);
+  enterSandbox(addon, o.chrootDir, identity, o.exec, upgradedFrom !== undefined);
   if (!pool) {
     // -e: hand the bound socket to another program
     reportDaemonReady(daemonChild);
@@ -61,20 +69,34 @@ export async function serve(flags: ServerOptions): Promise<void> {
   const rules = mode.compile();
   const state: ServingState = { serving: false, stopping: false };
   const reloadCounts: ReloadCounts = { succeeded: 0, failed: 0, lastFailed: false };
-  const metrics = await startMetrics(addon, o, { pool, mode, fastPath, reloadCounts, state });
+  const metrics = await startMetrics(addon, o, { pool, mode, fastPath, reloadCounts, state }, upgradedFrom?.metricsFd);
   listeners.listen();
-  mode.startRegistrar();
+  mode.startRegistrar(upgradedFrom?.apiConnections);
   pool.publish(rules.table);
   fastPath?.publish(rules.table);
   const shutdown = shutdownFunction({ addon, mode, listeners, pool, fastPath, systemd, metrics, state });
   const reload = reloadFunction({ mode, pool, fastPath, systemd, counts: reloadCounts });
   pool.start(poolEvents(o, pool, shutdown));
-  handleSignals(pool, shutdown, reload);
+  const upgrade = upgradeFunction({
+    options: o,
+    listeners,
+    origins,
+    prepare: () => mode.prepareUpgrade(),
+    metricsFd: metrics && metricsSocketFd(metrics),
+    startupLibrary: addon.startupLibrary(),
+    state,
+    shutdown,
+  });
+  handleSignals(pool, shutdown, reload, upgrade);
   state.serving = true;
-  logInfo(`listening on ${mode.describe(listeners)} with ${plural(o.workers, 'worker')}; ${rules.description}`);
-  // READY=1 once every worker's loop answers: listeners, table and workers are all live.
-  await systemd?.serving(pool);
-  reportDaemonReady(daemonChild);
+  const from = upgradedFrom ? `; took over from pid ${upgradedFrom.oldPid} (live upgrade)` : '';
+  logInfo(`listening on ${mode.describe(listeners)} with ${plural(o.workers, 'worker')}; ${rules.description}${from}`);
+  // READY=1 (after an upgrade with MAINPID=) once every worker's loop answers: listeners,
+  // table and workers are all live. The -d parent and an upgrade's old process wait for that too.
+  if (upgradedFrom) systemd?.takeOverFrom();
+  if (systemd) await systemd.serving(pool);
+  else await whenLoopsAnswer(pool);
+  reportDaemonReady(daemonChild ?? upgradedFrom);
 }
 
 /** --target-root: opened (and /proc checked) now, after chroot: under -x the directory is inside it. */
@@ -84,12 +106,16 @@ function openTargetRoot(addon: ServerAddon, o: ServerOptions, pool: AcceptPool):
   pool.setTargetRoot(addon.openTargetRoot(prefix), prefix, o.allowAbstractTargets);
 }
 
-/** --metrics: bound after the privilege drop, so an unprivileged port (or -s for the main listener only). */
+/**
+ * --metrics: bound after the privilege drop, so an unprivileged port (or -s for the main
+ * listener only); after a live upgrade, the socket the old process handed over (`inherited`).
+ */
 async function startMetrics(
   addon: ServerAddon,
   o: ServerOptions,
   from: { pool: AcceptPool; mode: ConfigMode; fastPath: FastPath | undefined; reloadCounts: ReloadCounts; state: ServingState },
-): Promise<{ close(): void } | undefined> {
+  inherited: number | undefined,
+): Promise<http.Server | undefined> {
   if (o.metrics === undefined) return undefined;
   const where = parseMetricsAddress(o.metrics);
   const registry = buildRegistry({
@@ -100,7 +126,8 @@ async function startMetrics(
     logLinesDropped: () => addon.logLinesDropped(),
     fastpath: from.fastPath,
   });
-  const server = await serveMetrics(registry, () => from.state.serving && !from.state.stopping, where);
+  if (inherited !== undefined) addon.closeOnExec(inherited);
+  const server = await serveMetrics(registry, () => from.state.serving && !from.state.stopping, inherited === undefined ? where : { fd: inherited });
   logInfo(`metrics on http://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}/metrics`);
   return server;
 }

@@ -29,18 +29,22 @@ export interface ShutdownParts {
   state: ServingState;
 }
 
-/** Only the first call acts; `why` is logged, e.g. "SIGTERM". */
-export function shutdownFunction(parts: ShutdownParts): (status: number, why: string) => Promise<void> {
+/** How socketbox stops: `why` is logged, e.g. "SIGTERM"; handOver: a live upgrade's new process serves now. */
+export type Shutdown = (status: number, why: string, handOver?: boolean) => Promise<void>;
+
+/** Only the first call acts. */
+export function shutdownFunction(parts: ShutdownParts): Shutdown {
   const { addon, mode, listeners, pool, fastPath, systemd, metrics, state } = parts;
-  return async (status, why) => {
+  return async (status, why, handOver = false) => {
     if (state.stopping) return;
     state.stopping = true;
-    systemd?.stopping();
+    systemd?.stopping(handOver);
     logInfo(`${why}: stopping (delivering connections already accepted)`);
     fastPath?.stop(); // new connections go to the loops, which take what the kernel queued
-    await pool.stop();
+    // A handover leaves the listeners' backlogs to the new process.
+    await pool.stop(handOver);
     // After the loops: what waited for a registered receiver has been delivered.
-    mode.stopRegistrar();
+    mode.stopRegistrar(handOver);
     listeners.fds.forEach((fd) => addon.closeFd(fd));
     const dropped = addon.logLinesDropped();
     const droppedNote = dropped > 0 ? `; ${dropped} log line${dropped === 1 ? '' : 's'} dropped (stderr could not take them)` : '';

@@ -1,16 +1,33 @@
 import type { AcceptPool } from './accept-pool';
+import { logWarn } from './log';
 import type { ReloadOutcome } from './reload';
+import type { Shutdown } from './shutdown';
+import type { Upgrade } from './upgrade/upgrade';
 
-/** From now on SIGTERM and SIGINT stop socketbox and SIGHUP reloads its config. */
-export function handleSignals(pool: AcceptPool, shutdown: (status: number, why: string) => Promise<void>, reload: (trigger: string) => ReloadOutcome): void {
+/** Until serving, SIGUSR2 (whose default action ends a process) is refused with a log line. */
+const refuseWhileStarting = (): void => logWarn('upgrade refused: socketbox is still starting');
+
+/** First thing: an early SIGUSR2 must not end socketbox. */
+export function refuseUpgradesWhileStarting(): void {
+  process.on('SIGUSR2', refuseWhileStarting);
+}
+
+/** From now on SIGTERM and SIGINT stop socketbox, SIGHUP reloads its config and SIGUSR2 upgrades it. */
+export function handleSignals(pool: AcceptPool, shutdown: Shutdown, reload: (trigger: string) => ReloadOutcome, upgrade: Upgrade): void {
   const testControl = process.env.SOCKETBOX_TEST_CONTROL;
   if (testControl === '1' || testControl === 'terminate') {
-    // Test support only: SIGUSR2 ends one worker thread as a crash would: its loop returns
-    // and the thread exits (1), or the thread is terminated while inside its loop.
+    // Test support only: SIGURG ends one worker thread as a crash would: its loop returns
+    // and the thread exits (1), or the thread is terminated while inside its loop. SIGURG
+    // because nothing else means it here: the kernel sends it only to the owner (F_SETOWN)
+    // of a socket with urgent data, which socketbox never becomes, its default action is to
+    // ignore it, and unlike SIGWINCH no terminal sends it to a foreground process group.
+    // SIGUSR2 is the live upgrade's (upgrade/).
     let next = 0;
-    process.on('SIGUSR2', () => (testControl === 'terminate' ? pool.terminateWorker(next++) : pool.abandon(next++)));
+    process.on('SIGURG', () => (testControl === 'terminate' ? pool.terminateWorker(next++) : pool.abandon(next++)));
   }
   process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
   process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
   process.on('SIGHUP', () => void reload('SIGHUP'));
+  process.off('SIGUSR2', refuseWhileStarting);
+  process.on('SIGUSR2', () => void upgrade());
 }

@@ -6,7 +6,7 @@
 import type { ServerAddon } from '../native/server-addon';
 import { summarizeCounters } from './counters-summary';
 import { SdNotifier } from './sd-notify';
-import { STAT } from './stats-layout';
+import { whenLoopsAnswer } from './loops-answer';
 import { LivenessProbe, watchdogUsec, WorkerWatchdog } from './systemd-watchdog';
 
 /** The pool as seen from here: liveness and counters. */
@@ -24,6 +24,8 @@ export class SystemdLifecycle {
   private lastStatus = '';
   private reloadProblem = '';
   private stopped = false;
+  /** Set in the new process of a live upgrade: its first READY=1 says MAINPID= too. */
+  private mainPid: number | undefined;
 
   constructor(
     private readonly notifier: SdNotifier,
@@ -43,17 +45,21 @@ export class SystemdLifecycle {
    */
   async serving(pool: ServingPool): Promise<void> {
     this.pool = pool;
-    const before = pool.perLoop(STAT.pongs);
-    pool.ping();
-    while (!this.stopped && pool.perLoop(STAT.pongs).some((n, i) => n <= before[i])) await new Promise((r) => setTimeout(r, 10));
+    await whenLoopsAnswer(pool, () => this.stopped);
     if (this.stopped) return;
-    this.notifier.ready(this.statusText());
+    this.notifier.ready(this.statusText(), this.mainPid);
+    this.mainPid = undefined;
     this.statusTimer = setInterval(() => this.refreshStatus(), STATUS_REFRESH_MS);
     this.statusTimer.unref();
     if (this.watchdogDeadlineUsec !== undefined) {
       this.watchdog = new WorkerWatchdog(pool, () => this.notifier.watchdog());
       this.watchdog.start(this.watchdogDeadlineUsec);
     }
+  }
+
+  /** Started by a live upgrade: the first READY=1 makes this process the service's main one. */
+  takeOverFrom(): void {
+    this.mainPid = process.pid;
   }
 
   reloading(): void {
@@ -67,12 +73,13 @@ export class SystemdLifecycle {
     this.notifier.ready(this.statusText());
   }
 
-  stopping(): void {
+  /** handedOver: a live upgrade's new process is the main one now; the manager hears nothing more from this one. */
+  stopping(handedOver = false): void {
     if (this.stopped) return;
     this.stopped = true;
     this.watchdog?.stop();
     if (this.statusTimer) clearInterval(this.statusTimer);
-    this.notifier.stopping('stopping; delivering connections already accepted');
+    if (!handedOver) this.notifier.stopping('stopping; delivering connections already accepted');
   }
 
   /** "serving; accepted 10, delivered 9, refused 1 (no_match 1)", and a failed reload while it is the latest. */
