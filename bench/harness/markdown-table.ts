@@ -1,4 +1,5 @@
 // The benchmark's report as Markdown: one table row per measured row, then the targets.
+import { renderColdStart } from './cold-start';
 import type { ComparedRow } from './compare';
 import type { BenchReport } from './report';
 
@@ -39,24 +40,31 @@ const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
 export function renderMarkdown(report: BenchReport): string {
   const { machine: m, options: o } = report;
+  const load = report.rows.length
+    ? [
+        `${integer(o.connections)} connections per row after ${integer(o.warmup_connections)} warm-up connections` +
+          (o.rounds > 1 ? `, median of ${o.rounds} rounds by rate` : '') +
+          ', ' +
+          `client and servers on loopback \`[::1]\`, ${describePlacement(report)}.`,
+        'Latency runs from the start of `connect` to the first byte read. CPU is the server process\'s ' +
+          'user + system time (`/proc/PID/stat`, 10 ms ticks) over the measured connections; the ' +
+          'receiver\'s is shown apart. Ratios compare with the floor at the same number in flight.',
+        '',
+        tableRow(COLUMNS.map(([title]) => title)),
+        tableRow(COLUMNS.map(([, align]) => (align === 'r' ? '---:' : '---'))),
+        ...report.rows.map((row) => tableRow(COLUMNS.map(([, , cell]) => cell(row)))),
+        '',
+      ]
+    : [];
   const lines = [
     `## socketbox benchmark, ${report.generated_at}`,
     '',
-    `${integer(o.connections)} connections per row after ${integer(o.warmup_connections)} warm-up connections` +
-      (o.rounds > 1 ? `, median of ${o.rounds} rounds by rate` : '') +
-      ', ' +
-      `client and servers on loopback \`[::1]\`, ${describePlacement(report)}; ${m.cpus} CPUs (${m.cpu_model}), Linux ${m.kernel}, Node ${m.node}; ` +
-      `load average ${m.loadavg_before.toFixed(2)} → ${m.loadavg_after.toFixed(2)}; ` +
+    `${m.cpus} CPUs (${m.cpu_model}), Linux ${m.kernel}, Node ${m.node}; load average ${m.loadavg_before.toFixed(2)} → ${m.loadavg_after.toFixed(2)}; ` +
       `\`net.unix.max_dgram_qlen\` = ${m.unix_max_dgram_qlen ?? 'unknown'}.`,
-    'Latency runs from the start of `connect` to the first byte read. CPU is the server process\'s ' +
-      'user + system time (`/proc/PID/stat`, 10 ms ticks) over the measured connections; the ' +
-      'receiver\'s is shown apart. Ratios compare with the floor at the same number in flight.',
     '',
-    tableRow(COLUMNS.map(([title]) => title)),
-    tableRow(COLUMNS.map(([, align]) => (align === 'r' ? '---:' : '---'))),
-    ...report.rows.map((row) => tableRow(COLUMNS.map(([, , cell]) => cell(row)))),
-    '',
-    '### Targets (issues 4 and 11)',
+    ...load,
+    ...(report.cold_start ? [...renderColdStart(report.cold_start), ''] : []),
+    '### Targets',
     '',
     tableRow(['target', 'measured', 'met']),
     tableRow(['---', '---:', ':---:']),

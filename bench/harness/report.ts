@@ -1,6 +1,7 @@
 // The whole result of one benchmark run, as written to bench/results/*.json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { ColdStartReport } from './cold-start';
 import type { ComparedRow, TargetCheck } from './compare';
 import type { CpuSets } from './cpu-placement';
 import type { Row } from './measure-row';
@@ -36,6 +37,8 @@ export interface BenchReport {
   rows: ComparedRow[];
   /** Every measured row, when there was more than one round. */
   every_round?: Row[];
+  /** The first connection after socket activation (--cold-start). */
+  cold_start?: ColdStartReport;
   targets: TargetCheck[];
   /** Broken invariants (lost connections, counts that disagree); empty when all hold. */
   problems: string[];

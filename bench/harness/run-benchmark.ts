@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchPrograms } from '../build';
+import { runColdStart } from './cold-start';
 import { checkTargets, compareWithFloor } from './compare';
 import { allowedCpus, cpuSetsFor, type CpuSets, type Placement } from './cpu-placement';
 import { measureRow, type Row } from './measure-row';
@@ -25,6 +26,8 @@ export interface BenchConfig {
   connectionTimeoutMs: number;
   /** Where the load generator and the servers run (see cpu-placement.ts). */
   placement: Placement;
+  /** Activations of each cold-start subject (0: no cold-start measurement). */
+  coldStartRounds?: number;
   /** Progress lines go here (stderr by default). */
   log?: (line: string) => void;
 }
@@ -33,7 +36,7 @@ const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, i) => 
 
 /** Each row's share of the time budget, so the whole run stays bounded. */
 export const rowLimitMs = (config: BenchConfig): number =>
-  Math.max(1000, Math.floor((config.durationLimitS * 1000) / (config.rounds * config.inflight.length * config.servers.length)));
+  Math.max(1000, Math.floor((config.durationLimitS * 1000) / (config.rounds * config.inflight.length * Math.max(1, config.servers.length))));
 
 async function measureAll(config: BenchConfig, cpus: CpuSets, scratchDir: string, log: (line: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
@@ -78,6 +81,7 @@ export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
     fs.rmSync(scratchDir, { recursive: true, force: true });
   }
   const rows = compareWithFloor(medianRoundRows(everyRound));
+  const coldStart = config.coldStartRounds ? await runColdStart({ programs: config.programs, socketbox: config.socketbox, rounds: config.coldStartRounds, log }) : undefined;
   return {
     generated_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     machine: describeMachine(loadBefore),
@@ -93,7 +97,8 @@ export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
     },
     rows,
     every_round: config.rounds > 1 ? everyRound : undefined,
-    targets: checkTargets(rows, everyRound),
+    cold_start: coldStart,
+    targets: [...(rows.length ? checkTargets(rows, everyRound) : []), ...(coldStart?.targets ?? [])],
     problems: findProblems(everyRound),
   };
 }
