@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import type { ServerOptions } from '../cli/server-flags';
 import type { FastPath } from '../fastpath/fast-path';
-import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
-import { buildRegistry, type ReloadCounts } from '../metrics/registry';
+import { parseMetricsAddress } from '../metrics/metrics-address';
+import type { ReloadCounts } from '../metrics/registry';
 import { type ServerAddon, serverAddon } from '../native/server-addon';
 import type { AcceptPool } from './accept-pool';
 import { type ConfigMode, readConfigMode } from './config-mode';
@@ -92,6 +92,8 @@ async function startMetrics(
 ): Promise<{ close(): void } | undefined> {
   if (o.metrics === undefined) return undefined;
   const where = parseMetricsAddress(o.metrics);
+  // Loaded only with --metrics: prom-client and node:http would double a cold start.
+  const [{ buildRegistry }, { serveMetrics }] = await Promise.all([import('../metrics/registry'), import('../metrics/http-endpoint')]);
   const registry = buildRegistry({
     pool: from.pool,
     reloads: from.reloadCounts,
