@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 
 /**
@@ -41,7 +40,8 @@ export function reportDaemonReady(child: DaemonChild | undefined): void {
  * (what bin/socketbox preloaded) is preloaded into the copy too, so that its
  * threads start without capabilities as ours did.
  */
-export function becomeDaemon(listenFds: number[], startupLibrary: string | null): Promise<never> {
+export async function becomeDaemon(listenFds: number[], startupLibrary: string | null): Promise<never> {
+  const { spawn } = await import('node:child_process'); // only with -d: not on every start
   const first = 3;
   const readyFd = first + listenFds.length;
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {

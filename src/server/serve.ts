@@ -33,7 +33,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // the sink opens /proc/self/fd/2.
   addon.openLogSink();
   sendLogLinesTo((line) => addon.writeLogLine(line));
-  const mode = readConfigMode(addon, origins, flags);
+  const mode = await readConfigMode(addon, origins, flags);
   const o = mode.options;
   // systemd's sockets and NOTIFY_SOCKET are taken first: the flags are checked
   // against them, and a path notify socket must be connected before chroot.
