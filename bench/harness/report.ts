@@ -35,8 +35,10 @@ export interface BenchReport {
   };
   /** One row per (server, in-flight level): the median round by rate. */
   rows: ComparedRow[];
-  /** Every measured row, when there was more than one round. */
-  every_round?: Row[];
+  /** Every measured row of every round: the raw data behind each median. */
+  every_round: Row[];
+  /** Peak RSS of a bare Node process with one worker thread (bench/rss-baseline.ts), KiB. */
+  rss_baseline_kib: number | null;
   /** The first connection after socket activation (--cold-start). */
   cold_start?: ColdStartReport;
   targets: TargetCheck[];

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchPrograms } from '../build';
 import { runColdStart } from './cold-start';
+import { measureRssBaselineKiB } from './rss-baseline';
 import { checkTargets, compareWithFloor } from './compare';
 import { allowedCpus, cpuSetsFor, type CpuSets, type Placement } from './cpu-placement';
 import { measureRow, type Row } from './measure-row';
@@ -81,6 +82,7 @@ export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
     fs.rmSync(scratchDir, { recursive: true, force: true });
   }
   const rows = compareWithFloor(medianRoundRows(everyRound));
+  const rssBaseline = rows.length ? await measureRssBaselineKiB() : null;
   const coldStart = config.coldStartRounds ? await runColdStart({ programs: config.programs, socketbox: config.socketbox, rounds: config.coldStartRounds, log }) : undefined;
   return {
     generated_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -96,9 +98,10 @@ export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
       cpus,
     },
     rows,
-    every_round: config.rounds > 1 ? everyRound : undefined,
+    every_round: everyRound,
+    rss_baseline_kib: rssBaseline,
     cold_start: coldStart,
-    targets: [...(rows.length ? checkTargets(rows, everyRound) : []), ...(coldStart?.targets ?? [])],
+    targets: [...(rows.length ? checkTargets(rows, everyRound, rssBaseline) : []), ...(coldStart?.targets ?? [])],
     problems: findProblems(everyRound),
   };
 }
