@@ -103,7 +103,7 @@ async function startFloor(setup: ServerSetup): Promise<RunningServer> {
   };
 }
 
-async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
+export async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
   const socketPath = path.join(setup.scratchDir, `${kind}.sock`);
   const receiver = startOnServerCpus(setup, 'receiver', setup.programs.receiver, [socketPath]);
   await waitUntilReady(`the receiver at ${socketPath}`, [receiver], () => holdsUnixSocket(receiver.pid, socketPath));
