@@ -10,13 +10,14 @@ import { startProgram, waitUntilReady, type Program } from './child-process';
 import { onCpus } from './cpu-placement';
 import { startFastPath } from './fastpath-servers';
 
-export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w1-metrics' | 'socketbox-w2r' | 'socketbox-fastpath' | 'socketbox-fastpath-netns';
+export type ServerKind = 'floor' | 'socketbox-w1' | 'socketbox-w1-other' | 'socketbox-w1-metrics' | 'socketbox-w2r' | 'socketbox-fastpath' | 'socketbox-fastpath-netns';
 
-export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w1-metrics', 'socketbox-w2r', 'socketbox-fastpath', 'socketbox-fastpath-netns'];
+export const SERVER_KINDS: readonly ServerKind[] = ['floor', 'socketbox-w1', 'socketbox-w1-other', 'socketbox-w1-metrics', 'socketbox-w2r', 'socketbox-fastpath', 'socketbox-fastpath-netns'];
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   floor: 'floor (C accept + write)',
   'socketbox-w1': 'socketbox --workers 1',
+  'socketbox-w1-other': 'socketbox --workers 1 --sched-policy other',
   'socketbox-w1-metrics': 'socketbox --workers 1 --metrics (scraped every 100 ms)',
   'socketbox-w2r': 'socketbox --workers 2 -r',
   'socketbox-fastpath': 'socketbox fast path (listener-mode C receiver)',
@@ -142,6 +143,9 @@ export function startServer(kind: ServerKind, setup: ServerSetup): Promise<Runni
       return startFloor(setup);
     case 'socketbox-w1':
       return startSocketbox(setup, kind, ['--workers', '1']);
+    case 'socketbox-w1-other':
+      // The accept thread without SCHED_BATCH: what the default policy costs in latency.
+      return startSocketbox(setup, kind, ['--workers', '1', '--sched-policy', 'other']);
     case 'socketbox-w1-metrics':
       return freePort().then((metricsPort) => startSocketbox(setup, kind, ['--workers', '1', '--metrics', `127.0.0.1:${metricsPort}`], metricsPort));
     case 'socketbox-w2r':
