@@ -11,12 +11,16 @@ export interface BenchPrograms {
   loadgen: string;
   floorServer: string;
   receiver: string;
+  coldClient: string;
+  activatedFloor: string;
 }
 
 const SOURCES: Record<keyof BenchPrograms, string> = {
   loadgen: 'loadgen',
   floorServer: 'floor_server',
   receiver: 'receiver',
+  coldClient: 'cold_client',
+  activatedFloor: 'activated_floor',
 };
 
 export const defaultBinDir = (): string => path.join(projectRoot, 'bench', 'bin');

@@ -40,6 +40,7 @@ async function main(): Promise<number> {
     durationLimitS: options.durationLimitS,
     connectionTimeoutMs: options.connectionTimeoutMs,
     placement: options.placement,
+    coldStartRounds: options.coldStartRounds,
   });
   const files = writeResults(report, options.outDir);
   process.stdout.write('\n' + renderMarkdown(report) + '\n');

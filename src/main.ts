@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseServerFlags, SERVER_USAGE, ServerOptions } from './cli/server-flags';
 import { UsageError } from './cli/usage-error';
-import { runCheck, runExplain } from './cli/offline-tools';
 import { ConfigError } from './config/config-error';
 import { configureLog, logError } from './server/log';
 import { serve } from './server/serve';
@@ -33,11 +32,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       case 'version':
         process.stdout.write(`socketbox ${packageVersion()}\n`);
         return;
+      // The offline tools load both config parsers and the lookup: not before serving.
       case 'check':
-        process.stdout.write(runCheck(o));
+        process.stdout.write((await import('./cli/offline-tools')).runCheck(o));
         return;
       case 'explain':
-        process.stdout.write(runExplain(o));
+        process.stdout.write((await import('./cli/offline-tools')).runExplain(o));
         return;
       case 'serve':
         await serve(o);

@@ -1,5 +1,6 @@
 // The benchmark's report as Markdown: one table row per measured row, then the targets.
-import type { ComparedRow } from './compare';
+import { renderColdStart } from './cold-start';
+import { pairCpuUsPerConn, type ComparedRow } from './compare';
 import type { BenchReport } from './report';
 
 const integer = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -17,8 +18,11 @@ const COLUMNS: [string, 'l' | 'r', (r: ComparedRow) => string][] = [
   ['p99 µs', 'r', (r) => integer(r.p99_us)],
   ['p999 µs', 'r', (r) => integer(r.p999_us)],
   ['p99 × floor', 'r', (r) => ratio(r, r.vs_floor.p99)],
-  ['server CPU µs/conn', 'r', (r) => oneDecimal(r.server_cpu_us_per_conn)],
-  ['CPU × floor', 'r', (r) => ratio(r, r.vs_floor.cpu)],
+  // The headline cost: the floor writes and closes itself, under socketbox the receiver does.
+  ['socketbox + receiver CPU µs/conn', 'r', (r) => oneDecimal(pairCpuUsPerConn(r))],
+  ['both × floor', 'r', (r) => ratio(r, r.vs_floor.pair_cpu)],
+  ['socketbox CPU µs/conn', 'r', (r) => oneDecimal(r.server_cpu_us_per_conn)],
+  ['socketbox × floor', 'r', (r) => ratio(r, r.vs_floor.cpu)],
   ['receiver CPU µs/conn', 'r', (r) => (r.receiver_cpu_us_per_conn === null ? '—' : oneDecimal(r.receiver_cpu_us_per_conn))],
   ['peak RSS MiB', 'r', (r) => oneDecimal(r.peak_rss_kib / 1024)],
   // Near 100 %, the single-threaded load generator set the pace rather than the server.
@@ -39,24 +43,35 @@ const tableRow = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 
 export function renderMarkdown(report: BenchReport): string {
   const { machine: m, options: o } = report;
+  const load = report.rows.length
+    ? [
+        `${integer(o.connections)} connections per row after ${integer(o.warmup_connections)} warm-up connections` +
+          (o.rounds > 1 ? `, median of ${o.rounds} rounds by rate` : '') +
+          ', ' +
+          `client and servers on loopback \`[::1]\`, ${describePlacement(report)}.`,
+        'Latency runs from the start of `connect` to the first byte read. CPU is user + system time ' +
+          '(`/proc/PID/stat`, 10 ms ticks) over the measured connections. The floor writes the byte and closes ' +
+          'the connection itself; under socketbox the receiver does, so the headline cost is socketbox + receiver, ' +
+          'with socketbox alone beside it. Ratios compare with the floor at the same number in flight.' +
+          (report.rss_baseline_kib === null
+            ? ''
+            : ` Peak RSS baseline: a bare Node process with one worker thread, ${oneDecimal(report.rss_baseline_kib / 1024)} MiB.`),
+        '',
+        tableRow(COLUMNS.map(([title]) => title)),
+        tableRow(COLUMNS.map(([, align]) => (align === 'r' ? '---:' : '---'))),
+        ...report.rows.map((row) => tableRow(COLUMNS.map(([, , cell]) => cell(row)))),
+        '',
+      ]
+    : [];
   const lines = [
     `## socketbox benchmark, ${report.generated_at}`,
     '',
-    `${integer(o.connections)} connections per row after ${integer(o.warmup_connections)} warm-up connections` +
-      (o.rounds > 1 ? `, median of ${o.rounds} rounds by rate` : '') +
-      ', ' +
-      `client and servers on loopback \`[::1]\`, ${describePlacement(report)}; ${m.cpus} CPUs (${m.cpu_model}), Linux ${m.kernel}, Node ${m.node}; ` +
-      `load average ${m.loadavg_before.toFixed(2)} → ${m.loadavg_after.toFixed(2)}; ` +
+    `${m.cpus} CPUs (${m.cpu_model}), Linux ${m.kernel}, Node ${m.node}; load average ${m.loadavg_before.toFixed(2)} → ${m.loadavg_after.toFixed(2)}; ` +
       `\`net.unix.max_dgram_qlen\` = ${m.unix_max_dgram_qlen ?? 'unknown'}.`,
-    'Latency runs from the start of `connect` to the first byte read. CPU is the server process\'s ' +
-      'user + system time (`/proc/PID/stat`, 10 ms ticks) over the measured connections; the ' +
-      'receiver\'s is shown apart. Ratios compare with the floor at the same number in flight.',
     '',
-    tableRow(COLUMNS.map(([title]) => title)),
-    tableRow(COLUMNS.map(([, align]) => (align === 'r' ? '---:' : '---'))),
-    ...report.rows.map((row) => tableRow(COLUMNS.map(([, , cell]) => cell(row)))),
-    '',
-    '### Targets (issues 4 and 11)',
+    ...load,
+    ...(report.cold_start ? [...renderColdStart(report.cold_start), ''] : []),
+    '### Targets',
     '',
     tableRow(['target', 'measured', 'met']),
     tableRow(['---', '---:', ':---:']),

@@ -14,6 +14,8 @@ export interface BenchOptions {
   servers: ServerKind[];
   placement: Placement;
   outDir: string;
+  /** Rounds of the cold-start measurement; 0 when --cold-start was not given. */
+  coldStartRounds: number;
 }
 
 export const BENCH_USAGE = `usage: npm run bench -- [options]
@@ -24,7 +26,11 @@ export const BENCH_USAGE = `usage: npm run bench -- [options]
                         between the rows; a row out of time stops starting connections
   --warmup N            connections before each measurement (default 500)
   --timeout-ms MS       a connection without its byte after MS is lost (default 5000)
-  --servers LIST        among ${SERVER_KINDS.join(',')} (default all)
+  --servers LIST        among ${SERVER_KINDS.join(',')} (default all), or none
+  --cold-start          also measure the first connection after socket activation: socketbox
+                        --workers 1 and 2 under systemd-socket-activate beside \`node -e 0\` and a
+                        C floor (\`--cold-start --servers none\` measures only that)
+  --cold-start-rounds N activations of each subject, the median reported (default 7)
   --placement P         split (default): the load generator on the first allowed CPU, the servers
                         and the receiver on the others, as if the clients were another machine;
                         shared: every process on every CPU (the load generator then competes
@@ -52,12 +58,14 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
       servers: { type: 'string', default: SERVER_KINDS.join(',') },
       placement: { type: 'string', default: 'split' },
       'out-dir': { type: 'string', default: defaultOutDir },
+      'cold-start': { type: 'boolean', default: false },
+      'cold-start-rounds': { type: 'string', default: '7' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) return 'help';
-  const servers = values.servers.split(',').map((s) => {
+  const servers = (values.servers === 'none' ? [] : values.servers.split(',')).map((s) => {
     if (!(SERVER_KINDS as readonly string[]).includes(s)) throw new Error(`--servers: unknown server '${s}'`);
     return s as ServerKind;
   });
@@ -73,5 +81,6 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
     servers,
     placement: values.placement as Placement,
     outDir: path.resolve(values['out-dir']),
+    coldStartRounds: values['cold-start'] ? positiveInteger('--cold-start-rounds', values['cold-start-rounds']) : 0,
   };
 }

@@ -1,6 +1,7 @@
 // The whole result of one benchmark run, as written to bench/results/*.json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { ColdStartReport } from './cold-start';
 import type { ComparedRow, TargetCheck } from './compare';
 import type { CpuSets } from './cpu-placement';
 import type { Row } from './measure-row';
@@ -34,8 +35,12 @@ export interface BenchReport {
   };
   /** One row per (server, in-flight level): the median round by rate. */
   rows: ComparedRow[];
-  /** Every measured row, when there was more than one round. */
-  every_round?: Row[];
+  /** Every measured row of every round: the raw data behind each median. */
+  every_round: Row[];
+  /** Peak RSS of a bare Node process with one worker thread (bench/rss-baseline.ts), KiB. */
+  rss_baseline_kib: number | null;
+  /** The first connection after socket activation (--cold-start). */
+  cold_start?: ColdStartReport;
   targets: TargetCheck[];
   /** Broken invariants (lost connections, counts that disagree); empty when all hold. */
   problems: string[];

@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchPrograms } from '../build';
+import { runColdStart } from './cold-start';
+import { measureRssBaselineKiB } from './rss-baseline';
 import { checkTargets, compareWithFloor } from './compare';
 import { allowedCpus, cpuSetsFor, type CpuSets, type Placement } from './cpu-placement';
 import { measureRow, type Row } from './measure-row';
@@ -25,6 +27,8 @@ export interface BenchConfig {
   connectionTimeoutMs: number;
   /** Where the load generator and the servers run (see cpu-placement.ts). */
   placement: Placement;
+  /** Activations of each cold-start subject (0: no cold-start measurement). */
+  coldStartRounds?: number;
   /** Progress lines go here (stderr by default). */
   log?: (line: string) => void;
 }
@@ -33,7 +37,7 @@ const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, i) => 
 
 /** Each row's share of the time budget, so the whole run stays bounded. */
 export const rowLimitMs = (config: BenchConfig): number =>
-  Math.max(1000, Math.floor((config.durationLimitS * 1000) / (config.rounds * config.inflight.length * config.servers.length)));
+  Math.max(1000, Math.floor((config.durationLimitS * 1000) / (config.rounds * config.inflight.length * Math.max(1, config.servers.length))));
 
 async function measureAll(config: BenchConfig, cpus: CpuSets, scratchDir: string, log: (line: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
@@ -78,6 +82,8 @@ export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
     fs.rmSync(scratchDir, { recursive: true, force: true });
   }
   const rows = compareWithFloor(medianRoundRows(everyRound));
+  const rssBaseline = rows.length ? await measureRssBaselineKiB() : null;
+  const coldStart = config.coldStartRounds ? await runColdStart({ programs: config.programs, socketbox: config.socketbox, rounds: config.coldStartRounds, log }) : undefined;
   return {
     generated_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     machine: describeMachine(loadBefore),
@@ -92,8 +98,10 @@ export async function runBenchmark(config: BenchConfig): Promise<BenchReport> {
       cpus,
     },
     rows,
-    every_round: config.rounds > 1 ? everyRound : undefined,
-    targets: checkTargets(rows, everyRound),
+    every_round: everyRound,
+    rss_baseline_kib: rssBaseline,
+    cold_start: coldStart,
+    targets: [...(rows.length ? checkTargets(rows, everyRound, rssBaseline) : []), ...(coldStart?.targets ?? [])],
     problems: findProblems(everyRound),
   };
 }

@@ -13,6 +13,7 @@ import { startFastPath } from './fastpath-servers';
 export type ServerKind =
   | 'floor'
   | 'socketbox-w1'
+  | 'socketbox-w1-other'
   | 'socketbox-w1-metrics'
   | 'socketbox-w1-source-rate'
   | 'socketbox-w2r'
@@ -22,6 +23,7 @@ export type ServerKind =
 export const SERVER_KINDS: readonly ServerKind[] = [
   'floor',
   'socketbox-w1',
+  'socketbox-w1-other',
   'socketbox-w1-metrics',
   'socketbox-w1-source-rate',
   'socketbox-w2r',
@@ -39,6 +41,7 @@ export const UNTRIGGERED_SOURCE_RATE = '1000000:1000000';
 export const SERVER_LABELS: Record<ServerKind, string> = {
   floor: 'floor (C accept + write)',
   'socketbox-w1': 'socketbox --workers 1',
+  'socketbox-w1-other': 'socketbox --workers 1 --sched-policy other',
   'socketbox-w1-metrics': 'socketbox --workers 1 --metrics (scraped every 100 ms)',
   'socketbox-w1-source-rate': `socketbox --workers 1 --source-rate ${UNTRIGGERED_SOURCE_RATE} (never triggered)`,
   'socketbox-w2r': 'socketbox --workers 2 -r',
@@ -126,7 +129,7 @@ async function startFloor(setup: ServerSetup): Promise<RunningServer> {
   };
 }
 
-async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
+export async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
   const socketPath = path.join(setup.scratchDir, `${kind}.sock`);
   const receiver = startOnServerCpus(setup, 'receiver', setup.programs.receiver, [socketPath]);
   await waitUntilReady(`the receiver at ${socketPath}`, [receiver], () => holdsUnixSocket(receiver.pid, socketPath));
@@ -165,6 +168,9 @@ export function startServer(kind: ServerKind, setup: ServerSetup): Promise<Runni
       return startFloor(setup);
     case 'socketbox-w1':
       return startSocketbox(setup, kind, ['--workers', '1']);
+    case 'socketbox-w1-other':
+      // The accept thread without SCHED_BATCH: what the default policy costs in latency.
+      return startSocketbox(setup, kind, ['--workers', '1', '--sched-policy', 'other']);
     case 'socketbox-w1-metrics':
       return freePort().then((metricsPort) => startSocketbox(setup, kind, ['--workers', '1', '--metrics', `127.0.0.1:${metricsPort}`], metricsPort));
     case 'socketbox-w1-source-rate':

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import { getopt, OptionSpec } from './getopt';
 import { UsageError } from './usage-error';
 import { parseDuration, parseInteger } from './values';
-import { parseMetricsAddress } from '../metrics/http-endpoint';
+import { parseMetricsAddress } from '../metrics/metrics-address';
 import { idNumber, idRangeProblem } from '../config/ids';
 import { unixPathProblem } from '../config/model';
 import { parseSourceRate, SourceRate } from './source-rate-flag';

@@ -512,8 +512,3 @@ function defaultMapMask(): Uint8Array {
 export function parseJsonConfig(text: string, file: string): JsonConfig {
   return new JsonConfigChecker(file).check(parseJsonText(text, file));
 }
-
-/** A config file is taken as JSON when its name ends in `.json` (any case). */
-export function isJsonConfigFile(file: string): boolean {
-  return /\.json$/i.test(file);
-}

@@ -1,13 +1,6 @@
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 
-/** Where --metrics listens: "[ADDR:]PORT", loopback unless an address is given. */
-export function parseMetricsAddress(text: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d{1,5})$/.exec(text);
-  if (!m || Number(m[3]) > 65535) throw new Error(`--metrics: expected [ADDR:]PORT, e.g. 9464 or 127.0.0.1:9464 or [::1]:9464, got '${text}'`);
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port: Number(m[3]) };
-}
-
 /**
  * GET /metrics (Prometheus text format) and GET /healthz (200 once listeners
  * are open and a table is published, 503 otherwise), on the main thread. `where` is an
@@ -35,10 +28,4 @@ export function serveMetrics(registry: Registry, healthy: () => boolean, where: 
     if ('fd' in where) server.listen({ fd: where.fd }, () => resolve(server));
     else server.listen(where.port, where.host, () => resolve(server));
   });
-}
-
-/** The descriptor of the server's listening socket, for a live upgrade to hand over. */
-export function metricsSocketFd(server: http.Server): number | undefined {
-  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

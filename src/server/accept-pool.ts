@@ -1,11 +1,11 @@
 import * as path from 'node:path';
-import Piscina from 'piscina';
 import type { LoopExit, LoopOptions, ServerAddon } from '../native/server-addon';
 import { LOOP_STATUS } from './loop-status';
 import { newCounterBlock, STAT_COUNT, TARGET_SLOTS, TARGET_STAT_COUNT } from './stats-layout';
 import { TargetSlots } from './target-slots';
 import type { CompiledTable } from '../table/compile';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, RestartTracker } from './supervision';
+import { ThreadPool } from './thread-pool';
 
 /** What the pool tells its owner about its workers. */
 export interface PoolEvents {
@@ -35,7 +35,7 @@ const RECLAIM_TIMEOUT_MS = 2000;
  */
 export class AcceptPool {
   private readonly loops: Loop[] = [];
-  private readonly pool: Piscina;
+  private readonly pool: ThreadPool;
   private running: Promise<LoopExit[]> | undefined;
   private readonly loaded: Promise<void>;
   private restartCount = 0;
@@ -62,12 +62,9 @@ export class AcceptPool {
       const targetStats = newCounterBlock(TARGET_STAT_COUNT * TARGET_SLOTS);
       this.loops.push({ id: addon.createLoop(fds, options, stats, targetStats), stats, targetStats });
     }
-    this.pool = new Piscina({
+    this.pool = new ThreadPool({
       filename: path.join(__dirname, '..', 'workers', 'accept-worker.js'),
-      minThreads: this.loops.length,
-      maxThreads: this.loops.length,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
+      threads: this.loops.length,
       // The workers run native code only: they need none of the main
       // process's Node flags, nor a profiler's preloads (clinic passes them in
       // NODE_OPTIONS, which workers read from their own env, not execArgv):

@@ -1,8 +1,16 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+let gc: (() => void) | undefined;
+
+/** V8's gc(), made on the first reload: the context it takes would slow every start. */
+function collector(): () => void {
+  if (!gc) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as () => void;
+  }
+  return gc;
+}
 
 const MIN_INTERVAL_MS = 1000;
 let lastRun = 0;
@@ -20,7 +28,7 @@ export function collectGarbageSoon(): void {
   pending = setTimeout(() => {
     pending = undefined;
     lastRun = Date.now();
-    gc();
+    collector()();
   }, wait);
   pending.unref();
 }

@@ -5,13 +5,12 @@
  * mode in the same order; a mode with nothing to do at a step does nothing.
  */
 import type { ServerOptions } from '../cli/server-flags';
-import { isJsonConfigFile } from '../config/json-parser';
+import { isJsonConfigFile } from '../config/config-file-kind';
 import type { FastPath } from '../fastpath/fast-path';
 import type { ApiConnection, ServerAddon } from '../native/server-addon';
 import { ClassicMode } from './classic-mode';
 import type { DescriptorOrigins } from './descriptor-origins';
 import type { Identity } from './identity';
-import { JsonMode } from './json-mode';
 import type { CompiledRules } from './rules';
 import type { SystemdSockets } from './systemd-activation';
 import type { InheritedDescriptor } from './upgrade/upgrade-environment';
@@ -83,6 +82,8 @@ export interface ConfigMode {
 }
 
 /** The mode the config file asks for; a JSON config is read now, since it names the listeners. */
-export function readConfigMode(addon: ServerAddon, origins: DescriptorOrigins, flags: ServerOptions): ConfigMode {
-  return isJsonConfigFile(flags.configFile) ? JsonMode.read(addon, flags) : new ClassicMode(addon, origins, flags);
+export async function readConfigMode(addon: ServerAddon, origins: DescriptorOrigins, flags: ServerOptions): Promise<ConfigMode> {
+  // The JSON mode (its parser, compiler and fast path) is loaded only for a JSON config.
+  if (isJsonConfigFile(flags.configFile)) return (await import('./json-mode')).JsonMode.read(addon, flags);
+  return new ClassicMode(addon, origins, flags);
 }

@@ -1,8 +1,7 @@
-import * as net from 'node:net';
 import type { ServerAddon } from '../native/server-addon';
 import type { ServerOptions } from '../cli/server-flags';
 import { UsageError } from '../cli/usage-error';
-import { parseIPv6 } from '../net/address';
+import { parseIPv4, parseIPv6 } from '../net/address';
 import type { SystemdSockets } from './systemd-activation';
 
 /** Parses -l: an IPv6 address (optionally %scope), or IPv4 which becomes ::ffff:a.b.c.d. */
@@ -10,7 +9,7 @@ export function parseListenAddress(text: string): { addr: Buffer; scopeId: numbe
   const pct = text.indexOf('%');
   const host = pct < 0 ? text : text.slice(0, pct);
   const scope = pct < 0 ? '' : text.slice(pct + 1);
-  const bytes = parseIPv6(net.isIPv4(host) ? `::ffff:${host}` : host);
+  const bytes = parseIPv6(parseIPv4(host) ? `::ffff:${host}` : host);
   if (!bytes) throw new UsageError(`-l: '${text}' is not an IP address`);
   let scopeId = 0;
   if (scope !== '') {

@@ -2,8 +2,8 @@ import type * as http from 'node:http';
 import * as path from 'node:path';
 import type { ServerOptions } from '../cli/server-flags';
 import type { FastPath } from '../fastpath/fast-path';
-import { metricsSocketFd, parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
-import { buildRegistry, type ReloadCounts } from '../metrics/registry';
+import { metricsSocketFd, parseMetricsAddress } from '../metrics/metrics-address';
+import type { ReloadCounts } from '../metrics/registry';
 import { type ServerAddon, serverAddon } from '../native/server-addon';
 import type { AcceptPool } from './accept-pool';
 import { type ConfigMode, readConfigMode } from './config-mode';
@@ -38,7 +38,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // the sink opens /proc/self/fd/2.
   addon.openLogSink();
   sendLogLinesTo((line) => addon.writeLogLine(line));
-  const mode = readConfigMode(addon, origins, flags);
+  const mode = await readConfigMode(addon, origins, flags);
   const o = mode.options;
   // systemd's sockets and NOTIFY_SOCKET are taken first: the flags are checked
   // against them, and a path notify socket must be connected before chroot.
@@ -118,6 +118,8 @@ async function startMetrics(
 ): Promise<http.Server | undefined> {
   if (o.metrics === undefined) return undefined;
   const where = parseMetricsAddress(o.metrics);
+  // Loaded only with --metrics: prom-client and node:http would double a cold start.
+  const [{ buildRegistry }, { serveMetrics }] = await Promise.all([import('../metrics/registry'), import('../metrics/http-endpoint')]);
   const registry = buildRegistry({
     pool: from.pool,
     reloads: from.reloadCounts,

@@ -8,10 +8,10 @@ const addon = serverAddon();
 parentPort?.postMessage({ socketboxWorkerLoaded: threadId });
 
 /**
- * A piscina task: run one native accept loop on this worker thread until the
+ * A task (src/server/thread-pool.ts): run one native accept loop on this worker thread until the
  * main thread asks it to stop. The loop needs no JavaScript per connection.
  */
-export default function runAcceptLoop(task: { loopId: number; schedBatch: boolean }): LoopExit {
+function runAcceptLoop(task: { loopId: number; schedBatch: boolean }): LoopExit {
   try {
     addon.setThreadSchedBatch(task.schedBatch);
   } catch (err) {
@@ -25,3 +25,6 @@ export default function runAcceptLoop(task: { loopId: number; schedBatch: boolea
   if (exit.status === LOOP_STATUS.abandoned) process.exit(70);
   return exit;
 }
+
+// The tasks the pool posts, one at a time; the loop's exit goes back as the result.
+parentPort?.on('message', (task: { loopId: number; schedBatch: boolean }) => parentPort?.postMessage({ socketboxTaskResult: runAcceptLoop(task) }));
