@@ -19,6 +19,7 @@ void InitNotifyBindings(Napi::Env env, Napi::Object exports);        // notify_b
 void InitLogBindings(Napi::Env env, Napi::Object exports);           // log_bindings.cc
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
 void InitFastpathBindings(Napi::Env env, Napi::Object exports);      // fastpath_bindings.cc (kernel fast path)
+void InitControlBindings(Napi::Env env, Napi::Object exports);       // control_bindings.cc (--control)
 
 // The process's log sink once openLogSink() has run, else NULL (log_bindings.cc).
 skbox_log_sink *StderrLogSink();

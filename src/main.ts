@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parseServerFlags, SERVER_USAGE, ServerOptions } from './cli/server-flags';
 import { UsageError } from './cli/usage-error';
 import { runCheck, runExplain } from './cli/offline-tools';
+import { ctlMain } from './cli/ctl';
 import { ConfigError } from './config/config-error';
 import { configureLog, logError } from './server/log';
 import { serve } from './server/serve';
@@ -16,6 +17,10 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'ctl') {
+    process.exitCode = await ctlMain(argv.slice(1));
+    return;
+  }
   let o: ServerOptions;
   try {
     o = parseServerFlags(argv);

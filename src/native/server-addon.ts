@@ -205,6 +205,16 @@ export interface ServerAddon {
   enterNetns(path: string): number;
   leaveNetns(previous: number): void;
 
+  // ---- the control socket (native/control_bindings.cc, docs/control.md) ----
+  /**
+   * A listening UNIX stream socket at path, its file created owned by uid/gid (-1: unchanged)
+   * with mode 0600; refused when its directory is not owned by root or uid, or is writable
+   * by its group or others. dirFd (O_PATH) and dev/ino let removeControlSocket find it later.
+   */
+  openControlSocket(path: string, uid: number, gid: number, backlog: number): { fd: number; dirFd: number; name: string; dev: number; ino: number };
+  /** Removes the file if it is still the one created, and closes dirFd; throws with .errno when it stays. */
+  removeControlSocket(file: { dirFd: number; name: string; dev: number; ino: number }): void;
+
   // ---- the kernel fast path (native/fastpath_bindings.cc, docs/fast-path.md) ----
   /** Load the BPF object and attach its sk_lookup program to this thread's network namespace; throws with .errno.
    *  verbose: libbpf's messages (the verifier's log among them) go to stderr. */

@@ -4,6 +4,7 @@ import type { FastPath } from '../fastpath/fast-path';
 import { parseMetricsAddress, serveMetrics } from '../metrics/http-endpoint';
 import { buildRegistry, type ReloadCounts } from '../metrics/registry';
 import { type ServerAddon, serverAddon } from '../native/server-addon';
+import { ControlSocket } from '../control/control-socket';
 import type { AcceptPool } from './accept-pool';
 import { type ConfigMode, readConfigMode } from './config-mode';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
@@ -48,6 +49,8 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (o.daemonize && !daemonChild) await becomeDaemon(listeners.fds, addon.startupLibrary());
   const fastPath = mode.startFastPath(listeners);
   mode.openRegistrationSockets();
+  // Before the drop, owned by who socketbox becomes; the path is outside any -x chroot.
+  const control = o.control === undefined ? undefined : ControlSocket.open(addon, o.control, identity);
   mode.readConfig();
   const pool = o.exec ? undefined : await startAcceptPool(addon, o, listeners);
   enterSandbox(addon, o.chrootDir, identity, o.exec);
@@ -66,10 +69,11 @@ export async function serve(flags: ServerOptions): Promise<void> {
   mode.startRegistrar();
   pool.publish(rules.table);
   fastPath?.publish(rules.table);
-  const shutdown = shutdownFunction({ addon, mode, listeners, pool, fastPath, systemd, metrics, state });
+  const shutdown = shutdownFunction({ addon, mode, listeners, pool, fastPath, systemd, metrics, control, state });
   const reload = reloadFunction({ mode, pool, fastPath, systemd, counts: reloadCounts });
   pool.start(poolEvents(o, pool, shutdown));
   handleSignals(pool, shutdown, reload);
+  control?.serve({ addon, options: o, pool, fastPath, reloadCounts, reload, listenerCount: listeners.fds.length, startedAt: Date.now() });
   state.serving = true;
   logInfo(`listening on ${mode.describe(listeners)} with ${plural(o.workers, 'worker')}; ${rules.description}`);
   // READY=1 once every worker's loop answers: listeners, table and workers are all live.

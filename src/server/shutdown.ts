@@ -3,6 +3,7 @@
  * given up on): stop accepting, deliver what was accepted, release the sockets, log the
  * books, and exit with the status asked for.
  */
+import type { ControlSocket } from '../control/control-socket';
 import type { FastPath } from '../fastpath/fast-path';
 import type { ServerAddon } from '../native/server-addon';
 import type { AcceptPool } from './accept-pool';
@@ -26,16 +27,18 @@ export interface ShutdownParts {
   fastPath: FastPath | undefined;
   systemd: SystemdLifecycle | undefined;
   metrics: { close(): void } | undefined;
+  control: ControlSocket | undefined;
   state: ServingState;
 }
 
 /** Only the first call acts; `why` is logged, e.g. "SIGTERM". */
 export function shutdownFunction(parts: ShutdownParts): (status: number, why: string) => Promise<void> {
-  const { addon, mode, listeners, pool, fastPath, systemd, metrics, state } = parts;
+  const { addon, mode, listeners, pool, fastPath, systemd, metrics, control, state } = parts;
   return async (status, why) => {
     if (state.stopping) return;
     state.stopping = true;
     systemd?.stopping();
+    control?.close(); // no command runs against a server that is stopping; the file goes
     logInfo(`${why}: stopping (delivering connections already accepted)`);
     fastPath?.stop(); // new connections go to the loops, which take what the kernel queued
     await pool.stop();

@@ -1,0 +1,23 @@
+import type { ServerOptions } from '../cli/server-flags';
+import type { FastPath } from '../fastpath/fast-path';
+import type { ReloadCounts } from '../metrics/registry';
+import type { ServerAddon } from '../native/server-addon';
+import type { AcceptPool } from '../server/accept-pool';
+import type { ReloadOutcome } from '../server/reload';
+
+/** What the control commands read and call: the running server's parts. */
+export interface ControlContext {
+  addon: ServerAddon;
+  options: ServerOptions;
+  pool: AcceptPool;
+  fastPath: FastPath | undefined;
+  reloadCounts: ReloadCounts;
+  /** The one reload (src/server/reload.ts), shared with SIGHUP. */
+  reload(trigger: string): ReloadOutcome;
+  /** How many listeners there are (LISTENER of a JSON config's explain is an index among them). */
+  listenerCount: number;
+  /** Date.now() when serving began. */
+  startedAt: number;
+  /** JSON configs: the registrations held now (the registrar's view). */
+  registrations?: () => unknown[];
+}
