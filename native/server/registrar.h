@@ -58,6 +58,16 @@ int skbox_registrar_run(skbox_registrar *r);
 /* Any thread: make skbox_registrar_run return. */
 void skbox_registrar_stop(skbox_registrar *r);
 
+/* A slot held by a registered receiver, as skbox_registrar_held reports it. */
+typedef struct {
+  uint32_t slot, uid;
+  int64_t since_ms; /* wall clock (ms since the epoch) of the registration */
+  int listener_mode;
+} skbox_registration_held;
+
+/* Any thread: the slots held now, in slot order, at most max of them; returns how many. */
+uint32_t skbox_registrar_held(skbox_registrar *r, skbox_registration_held *out, uint32_t max);
+
 /* After run has returned (or was never called). */
 void skbox_registrar_destroy(skbox_registrar *r);
 

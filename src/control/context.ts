@@ -18,6 +18,6 @@ export interface ControlContext {
   listenerCount: number;
   /** Date.now() when serving began. */
   startedAt: number;
-  /** JSON configs: the registrations held now (the registrar's view). */
-  registrations?: () => unknown[];
+  /** JSON configs (a registrar runs): the registrations held are reported. */
+  registrar: boolean;
 }

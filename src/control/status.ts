@@ -21,7 +21,7 @@ export function statusAnswer(context: ControlContext): Answer {
   const totals = pool.totals();
   const refused = Object.fromEntries(REFUSAL_REASONS.map(([reason, i]) => [reason, totals[i]]));
   const targets = targetBooks(pool, context.fastPath);
-  const registrations = context.registrations?.();
+  const registrations = context.registrar ? heldRegistrations(context) : undefined;
   const lastReload = reloadCounts.lastFailed ? 'failed (the previous rules are serving)' : 'ok';
 
   const text = [
@@ -31,7 +31,7 @@ export function statusAnswer(context: ControlContext): Answer {
     `connections: accepted ${totals[STAT.accepted]}, delivered ${totals[STAT.delivered]}, waiting ${BigInt.asIntN(64, totals[STAT.pending])}`,
     ...targets.map((b) => `target ${b.target}: delivered ${b.delivered}, refused ${b.refused}, waiting ${b.waiting}`),
   ];
-  if (registrations) text.push(`registrations: ${registrations.length} held`);
+  if (registrations) text.push(`registrations: ${registrations.length} held${registrations.length ? ` (${registrations.map((r) => `o:${r.slot} by uid ${r.uid}`).join(', ')})` : ''}`);
   return {
     ok: true,
     text,
@@ -46,4 +46,9 @@ export function statusAnswer(context: ControlContext): Answer {
       ...(registrations ? { registrations } : {}),
     },
   };
+}
+
+/** Which slots are held, by which uid, since when (ISO time), and whether the fast path serves them. */
+function heldRegistrations(context: ControlContext): Array<{ slot: number; uid: number; since: string; listenerMode: boolean }> {
+  return context.addon.registrationsHeld().map((r) => ({ slot: r.slot, uid: r.uid, since: new Date(r.sinceMs).toISOString(), listenerMode: r.listenerMode }));
 }

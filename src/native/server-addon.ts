@@ -199,6 +199,8 @@ export interface ServerAddon {
   configureRegistrar(slots: SlotRule[], perUidLimit: number): void;
   /** Close every API connection (receivers see the end of the stream) and end the thread. */
   stopRegistrar(): void;
+  /** The slots held by a registered receiver now, in slot order ([] without a registrar). */
+  registrationsHeld(): Array<{ slot: number; uid: number; sinceMs: number; listenerMode: boolean }>;
   /** SO_ACCEPTCONN: whether fd is a listening socket. */
   isListeningSocket(fd: number): boolean;
   /** Move this thread into the network namespace at path; returns a descriptor of the old one. */

@@ -73,7 +73,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   const reload = reloadFunction({ mode, pool, fastPath, systemd, counts: reloadCounts });
   pool.start(poolEvents(o, pool, shutdown));
   handleSignals(pool, shutdown, reload);
-  control?.serve({ addon, options: o, pool, fastPath, reloadCounts, reload, listenerCount: listeners.fds.length, startedAt: Date.now() });
+  control?.serve({ addon, options: o, pool, fastPath, reloadCounts, reload, listenerCount: listeners.fds.length, startedAt: Date.now(), registrar: mode.registrarCounters !== undefined });
   state.serving = true;
   logInfo(`listening on ${mode.describe(listeners)} with ${plural(o.workers, 'worker')}; ${rules.description}`);
   // READY=1 once every worker's loop answers: listeners, table and workers are all live.
