@@ -14,20 +14,17 @@ extern "C" {
 
 namespace {
 
-using skbox_napi::ErrnoError;
-using skbox_napi::IdValue;
-using skbox_napi::IntArg;
-using skbox_napi::StringArg;
-
 // openControlSocket(path, uid, gid, backlog) -> { fd, dirFd, name, dev, ino }
 Napi::Value OpenControlSocket(const Napi::CallbackInfo &info) {
-  std::string path = StringArg(info, 0);
-  long long uid = IdValue(info.Env(), info[1], "uid", true), gid = IdValue(info.Env(), info[2], "gid", true);
+  Napi::Env env = info.Env();
+  std::string path = skbox_napi::StringArg(info, 0);
   struct skbox_control_socket s;
   const char *why = "";
-  if (skbox_control_socket_open(path.c_str(), uid, gid, IntArg(info, 3), &s, &why) != 0)
-    throw ErrnoError(info.Env(), std::string(why) + " " + path, errno);
-  Napi::Object o = Napi::Object::New(info.Env());
+  int rc = skbox_control_socket_open(path.c_str(), skbox_napi::IdValue(env, info[1], "uid", true),
+                                     skbox_napi::IdValue(env, info[2], "gid", true), skbox_napi::IntArg(info, 3), &s,
+                                     &why);
+  if (rc != 0) throw skbox_napi::ErrnoError(env, std::string(why) + " " + path, errno);
+  Napi::Object o = Napi::Object::New(env);
   o.Set("fd", s.fd);
   o.Set("dirFd", s.dir_fd);
   o.Set("name", s.name);
@@ -48,7 +45,8 @@ Napi::Value RemoveControlSocket(const Napi::CallbackInfo &info) {
   strcpy(s.name, name.c_str());
   s.dev = (dev_t)o.Get("dev").As<Napi::Number>().DoubleValue();
   s.ino = (ino_t)o.Get("ino").As<Napi::Number>().DoubleValue();
-  if (skbox_control_socket_remove(&s) != 0) throw ErrnoError(info.Env(), "remove the control socket " + name, errno);
+  if (skbox_control_socket_remove(&s) != 0)
+    throw skbox_napi::ErrnoError(info.Env(), "remove the control socket " + name, errno);
   return info.Env().Undefined();
 }
 

@@ -2,9 +2,8 @@
  * `explain`: how the running server routes one connection, asked of the native lookup on
  * the very table the accept loops use (the one published last), not of the file.
  */
-import { tupleFromAddresses } from '../net/address';
 import { substitutePath } from '../table/reference-lookup';
-import { parseInteger } from '../cli/values';
+import { parseInteger, tupleFromOperands } from '../cli/values';
 import type { ControlContext } from './context';
 import type { Answer } from './protocol';
 
@@ -15,12 +14,7 @@ export function explainLive(context: ControlContext, args: string[]): Answer {
   let tuple: Uint8Array;
   let listener: number;
   try {
-    tuple = tupleFromAddresses(
-      localAddr,
-      parseInteger(localPort, 'LOCAL_PORT', 0, 65535),
-      remoteAddr,
-      parseInteger(remotePort, 'REMOTE_PORT', 0, 65535),
-    );
+    tuple = tupleFromOperands(localAddr, localPort, remoteAddr, remotePort);
     listener = listenerText === undefined ? 0 : parseInteger(listenerText, 'LISTENER', 0, context.listenerCount - 1);
   } catch (err) {
     return { ok: false, error: (err as Error).message };
