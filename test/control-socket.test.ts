@@ -134,6 +134,22 @@ t.test('ctl status, reload and explain against a running server', async (t) => {
   t.notOk(fs.existsSync(controlPath), 'the control socket file is removed at exit');
 });
 
+t.test('-U: explain shows the path the template turns into, where a real connection goes', async (t) => {
+  const templateConfig = path.join(dir, 'template.conf');
+  const template = `${dir}/t-#//7_-#//P_.sock`; // not path.join: it would fold the markers' //
+  fs.writeFileSync(templateConfig, `max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::/64 jump-unix:${template}\n`);
+  const substituted = path.join(dir, `t-00001-${String(PORT + 5).padStart(5, '0')}.sock`); // 5 digits each
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  children.push(await startReceiver(substituted, 'templated'));
+  const server = startSocketbox(['-U', '-f', templateConfig, '-l', '::', '-p', String(PORT + 5), '--control', controlPath]);
+  children.push(server);
+  await waitForListening(PORT + 5);
+  const explained = await ask(controlPath, `explain 2001:db8::1 ${PORT + 5} fd00:1::5 40000`);
+  t.equal(explained.stdout.split('\n')[0], `ok deliver to unix:${substituted} (target unix:${template})`, 'explain substitutes the template');
+  t.match((await talk('2001:db8::1', PORT + 5)).greeting, /^templated /, 'and a real connection reaches that path');
+});
+
 t.test('ctl usage errors and an unreachable socket', async (t) => {
   const missing = await ctl(path.join(dir, 'nothing-here'), 'status');
   t.equal(missing.status, 3, 'a missing socket: exit 3');
