@@ -203,7 +203,8 @@ Tools:
   -h, --help     this text;  --version  the version
 
 Signals: SIGHUP reloads the config (a bad file keeps the old rules); SIGTERM/SIGINT stop
-accepting, deliver what was accepted and exit 0.
+accepting, deliver what was accepted and exit 0. With --control, socketbox ctl reload does the
+same reload and waits for its outcome.
 systemd: with NOTIFY_SOCKET set, sends READY=1 once serving, RELOADING=1 and READY=1
 around a reload, STOPPING=1, a STATUS= summary, and WATCHDOG=1 (WATCHDOG_USEC) while
 every worker answers.
