@@ -16,7 +16,7 @@
       "target_name": "socketbox_server",
       "sources": ["native/server_addon.cc", "native/listener_bindings.cc", "native/privilege_bindings.cc", "native/capability_bindings.cc",
                   "native/table_bindings.cc", "native/loop_bindings.cc", "native/contract_bindings.cc", "native/notify_bindings.cc",
-                  "native/log_bindings.cc", "native/registration_bindings.cc", "native/fastpath_bindings.cc", "native/source_rate_bindings.cc",
+                  "native/log_bindings.cc", "native/registration_bindings.cc", "native/fastpath_bindings.cc", "native/source_rate_bindings.cc", "native/control_bindings.cc",
                   "<!@(ls -1 native/server/*.c)", "<!@(ls -1 native/common/*.c)", "native/fastpath/listener_grant.c"],
       "conditions": [
         ["fastpath==1", {

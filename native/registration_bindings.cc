@@ -170,6 +170,27 @@ Napi::Value ConfigureRegistrar(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// registrationsHeld() -> [{ slot, uid, sinceMs, listenerMode }]: the slots held now ([] without a registrar)
+Napi::Value RegistrationsHeld(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  if (!running) return out;
+  std::vector<skbox_registration_held> held(256);
+  uint32_t n;
+  while ((n = skbox_registrar_held(running->r, held.data(), (uint32_t)held.size())) == held.size() &&
+         held.size() < (1u << 20))
+    held.resize(held.size() * 2); /* may have been cut short: ask again with more room */
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("slot", held[i].slot);
+    o.Set("uid", held[i].uid);
+    o.Set("sinceMs", (double)held[i].since_ms);
+    o.Set("listenerMode", held[i].listener_mode != 0);
+    out.Set(i, o);
+  }
+  return out;
+}
+
 // stopRegistrar(): closes every API connection (receivers see the end) and joins the thread.
 Napi::Value StopRegistrar(const Napi::CallbackInfo &info) {
   if (running) {
@@ -227,6 +248,7 @@ void InitRegistrationBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("pauseRegistrar", Napi::Function::New(env, PauseRegistrar));
   exports.Set("resumeRegistrar", Napi::Function::New(env, ResumeRegistrar));
   exports.Set("releaseRegistrar", Napi::Function::New(env, ReleaseRegistrar));
+  exports.Set("registrationsHeld", Napi::Function::New(env, RegistrationsHeld));
   exports.Set("isListeningSocket", Napi::Function::New(env, IsListeningSocket));
   exports.Set("enterNetns", Napi::Function::New(env, EnterNetns));
   exports.Set("leaveNetns", Napi::Function::New(env, LeaveNetns));

@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNotifyBindings(env, exports);
   InitLogBindings(env, exports);
   InitRegistrationBindings(env, exports);
+  InitControlBindings(env, exports);
   InitFastpathBindings(env, exports);
   InitSourceRateBindings(env, exports);
   return exports;

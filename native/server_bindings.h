@@ -20,6 +20,7 @@ void InitNotifyBindings(Napi::Env env, Napi::Object exports);        // notify_b
 void InitLogBindings(Napi::Env env, Napi::Object exports);           // log_bindings.cc
 void InitRegistrationBindings(Napi::Env env, Napi::Object exports);  // registration_bindings.cc
 void InitFastpathBindings(Napi::Env env, Napi::Object exports);      // fastpath_bindings.cc (kernel fast path)
+void InitControlBindings(Napi::Env env, Napi::Object exports);       // control_bindings.cc (--control)
 void InitSourceRateBindings(Napi::Env env, Napi::Object exports);    // source_rate_bindings.cc (--source-rate)
 
 // The --source-rate table with this id (source_rate_bindings.cc); throws when there is none.

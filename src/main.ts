@@ -15,6 +15,11 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'ctl') {
+    const { ctlMain } = await import('./cli/ctl'); // the client needs none of the server
+    process.exitCode = await ctlMain(argv.slice(1));
+    return;
+  }
   let o: ServerOptions;
   try {
     o = parseServerFlags(argv);

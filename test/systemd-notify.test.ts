@@ -3,7 +3,8 @@
  * test-owned NOTIFY_SOCKET tells it READY=1 once serving, RELOADING=1 with
  * MONOTONIC_USEC then READY=1 around each SIGHUP (a failed reload too, with
  * a STATUS= saying so), WATCHDOG=1 every WATCHDOG_USEC/2, and STOPPING=1 on
- * SIGTERM, in that order, all from socketbox's own pid.
+ * SIGTERM, in that order, all from socketbox's own pid. `socketbox ctl reload` goes through the
+ * same reload: RELOADING=1 and READY=1 around it, good or bad.
  */
 import t from 'tap';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import { enterTestNetns } from '../testkit/netns';
 import { Child, stopAll } from '../testkit/child';
 import { startReceiver } from '../testkit/fd-tool';
 import { talk } from './helpers/client';
+import { ctl } from './helpers/control';
 import { Notification, notifications, startActivated, startNotifyListener } from './helpers/socket-activate';
 
 enterTestNetns();
@@ -121,4 +123,36 @@ t.test('an abstract NOTIFY_SOCKET; WATCHDOG_PID of another process; -S reloads; 
   await waitFor('STOPPING=1', () => countOf(listener, 'STOPPING') === 1, 5000);
   t.same(stateChanges(listener), ['READY', 'RELOADING', 'READY', 'STOPPING'], 'in order');
   t.equal(countOf(listener, 'WATCHDOG'), 0, 'WATCHDOG_PID names another process: no WATCHDOG=1');
+});
+
+t.test('socketbox ctl reload: the same RELOADING=1 and READY=1 as SIGHUP, good or bad', async (t) => {
+  const children: Child[] = [];
+  t.teardown(() => stopAll(children));
+  const listener = await startNotifyListener(path.join(dir, 'notify-ctl'));
+  children.push(listener, await startReceiver(path.join(dir, 'ctl-svc.sock'), 'svc'));
+  const conf = path.join(dir, 'ctl.conf');
+  const good = `max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::/64 jump-unix:${path.join(dir, 'ctl-svc.sock')}\n`;
+  fs.writeFileSync(conf, good);
+  const controlPath = path.join(dir, 'control');
+  const port = nextPort++;
+  const server = startActivated({ listen: [`[::]:${port}`], env: { NOTIFY_SOCKET: path.join(dir, 'notify-ctl') } }, ['-f', conf, '--control', controlPath]);
+  children.push(server);
+  await waitForListening(port);
+  t.equal((await talk('2001:db8::1', port, { line: 'a' })).echo, 'svc echo:a', 'serving');
+  await waitFor('READY=1', () => countOf(listener, 'READY') === 1, 15_000);
+
+  fs.writeFileSync(conf, 'max-rules:1\nrule-set:0\nsize:1\nip:2001:db8::1 bogus\n');
+  const bad = await ctl(controlPath, 'reload');
+  t.same([bad.status, bad.stderr], [1, `${conf}:4:16: unknown token 'bogus'\n`], 'a bad reload: exit 1 with the reason');
+  await waitFor('READY=1 after the failed reload', () => countOf(listener, 'READY') === 2);
+  fs.writeFileSync(conf, good);
+  const ok = await ctl(controlPath, 'reload');
+  t.same([ok.status, ok.stdout], [0, 'ok generation 2\n'], 'a good reload: ok generation 2');
+  await waitFor('READY=1 after the reload', () => countOf(listener, 'READY') === 3);
+  const readies = notifications(listener).filter((n) => kind(n) === 'READY');
+  t.match(readies[1].fields.STATUS, /^serving \(reload failed, previous rules kept: .*ctl\.conf:4:.*\); accepted/, 'the failed reload says so in STATUS=');
+  t.match(readies[2].fields.STATUS, /^serving; accepted/, 'the good one clears it');
+  t.equal(await server.stop(), 0, 'SIGTERM: exit 0');
+  await waitFor('STOPPING=1', () => countOf(listener, 'STOPPING') === 1, 5000);
+  t.same(stateChanges(listener), ['READY', 'RELOADING', 'READY', 'RELOADING', 'READY', 'STOPPING'], 'in that order');
 });

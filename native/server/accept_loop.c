@@ -208,11 +208,13 @@ static void log_outcome(skbox_loop *L, const skbox_pending *c, const char *targe
                      now_us() - c->accepted_us);
 }
 
-/* Close a connection that will not be delivered, count why (and log it). */
+/* Close a connection that will not be delivered, count why (and log it). With a target, its
+ * slot is set and the refusal is also counted for that target. */
 static void refuse(skbox_loop *L, const skbox_pending *c, const char *target, enum skbox_stat reason, int reset) {
   if (reset) skbox_reset_close(c->fd);
   else close(c->fd);
   skbox_stat_add(L->stats, reason, 1);
+  if (target) skbox_stat_add(L->target_stats, SKBOX_TARGET_REFUSED(c->slot), 1);
   log_outcome(L, c, target, reason);
   if (L->paused) L->resume_at_ms = 0; /* a descriptor was freed: intake may resume */
 }

@@ -40,6 +40,7 @@ typedef struct api_conn {
   int listener_mode;    /* the fast path holds a listener for the slot */
   uint64_t deadline_ms; /* to register by */
   struct api_conn *prev, *next;
+  int64_t registered_at_ms; /* wall clock, for skbox_registrar_held */
 } api_conn;
 
 typedef struct {
@@ -55,7 +56,7 @@ struct skbox_registrar {
   api_conn *conns;
   /* The configuration in force: touched by the registrar's thread only. */
   skbox_slot_rule *slots;
-  api_conn **owners; /* per slot: the registered connection, or NULL */
+  api_conn **owners; /* per slot: the registered connection, or NULL; changed under lock (read by skbox_registrar_held) */
   uint32_t n_slots, limit;
   uid_count *uids;
   uint32_t n_uids, cap_uids;
@@ -144,7 +145,9 @@ static void close_conn(skbox_registrar *r, api_conn *c, int why) {
     /* Fast path: out of the map; if the receiver is gone, its queue is taken back and counted. */
     if (c->listener_mode)
       skbox_fastpath_slot_close((uint32_t)c->slot, why == SKBOX_REG_ENDED || why == SKBOX_REG_REFUSED_MALFORMED);
+    pthread_mutex_lock(&r->lock);
     if ((uint64_t)c->slot < r->n_slots && r->owners[c->slot] == c) r->owners[c->slot] = NULL;
+    pthread_mutex_unlock(&r->lock);
     stat_add(r, SKBOX_REG_SLOTS_REGISTERED, -1);
   }
   if (why >= 0) stat_add(r, why, 1);
@@ -251,8 +254,13 @@ static void serve_conn(skbox_registrar *r, api_conn *c) {
     close_conn(r, c, -1);
     return;
   }
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  pthread_mutex_lock(&r->lock);
   c->slot = slot;
+  c->registered_at_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
   r->owners[slot] = c;
+  pthread_mutex_unlock(&r->lock);
   skbox_slot_assign(slot, c->fd);
   stat_add(r, SKBOX_REG_REGISTERED, 1);
   stat_add(r, SKBOX_REG_SLOTS_REGISTERED, 1);
@@ -293,17 +301,23 @@ static void adopt_configuration(skbox_registrar *r) {
     free(slots);
     return; /* keep the old configuration rather than lose registrations */
   }
+  pthread_mutex_lock(&r->lock);
   free(r->slots);
   free(r->owners);
   r->slots = slots;
   r->owners = owners;
   r->n_slots = n;
-  for (api_conn *c = r->conns, *next; c; c = next) {
-    next = c->next;
+  for (api_conn *c = r->conns; c; c = c->next) {
     if (c->slot == NOBODY) continue;
     uint32_t s = (uint32_t)c->slot;
     if (s < n && slots[s].uid == c->uid && slots[s].path_nr == c->api_index && !owners[s]) owners[s] = c;
-    else close_conn(r, c, SKBOX_REG_DROPPED_BY_RELOAD);
+  }
+  pthread_mutex_unlock(&r->lock);
+  /* The registrations left without their slot; close_conn takes the lock itself. */
+  for (api_conn *c = r->conns, *next; c; c = next) {
+    next = c->next;
+    if (c->slot != NOBODY && ((uint32_t)c->slot >= n || owners[c->slot] != c))
+      close_conn(r, c, SKBOX_REG_DROPPED_BY_RELOAD);
   }
 }
 
@@ -437,4 +451,15 @@ void skbox_registrar_destroy(skbox_registrar *r) {
   free(r->uids);
   pthread_mutex_destroy(&r->lock);
   free(r);
+}
+
+uint32_t skbox_registrar_held(skbox_registrar *r, skbox_registration_held *out, uint32_t max) {
+  uint32_t n = 0;
+  pthread_mutex_lock(&r->lock);
+  for (uint32_t s = 0; s < r->n_slots && n < max; s++) {
+    const api_conn *c = r->owners[s];
+    if (c) out[n++] = (skbox_registration_held){s, c->uid, c->registered_at_ms, c->listener_mode};
+  }
+  pthread_mutex_unlock(&r->lock);
+  return n;
 }

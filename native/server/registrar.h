@@ -88,6 +88,16 @@ int skbox_registrar_adopt(skbox_registrar *r, const skbox_api_conn_state *c, con
  * connection without ending them (the new process serves them) and clears their slots. */
 void skbox_registrar_release(skbox_registrar *r);
 
+/* A slot held by a registered receiver, as skbox_registrar_held reports it. */
+typedef struct {
+  uint32_t slot, uid;
+  int64_t since_ms; /* wall clock (ms since the epoch) of the registration */
+  int listener_mode;
+} skbox_registration_held;
+
+/* Any thread: the slots held now, in slot order, at most max of them; returns how many. */
+uint32_t skbox_registrar_held(skbox_registrar *r, skbox_registration_held *out, uint32_t max);
+
 /* After run has returned (or was never called). */
 void skbox_registrar_destroy(skbox_registrar *r);
 

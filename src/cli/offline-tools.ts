@@ -3,10 +3,9 @@ import { UsageError } from './usage-error';
 import { formatCheckSummary } from './check-summary';
 import { formatExplanation } from './explain';
 import { parseClassicConfig } from '../config/classic-parser';
-import { tupleFromAddresses } from '../net/address';
 import { referenceLookup } from '../table/reference-lookup';
 import { readConfigFile } from '../server/rules';
-import { parseInteger } from './values';
+import { parseInteger, tupleFromOperands } from './values';
 import { isJsonConfigFile } from '../config/config-file-kind';
 import { parseJsonConfig } from '../config/json-parser';
 import { compileJsonTable } from '../table/compile-json';
@@ -48,12 +47,7 @@ export function runExplain(o: ServerOptions): string {
   if (listenerText !== undefined && !json) throw new UsageError('--explain: LISTENER (an incoming socket index) applies to JSON configs only');
   let tuple: Uint8Array;
   try {
-    tuple = tupleFromAddresses(
-      localAddr,
-      parseInteger(localPort, 'LOCAL_PORT', 0, 65535),
-      remoteAddr,
-      parseInteger(remotePort, 'REMOTE_PORT', 0, 65535),
-    );
+    tuple = tupleFromOperands(localAddr, localPort, remoteAddr, remotePort);
   } catch (err) {
     throw new UsageError(`--explain: ${(err as Error).message}`);
   }

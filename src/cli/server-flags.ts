@@ -48,6 +48,8 @@ export interface ServerOptions {
   /** The accept-loop threads' scheduling policy (SCHED_BATCH or SCHED_OTHER). */
   schedPolicy: 'batch' | 'other';
   metrics?: string;
+  /** --control PATH: the control socket (docs/control.md). */
+  control?: string;
   targetRoot?: string;
   /** --allow-abstract-targets: abstract (@name) targets are allowed under --target-root. */
   allowAbstractTargets: boolean;
@@ -102,12 +104,14 @@ const SPECS: OptionSpec[] = [
   { key: 'log-format', long: 'log-format', takesValue: true },
   { key: 'access-log', long: 'access-log', takesValue: false },
   { key: 'no-fast-path', long: 'no-fast-path', takesValue: false },
+  { key: 'control', long: 'control', takesValue: true },
 ];
 
 export const SERVER_USAGE = `Usage: socketbox [OPTIONS]
        socketbox [OPTIONS] -e PROGRAM [ARGS...]
        socketbox --check [-U] [-f FILE]
        socketbox --explain [-U] [-f FILE] LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT [LISTENER]
+       socketbox ctl [-c PATH] [--json] COMMAND [ARGS]   (socketbox ctl --help)
 
 Accepts TCP connections and hands each accepted socket to another process over a
 UNIX socket (SCM_RIGHTS), routed by the rules in the config file.
@@ -210,6 +214,11 @@ Observability:
   --log-level LEVEL      debug, info (default), warn or error
   --log-format FORMAT    text (default) or json, for log lines and the access log
   --access-log           one line per connection on stderr (off by default)
+  --control PATH         serve the control socket at PATH (UNIX stream, mode 0600, owned by
+                         the user socketbox runs as; its directory must be owned by root or
+                         that user and not writable by group or others). PATH is outside any
+                         -x chroot; the file is removed at exit. Talk to it with
+                         socketbox ctl (docs/control.md)
   Log lines never wait for stderr: those it cannot take at once (nobody reading it) are
   dropped and counted (socketbox_log_lines_dropped_total, the stop line).
 Tools:
@@ -218,7 +227,8 @@ Tools:
   -h, --help     this text;  --version  the version
 
 Signals: SIGHUP reloads the config (a bad file keeps the old rules); SIGTERM/SIGINT stop
-accepting, deliver what was accepted and exit 0. SIGUSR2 upgrades live: the same command
+accepting, deliver what was accepted and exit 0. With --control, socketbox ctl reload does the
+same reload and waits for its outcome. SIGUSR2 upgrades live: the same command
 line is started again with the listening sockets inherited (in JSON mode the registration
 sockets and registered receivers too; the metrics socket in both); once it serves, this
 process stops accepting, delivers what it accepted and exits 0. If it does not serve within
@@ -315,6 +325,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'source-rate': o.sourceRate = parseSourceRate(value, spelled); break;
       case 'sched-policy': o.schedPolicy = oneOf(value, spelled, ['batch', 'other'] as const); break;
       case 'metrics': o.metrics = nonEmpty(value, spelled); break;
+      case 'control': o.control = nonEmpty(value, spelled); break;
       case 'target-root': o.targetRoot = nonEmpty(value, spelled); break;
       case 'allow-abstract-targets': o.allowAbstractTargets = true; break;
       case 'log-level': o.logLevel = oneOf(value, spelled, ['debug', 'info', 'warn', 'error'] as const); break;
@@ -380,6 +391,7 @@ function checkConsistency(o: ServerOptions): void {
       throw new UsageError((err as Error).message);
     }
   }
+  if (o.control !== undefined) checkControlPath(o.control, o.exec);
   if (o.maxPendingPerTarget > o.maxPending)
     throw new UsageError(`--max-pending-per-target: ${o.maxPendingPerTarget} is more than --max-pending (${o.maxPending})`);
   if (o.allowAbstractTargets && o.targetRoot === undefined)
@@ -388,4 +400,11 @@ function checkConsistency(o: ServerOptions): void {
     throw new UsageError(`-S: the path is ${Buffer.byteLength(o.forcedUnixPath)} bytes; the limit is 107`);
   const forcedPathProblem = o.forcedUnixPath === undefined ? null : unixPathProblem(o.forcedUnixPath);
   if (forcedPathProblem) throw new UsageError(`-S: ${forcedPathProblem}`);
+}
+
+/** A file (an abstract name has no owner or mode to protect it), within sun_path. */
+function checkControlPath(controlPath: string, exec: boolean): void {
+  if (exec) throw new UsageError('--control: -e execs another program, which would not serve it');
+  if (controlPath.startsWith('@')) throw new UsageError('--control: an abstract socket has no owner or mode to protect it; give a file path');
+  if (Buffer.byteLength(controlPath) > 107) throw new UsageError(`--control: the path is ${Buffer.byteLength(controlPath)} bytes; the limit is 107`);
 }

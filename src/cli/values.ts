@@ -1,3 +1,4 @@
+import { tupleFromAddresses } from '../net/address';
 import { UsageError } from './usage-error';
 
 /** Strict decimal integer in [min, max]: no sign, no junk, unlike atoi. */
@@ -15,4 +16,9 @@ export function parseDuration(text: string | undefined, what: string): number {
   const ms = m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
   if (!Number.isFinite(ms) || ms > 86_400_000) throw new UsageError(`${what}: ${text} is out of range (at most 1 day)`);
   return Math.round(ms);
+}
+
+/** LOCAL_ADDR LOCAL_PORT REMOTE_ADDR REMOTE_PORT as `--explain` and `ctl explain` take them: the 36-byte tuple; throws why not. */
+export function tupleFromOperands(localAddr: string, localPort: string, remoteAddr: string, remotePort: string): Uint8Array {
+  return tupleFromAddresses(localAddr, parseInteger(localPort, 'LOCAL_PORT', 0, 65535), remoteAddr, parseInteger(remotePort, 'REMOTE_PORT', 0, 65535));
 }

@@ -13,13 +13,16 @@ export interface FastPathBooks {
   /** Per target name (`o:N`): assigned minus taken back. */
   delivered: Map<string, number>;
   refusedNoReceiver: number;
+  /** Per target name: of those assigned, taken back (refused as no_receiver). */
+  reclaimedBySlot: Map<string, number>;
 }
 
 export function fastPathBooks(fp: FastPath): FastPathBooks {
-  const books: FastPathBooks = { accepted: 0, delivered: new Map(), refusedNoReceiver: 0 };
+  const books: FastPathBooks = { accepted: 0, delivered: new Map(), refusedNoReceiver: 0, reclaimedBySlot: new Map() };
   for (const s of fp.counters().slots) {
     books.accepted += s.assigned;
     books.delivered.set(`o:${s.slot}`, s.assigned - s.reclaimed);
+    books.reclaimedBySlot.set(`o:${s.slot}`, s.reclaimed);
     books.refusedNoReceiver += s.reclaimed;
   }
   return books;

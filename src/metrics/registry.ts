@@ -1,7 +1,8 @@
 import * as os from 'node:os';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { AcceptPool } from '../server/accept-pool';
-import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, SOURCE_RATE, STAT, targetDelivered, targetPending } from '../server/stats-layout';
+import { ERRNO_COUNTERS, LATENCY_BOUNDS_US, REFUSAL_REASONS, SOURCE_RATE, STAT } from '../server/stats-layout';
+import { targetBooks } from '../server/target-books';
 import { NativeHistogram } from './native-histogram';
 import { registerRegistrarMetrics } from './registrar-metrics';
 import type { FastPath } from '../fastpath/fast-path';
@@ -62,8 +63,17 @@ export function buildRegistry(src: MetricsSources): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [slot, name] of pool.targetSlots.entries()) setCounter(this, { target: name }, pool.targetTotal(targetDelivered(slot)));
-      for (const [name, n] of fastpath()?.delivered ?? []) setCounter(this, { target: name }, n); // fast path
+      for (const book of targetBooks(pool, src.fastpath)) setCounter(this, { target: book.target }, book.delivered);
+    },
+  });
+  new Counter({
+    name: 'socketbox_connections_refused_by_target_total',
+    help: 'Connections refused after their target was chosen, per target, summed over the reasons (socketbox_connections_refused_total has them).',
+    labelNames: ['target'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const book of targetBooks(pool, src.fastpath)) setCounter(this, { target: book.target }, book.refused);
     },
   });
   new Counter({
@@ -85,7 +95,7 @@ export function buildRegistry(src: MetricsSources): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const [slot, name] of pool.targetSlots.entries()) this.set({ target: name }, Number(BigInt.asIntN(64, pool.targetTotal(targetPending(slot)))));
+      for (const book of targetBooks(pool, src.fastpath)) this.set({ target: book.target }, Number(book.waiting));
     },
   });
   new Counter({

@@ -235,11 +235,23 @@ export interface ServerAddon {
   configureRegistrar(slots: SlotRule[], perUidLimit: number): void;
   /** Close every API connection (receivers see the end of the stream) and end the thread. */
   stopRegistrar(): void;
+  /** The slots held by a registered receiver now, in slot order ([] without a registrar). */
+  registrationsHeld(): Array<{ slot: number; uid: number; sinceMs: number; listenerMode: boolean }>;
   /** SO_ACCEPTCONN: whether fd is a listening socket. */
   isListeningSocket(fd: number): boolean;
   /** Move this thread into the network namespace at path; returns a descriptor of the old one. */
   enterNetns(path: string): number;
   leaveNetns(previous: number): void;
+
+  // ---- the control socket (native/control_bindings.cc, docs/control.md) ----
+  /**
+   * A listening UNIX stream socket at path, its file created owned by uid/gid (-1: unchanged)
+   * with mode 0600; refused when its directory is not owned by root or uid, or is writable
+   * by its group or others. dirFd (O_PATH) and dev/ino let removeControlSocket find it later.
+   */
+  openControlSocket(path: string, uid: number, gid: number, backlog: number): { fd: number; dirFd: number; name: string; dev: number; ino: number };
+  /** Removes the file if it is still the one created, and closes dirFd; throws with .errno when it stays. */
+  removeControlSocket(file: { dirFd: number; name: string; dev: number; ino: number }): void;
 
   // ---- the kernel fast path (native/fastpath_bindings.cc, docs/fast-path.md) ----
   /** Load the BPF object and attach its sk_lookup program to this thread's network namespace; throws with .errno.

@@ -24,7 +24,11 @@ interface Loop {
   targetStats: BigUint64Array;
   /** Ends the current run's worker thread for real (test support). */
   abort?: AbortController;
+  state: WorkerState;
 }
+
+/** Where a worker is in its life, for `socketbox ctl status`. */
+export type WorkerState = 'starting' | 'running' | 'restarting' | 'given up' | 'stopped';
 
 /** How long a dead worker's loop may take to let go of it. */
 const RECLAIM_TIMEOUT_MS = 2000;
@@ -60,7 +64,7 @@ export class AcceptPool {
     for (const fds of listenerGroups) {
       const stats = newCounterBlock(STAT_COUNT);
       const targetStats = newCounterBlock(TARGET_STAT_COUNT * TARGET_SLOTS);
-      this.loops.push({ id: addon.createLoop(fds, options, stats, targetStats), stats, targetStats });
+      this.loops.push({ id: addon.createLoop(fds, options, stats, targetStats), stats, targetStats, state: 'starting' });
     }
     this.pool = new ThreadPool({
       filename: path.join(__dirname, '..', 'workers', 'accept-worker.js'),
@@ -101,12 +105,25 @@ export class AcceptPool {
   /** Counter slots of the targets, by name: shared by every loop and every table. */
   readonly targetSlots = new TargetSlots();
 
+  private published: CompiledTable | undefined;
+
   /** Validates once, then hands every loop its own copy: all switch to the same rules. */
   publish(table: CompiledTable): void {
     const problem = this.addon.tableValidate(table.bytes);
     if (problem) throw new Error(`internal error: compiled table rejected: ${problem}`);
     const slots = Uint32Array.from(table.targetNames, (name) => this.targetSlots.slotFor(name));
     for (const loop of this.loops) this.addon.publishTable(loop.id, table.bytes, slots);
+    this.published = table;
+  }
+
+  /** The table the loops route by now (the last one published): `ctl explain` asks it. */
+  get liveTable(): CompiledTable | undefined {
+    return this.published;
+  }
+
+  /** Each worker's state, in loop order. */
+  workerStates(): WorkerState[] {
+    return this.loops.map((loop) => loop.state);
   }
 
   /** Confine every loop's UNIX targets beneath a directory (--target-root). */
@@ -136,10 +153,12 @@ export class AcceptPool {
       const began = Date.now();
       let reason: string;
       loop.abort = new AbortController();
+      loop.state = 'running';
       try {
         const task = { loopId: loop.id, schedBatch: this.schedBatch };
         const exit = (await this.pool.run(task, { signal: loop.abort.signal })) as LoopExit;
         if (exit.status !== LOOP_STATUS.abandoned && exit.status !== LOOP_STATUS.busy) {
+          loop.state = 'stopped';
           if (exit.status !== 0) events.onFatal(exit);
           return exit;
         }
@@ -154,10 +173,12 @@ export class AcceptPool {
       // memory and the listeners in the main thread: nothing is lost meanwhile.
       const delay = tracker.failed(Date.now(), Date.now() - began);
       if (delay === null) {
+        loop.state = 'given up';
         events.onGiveUp(index, reason);
         return { status: 1, errno: 0, error: `worker ${index} kept failing` };
       }
       this.restartCount++;
+      loop.state = 'restarting';
       events.onRestart(index, reason, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

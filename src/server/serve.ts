@@ -5,11 +5,12 @@ import type { FastPath } from '../fastpath/fast-path';
 import { metricsSocketFd, parseMetricsAddress } from '../metrics/metrics-address';
 import type { ReloadCounts } from '../metrics/registry';
 import { type ServerAddon, serverAddon } from '../native/server-addon';
+import type { ControlSocket } from '../control/control-socket';
 import type { AcceptPool } from './accept-pool';
 import { type ConfigMode, readConfigMode } from './config-mode';
 import { becomeDaemon, daemonChildContext, reportDaemonReady } from './daemonize';
 import { DescriptorOrigins } from './descriptor-origins';
-import { enterSandbox } from './identity';
+import { enterSandbox, type Identity } from './identity';
 import { logInfo, plural, sendLogLinesTo } from './log';
 import { reloadFunction } from './reload';
 import { type ServingState, shutdownFunction } from './shutdown';
@@ -18,7 +19,7 @@ import { handleSignals, refuseUpgradesWhileStarting } from './signals';
 import { checkStartupCapabilities } from './startup-capabilities';
 import { takeSystemdSockets } from './systemd-activation';
 import { SystemdLifecycle } from './systemd-lifecycle';
-import { takeUpgradeHandover } from './upgrade/upgrade-environment';
+import { type ControlHandover, takeUpgradeHandover } from './upgrade/upgrade-environment';
 import { upgradeFunction } from './upgrade/upgrade';
 import { poolEvents, startAcceptPool } from './worker-pool';
 
@@ -56,6 +57,9 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (o.daemonize && !daemonChild && !upgradedFrom) await becomeDaemon(listeners.fds, origins.inheritedTargets(), addon.startupLibrary());
   const fastPath = mode.startFastPath(listeners);
   mode.openRegistrationSockets(upgradedFrom?.registrationFds);
+  // Before the drop, owned by who socketbox becomes; the path is outside any -x chroot. After
+  // a live upgrade, the socket the old process handed over (the path is in use).
+  const control = await openControlSocket(addon, o, identity, upgradedFrom?.control);
   mode.readConfig();
   const pool = o.exec ? undefined : await startAcceptPool(addon, o, listeners);
   enterSandbox(addon, o.chrootDir, identity, o.exec, upgradedFrom !== undefined);
@@ -74,7 +78,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   mode.startRegistrar(upgradedFrom?.apiConnections);
   pool.publish(rules.table);
   fastPath?.publish(rules.table);
-  const shutdown = shutdownFunction({ addon, mode, listeners, pool, fastPath, systemd, metrics, state });
+  const shutdown = shutdownFunction({ addon, mode, listeners, pool, fastPath, systemd, metrics, control, state });
   const reload = reloadFunction({ mode, pool, fastPath, systemd, counts: reloadCounts });
   pool.start(poolEvents(o, pool, shutdown));
   const upgrade = upgradeFunction({
@@ -83,11 +87,24 @@ export async function serve(flags: ServerOptions): Promise<void> {
     origins,
     prepare: () => mode.prepareUpgrade(),
     metricsFd: metrics && metricsSocketFd(metrics),
+    control: control?.handover(),
     startupLibrary: addon.startupLibrary(),
     state,
     shutdown,
   });
   handleSignals(pool, shutdown, reload, upgrade);
+  control?.serve({
+    addon,
+    options: o,
+    pool,
+    fastPath,
+    reloadCounts,
+    reload,
+    upgrade,
+    listenerCount: listeners.fds.length,
+    startedAt: Date.now(),
+    registrar: mode.registrarCounters !== undefined,
+  });
   state.serving = true;
   const from = upgradedFrom ? `; took over from pid ${upgradedFrom.oldPid} (live upgrade)` : '';
   logInfo(`listening on ${mode.describe(listeners)} with ${plural(o.workers, 'worker')}; ${rules.description}${from}`);
@@ -97,6 +114,13 @@ export async function serve(flags: ServerOptions): Promise<void> {
   if (systemd) await systemd.serving(pool);
   else await whenLoopsAnswer(pool);
   reportDaemonReady(daemonChild ?? upgradedFrom);
+}
+
+/** --control: bound now, or (after a live upgrade) the socket the old process handed over. */
+async function openControlSocket(addon: ServerAddon, o: ServerOptions, identity: Identity, inherited: ControlHandover | undefined): Promise<ControlSocket | undefined> {
+  if (o.control === undefined) return undefined;
+  const { ControlSocket } = await import('../control/control-socket'); // node:net only with --control
+  return inherited ? ControlSocket.adopt(addon, o.control, inherited) : ControlSocket.open(addon, o.control, identity);
 }
 
 /** --target-root: opened (and /proc checked) now, after chroot: under -x the directory is inside it. */

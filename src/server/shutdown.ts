@@ -3,6 +3,7 @@
  * given up on): stop accepting, deliver what was accepted, release the sockets, log the
  * books, and exit with the status asked for.
  */
+import type { ControlSocket } from '../control/control-socket';
 import type { FastPath } from '../fastpath/fast-path';
 import type { ServerAddon } from '../native/server-addon';
 import type { AcceptPool } from './accept-pool';
@@ -26,6 +27,7 @@ export interface ShutdownParts {
   fastPath: FastPath | undefined;
   systemd: SystemdLifecycle | undefined;
   metrics: { close(): void } | undefined;
+  control: ControlSocket | undefined;
   state: ServingState;
 }
 
@@ -34,11 +36,14 @@ export type Shutdown = (status: number, why: string, handOver?: boolean) => Prom
 
 /** Only the first call acts. */
 export function shutdownFunction(parts: ShutdownParts): Shutdown {
-  const { addon, mode, listeners, pool, fastPath, systemd, metrics, state } = parts;
+  const { addon, mode, listeners, pool, fastPath, systemd, metrics, control, state } = parts;
   return async (status, why, handOver = false) => {
     if (state.stopping) return;
     state.stopping = true;
     systemd?.stopping(handOver);
+    // No command runs against a server that is stopping; after a handover the new process
+    // serves the socket (and the answer to `ctl upgrade` is still written), else the file goes.
+    control?.close(handOver);
     logInfo(`${why}: stopping (delivering connections already accepted)`);
     fastPath?.stop(); // new connections go to the loops, which take what the kernel queued
     // A handover leaves the listeners' backlogs to the new process.

@@ -13,6 +13,7 @@ export const ERRNO_COUNTERS = STAT_WIDTH.acceptErrno;
 /** Per-target counters: TARGET_STAT_COUNT per slot. */
 export const targetDelivered = (slot: number): number => slot * TARGET_STAT_COUNT + TARGET_STAT.delivered;
 export const targetPending = (slot: number): number => slot * TARGET_STAT_COUNT + TARGET_STAT.pending;
+export const targetRefused = (slot: number): number => slot * TARGET_STAT_COUNT + TARGET_STAT.refused;
 
 /** A block of shared counters: native writes, the main thread reads. */
 export function newCounterBlock(count: number): BigUint64Array {

@@ -11,7 +11,9 @@
  *                                       api.UID.PATH_NR.SLOT (a receiver's connection to a
  *                                       registration socket: its SO_PEERCRED uid, the socket
  *                                       it came through, its slot or -1), metrics (the
- *                                       --metrics listening socket), ready (the pipe to report
+ *                                       --metrics listening socket), control and control-dir
+ *                                       (the --control socket and its directory, O_PATH, for
+ *                                       removing the file at the stop), ready (the pipe to report
  *                                       on once serving)
  *
  * Descriptors the old process inherited from its own parent (jump-fd, -i targets) keep their
@@ -22,9 +24,15 @@ import type { ApiConnection } from '../../native/server-addon';
 export const UPGRADE_VARIABLES = ['SOCKETBOX_UPGRADE_PID', 'SOCKETBOX_UPGRADE_FDS', 'SOCKETBOX_UPGRADE_FDNAMES'] as const;
 
 /** A descriptor the new process inherits, and what it is to it. */
-export type InheritedDescriptor = { fd: number; name: 'listen' | 'registration' | 'metrics' | 'ready' } | { fd: number; name: 'api'; api: Omit<ApiConnection, 'fd'> };
+export type InheritedDescriptor = { fd: number; name: 'listen' | 'registration' | 'metrics' | 'control' | 'control-dir' | 'ready' } | { fd: number; name: 'api'; api: Omit<ApiConnection, 'fd'> };
 
-const SIMPLE_NAMES: readonly string[] = ['listen', 'registration', 'metrics', 'ready'];
+const SIMPLE_NAMES: readonly string[] = ['listen', 'registration', 'metrics', 'control', 'control-dir', 'ready'];
+
+/** The --control socket handed over: its listening socket and its directory (O_PATH). */
+export interface ControlHandover {
+  fd: number;
+  dirFd: number;
+}
 const API_NAME = /^api\.([0-9]+)\.([0-9]+)\.(-1|[0-9]+)$/;
 
 export interface UpgradeHandover {
@@ -34,6 +42,7 @@ export interface UpgradeHandover {
   registrationFds: number[];
   apiConnections: ApiConnection[];
   metricsFd: number | undefined;
+  control: ControlHandover | undefined;
   readyFd: number;
 }
 
@@ -73,5 +82,15 @@ export function takeUpgradeHandover(env: NodeJS.ProcessEnv = process.env, parent
   });
   const metrics = named('metrics');
   if (metrics.length > 1) throw new Error('SOCKETBOX_UPGRADE_FDNAMES names more than one metrics socket');
-  return { oldPid: Number(pidText), listenFds: named('listen'), registrationFds: named('registration'), apiConnections, metricsFd: metrics[0], readyFd: ready[0] };
+  const [control, controlDir] = [named('control'), named('control-dir')];
+  if (control.length > 1 || control.length !== controlDir.length) throw new Error('SOCKETBOX_UPGRADE_FDNAMES must name one control socket with its control-dir, or neither');
+  return {
+    oldPid: Number(pidText),
+    listenFds: named('listen'),
+    registrationFds: named('registration'),
+    apiConnections,
+    metricsFd: metrics[0],
+    control: control.length === 1 ? { fd: control[0], dirFd: controlDir[0] } : undefined,
+    readyFd: ready[0],
+  };
 }

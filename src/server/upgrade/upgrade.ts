@@ -11,7 +11,7 @@ import type { DescriptorOrigins } from '../descriptor-origins';
 import { logInfo, logWarn } from '../log';
 import { keepingNumbers, type SelfCopy, startSelfCopy } from '../self-copy';
 import type { Shutdown, ServingState } from '../shutdown';
-import { type InheritedDescriptor, upgradeEnvironment } from './upgrade-environment';
+import { type ControlHandover, type InheritedDescriptor, upgradeEnvironment } from './upgrade-environment';
 import { upgradeRefusal } from './upgrade-refusal';
 
 export type UpgradeOutcome = { ok: true; pid: number } | { ok: false; reason: string };
@@ -25,6 +25,8 @@ export interface UpgradeParts {
   prepare: () => PreparedUpgrade | { refused: string };
   /** The --metrics listening socket, handed over too (the new process could not bind its port). */
   metricsFd: number | undefined;
+  /** The --control socket and its directory: the new process serves the same path. */
+  control: ControlHandover | undefined;
   startupLibrary: string | null;
   state: ServingState;
   shutdown: Shutdown;
@@ -65,6 +67,12 @@ async function upgradeNow(parts: UpgradeParts, modeDescriptors: InheritedDescrip
     ...listeners.fds.map((fd) => ({ fd, name: 'listen' as const })),
     ...modeDescriptors,
     ...(parts.metricsFd === undefined ? [] : [{ fd: parts.metricsFd, name: 'metrics' as const }]),
+    ...(parts.control === undefined
+      ? []
+      : [
+          { fd: parts.control.fd, name: 'control' as const },
+          { fd: parts.control.dirFd, name: 'control-dir' as const },
+        ]),
   ];
   const kept = [...handedOver.map((d) => d.fd), ...parts.origins.inheritedTargets()];
   const stdio = keepingNumbers(kept);
