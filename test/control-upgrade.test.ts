@@ -16,20 +16,12 @@ import { waitForListening } from '../testkit/proc-tcp';
 import { startSocketbox } from '../testkit/socketbox';
 import { tempDir } from '../testkit/temp-dir';
 import { waitFor } from '../testkit/wait';
+import { isAlive } from '../testkit/proc-stat';
 import { ctl, ctlJson } from './helpers/control';
 
 enterTestNetns();
 
 const HOSTS = Array.from({ length: 8 }, (_, i) => `2001:db8::${(i + 1).toString(16)}`);
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 /** A drain receiver and socketbox ARGS --control routing 2001:db8::/64 to it. */
 async function start(children: Child[], name: string, port: number, args: string[] = []) {
@@ -54,7 +46,7 @@ t.test('ctl upgrade: answered with the new pid; nothing lost; the new process an
   const port = 8781;
   const { tmp, sink, server, control } = await start(children, 'up', port, ['--workers', '2']);
   t.teardown(async () => {
-    if (newPid && alive(newPid)) process.kill(newPid, 'SIGKILL');
+    if (newPid && isAlive(newPid)) process.kill(newPid, 'SIGKILL');
     await stopAll(children);
     tmp.remove();
   });
@@ -85,7 +77,7 @@ t.test('ctl upgrade: answered with the new pid; nothing lost; the new process an
   t.ok(accepted >= 500 && accepted < 4500, `the new process's own books (${accepted} accepted)`);
 
   process.kill(newPid, 'SIGTERM');
-  await waitFor('the new process to stop', () => !alive(newPid), 20_000);
+  await waitFor('the new process to stop', () => !isAlive(newPid), 20_000);
   t.notOk(fs.existsSync(control), 'the new process removed the control socket file at its stop');
   t.equal((await stopDrainReceiver(sink)).count, 4500, 'the receiver counted every connection: none lost');
 });

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { waitFor } from '../testkit/wait';
+import { isAlive } from '../testkit/proc-stat';
 import { waitForListening } from '../testkit/proc-tcp';
 import { enterTestNetns } from '../testkit/netns';
 import { Child, stopAll } from '../testkit/child';
@@ -58,20 +59,11 @@ async function servesOn(t: Test, server: Child, port: number): Promise<void> {
   t.match(stopLines(server.stderr)[0], { accepted: 500, delivered: 500, refused: 0 });
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
-
 t.test('20,000 connections at 16 in flight across an upgrade: none failed, none lost, the pid changed', async (t) => {
   const children: Child[] = [];
   let newPid = 0;
   t.teardown(async () => {
-    if (newPid && alive(newPid)) process.kill(newPid, 'SIGKILL');
+    if (newPid && isAlive(newPid)) process.kill(newPid, 'SIGKILL');
     await stopAll(children);
   });
   const { sink, server, port } = await startSinkServer(children, 'sink', ['--workers', '2']);
@@ -103,7 +95,7 @@ t.test('20,000 connections at 16 in flight across an upgrade: none failed, none 
   t.not(newPid, server.pid, `the pid changed (${server.pid} -> ${newPid})`);
   t.equal(Number(m?.[2]), server.pid, 'the old one names itself');
   t.match(server.stderr, `took over from pid ${server.pid} (live upgrade)`, 'the new process logged that it took over');
-  t.ok(alive(newPid), 'the new process serves on');
+  t.ok(isAlive(newPid), 'the new process serves on');
   // The new one serves on its own now: a few more connections, then its books.
   const after = await runLoad({ hosts: HOSTS, port, connections: 200, inFlight: 16 });
   t.equal(after.delivered, 200, 'the new process serves after the old one left');
@@ -146,7 +138,7 @@ t.test('a new process that never serves is killed at --upgrade-timeout; a second
   t.pass('a second SIGUSR2 during the upgrade is refused with a log line');
   await waitFor(() => `the timeout; stderr: ${server.stderr}`, () => /upgrade failed: /.test(server.stderr), 10_000);
   t.match(server.stderr, `upgrade failed: the new process (pid ${hung}) did not serve within 2 s; it was killed; pid ${server.pid} goes on serving`);
-  await waitFor('the new process to be gone', () => !alive(hung));
+  await waitFor('the new process to be gone', () => !isAlive(hung));
   await servesOn(t, server, port);
 });
 
@@ -168,7 +160,7 @@ t.test('jump-fd:3 keeps its number: the new process delivers over the same inher
   const wrapper = startFdTool(['socketpair', 'viafd', '--outlive', '--', SOCKETBOX, '-f', conf, '-l', '::', '-p', String(port)]);
   let upgraded = 0;
   t.teardown(async () => {
-    if (upgraded && alive(upgraded)) process.kill(upgraded, 'SIGKILL');
+    if (upgraded && isAlive(upgraded)) process.kill(upgraded, 'SIGKILL');
     await stopAll([wrapper]);
   });
   await waitForListening(port);
@@ -185,7 +177,7 @@ t.test('-d: the upgraded process is not daemonized again', async (t) => {
   const children: Child[] = [];
   let upgraded = 0;
   t.teardown(async () => {
-    if (upgraded && alive(upgraded)) process.kill(upgraded, 'SIGKILL');
+    if (upgraded && isAlive(upgraded)) process.kill(upgraded, 'SIGKILL');
     await stopAll(children);
   });
   const { server, port } = await startSinkServer(children, 'daemon', ['-d']);
@@ -194,7 +186,7 @@ t.test('-d: the upgraded process is not daemonized again', async (t) => {
   process.kill(daemon, 'SIGUSR2');
   await waitFor(() => `the upgrade; stderr: ${server.stderr}`, () => /upgrade: pid \d+ serves now/.test(server.stderr), 20_000);
   upgraded = Number(/upgrade: pid (\d+) serves now/.exec(server.stderr)?.[1]);
-  await waitFor('the old daemon to exit', () => !alive(daemon), 20_000);
+  await waitFor('the old daemon to exit', () => !isAlive(daemon), 20_000);
   t.equal(server.stdout.match(/daemon running as pid/g)?.length, 1, 'no second "daemon running" line');
   t.equal(fs.readFileSync(`/proc/${upgraded}/stat`, 'utf8').split(' ')[5], String(upgraded), `the new process (${upgraded}) leads a session of its own`);
   const load = await runLoad({ hosts: HOSTS, port, connections: 200, inFlight: 16 });

@@ -72,3 +72,13 @@ export function childrenOf(pid: number): ProcStat[] {
 export function zombieChildren(pid: number): ProcStat[] {
   return childrenOf(pid).filter((c) => c.state === 'Z');
 }
+
+/** Whether pid runs (a zombie, waiting for its parent to reap it, does not count). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
