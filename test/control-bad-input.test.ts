@@ -51,7 +51,7 @@ t.test('malformed requests are answered with an error and close only their conne
   t.notOk(twice.closed, 'and the connection stays open');
 
   const cases: Array<[string, Array<string | Buffer>, RegExp]> = [
-    ['an unknown command', ['frobnicate now\n'], /^error: unknown command 'frobnicate' \(commands: status, reload, explain\)\n\n$/],
+    ['an unknown command', ['frobnicate now\n'], /^error: unknown command 'frobnicate' \(commands: status, reload, explain, upgrade\)\n\n$/],
     ['an empty line', ['\n'], /^error: empty request/],
     ['a line of 5000 bytes', ['status ' + 'x'.repeat(4993) + '\n'], /^error: a request is at most 4096 bytes with its newline\n\n$/],
     ['5000 bytes without a newline', ['y'.repeat(5000)], /^error: a request is at most 4096 bytes with its newline\n\n$/],

@@ -13,6 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildDir, buildSanitized, nativeSources, ROOT } from './helpers/sanitizer-build';
 
+// Six test files again, under ASan: longer than the suite's per-file limit (package.json).
+t.setTimeout(900_000);
+
 const PRELOAD_TESTS = [
   'test/preload-library-binds.test.ts',
   'test/preload-library-accept.test.ts',
@@ -47,7 +50,7 @@ t.test('every preload test passes with the library under ASan and UBSan, and no 
   const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tap'), ['--jobs', '1', '--reporter', 'tap', ...PRELOAD_TESTS], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 600_000,
+    timeout: 840_000,
     maxBuffer: 64 * 1024 * 1024,
     env: {
       // A tap run of its own, not a child of this one (tap's variables would make it report as a subtest).
