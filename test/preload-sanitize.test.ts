@@ -37,6 +37,8 @@ function sanitizedPackageRoot(): string {
   const launcher = fs.readFileSync(path.join(ROOT, 'bin', 'run-with-socketbox'), 'utf8');
   const preloadLine = 'LD_PRELOAD="$library${LD_PRELOAD:+:$LD_PRELOAD}"';
   if (!launcher.includes(preloadLine)) throw new Error(`bin/run-with-socketbox no longer has the line ${preloadLine}`);
+  // The launcher finds the build products through this (build/Release of the root here).
+  fs.copyFileSync(path.join(ROOT, 'bin', 'native-dir.sh'), path.join(root, 'bin', 'native-dir.sh'));
   fs.writeFileSync(path.join(root, 'bin', 'run-with-socketbox'), launcher.replace(preloadLine, `LD_PRELOAD="${runtimes.join(':')}:$library\${LD_PRELOAD:+:$LD_PRELOAD}"`), { mode: 0o755 });
   const library = buildSanitized('libsocketbox-preload.so', nativeSources('preload', 'common'), { shared: true, flags: ['-ldl'] });
   fs.copyFileSync(library, path.join(root, 'build', 'Release', 'libsocketbox-preload.so'));
