@@ -39,7 +39,6 @@
 Serving a connection: write "NAME local=[A]:P remote=[A]:P transparent=0|1\\n", read one line,
 answer "NAME echo:LINE\\n", close. One JSON line per connection on stdout.
 """
-import array
 import ctypes
 import fcntl
 import json
@@ -51,6 +50,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from scm_rights import received_fds
 
 IPV6_TRANSPARENT = 75
 PR_SET_PDEATHSIG = 1
@@ -93,10 +94,7 @@ def receive_loop(sock, name, close_after=None):
             _, anc, _, _ = sock.recvmsg(16, socket.CMSG_SPACE(16 * 4))
         except OSError:
             return
-        fds = array.array("i")
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        fds = received_fds(anc)
         if not fds:
             continue
         for extra in fds[1:]:
@@ -127,10 +125,7 @@ def drain(path, name, rate, hold):
         data, anc, _, _ = sock.recvmsg(16, socket.CMSG_SPACE(16 * 4))
         if not data and not anc and sock.type == socket.SOCK_SEQPACKET:
             report()  # the registration server has gone
-        fds = array.array("i")
-        for level, kind, data in anc:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+        fds = received_fds(anc)
         for extra in fds[1:]:
             os.close(extra)
         if not fds:

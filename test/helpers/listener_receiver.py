@@ -14,7 +14,6 @@ takes nothing until SIGUSR1. SIGTERM, or the end of the registration, prints
 on the end of the registration it first takes what is still queued on the
 listener, as socketbox-inetd-p does.
 """
-import array
 import json
 import os
 import select
@@ -23,6 +22,9 @@ import socket
 import struct
 import sys
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testkit"))
+from scm_rights import received_fds  # noqa: E402
 
 GRANTED = b"\x80\x00\x00\x00"
 
@@ -40,10 +42,7 @@ def register(path, slot):
     if data != GRANTED:
         emit({"refused": True})
         sys.exit(1)
-    fds = array.array("i")
-    for level, kind, payload in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    fds = received_fds(anc)
     listener = socket.socket(fileno=fds[0]) if fds else None
     return s, listener
 
@@ -85,10 +84,7 @@ def main():
             counts["fast"] += 1
         if reg in readable:
             data, anc, _, _ = reg.recvmsg(16, socket.CMSG_SPACE(16 * 4))
-            fds = array.array("i")
-            for level, kind, payload in anc:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+            fds = received_fds(anc)
             if not data and not fds:
                 if listener:  # take what the fast path already queued
                     listener.setblocking(False)

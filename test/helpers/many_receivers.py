@@ -9,7 +9,6 @@ senders: the distinct source addresses recvmsg reported (an unnamed sender reads
 sendBack: the errors of trying to send a datagram back to each of them (a hostile receiver's
 attempt to reach socketbox).
 """
-import array
 import errno
 import json
 import os
@@ -17,6 +16,9 @@ import select
 import signal
 import socket
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "testkit"))
+from scm_rights import received_fds  # noqa: E402
 
 
 def emit(obj):
@@ -61,10 +63,7 @@ def main():
                 state["sendBack"].add("sent")
             except OSError as e:
                 state["sendBack"].add(errno.errorcode.get(e.errno, str(e.errno)))
-            fds = array.array("i")
-            for level, kind, data in anc:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+            fds = received_fds(anc)
             for extra in fds[1:]:
                 os.close(extra)
             if not fds:
