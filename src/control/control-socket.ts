@@ -190,17 +190,20 @@ class ControlConnection {
       answer = errorAnswer(`usage: ${request.command}${command.args ? ` ${command.args}` : ''}`);
     else answer = this.run(() => command.run(this.context, request.args));
     if (!(answer instanceof Promise)) return this.socket.write(formatAnswer(answer, request.json));
-    // Not idle meanwhile: the client waits for us, not the other way round.
+    // Not idle meanwhile: the client waits for us, not the other way round. Nothing more is
+    // read until the answer is out, so what a client sends meanwhile stays in the kernel.
     this.waiting = true;
     this.socket.setTimeout(0);
+    this.socket.pause();
     void answer.then((done) => {
       this.waiting = false;
       if (this.socket.destroyed) return;
       const flushed = this.socket.write(formatAnswer(done, request.json));
       if (this.endWhenAnswered) return void this.socket.end();
       this.socket.setTimeout(CONTROL_IDLE_TIMEOUT_MS);
-      if (flushed) this.work();
-      else this.socket.pause(); // resumed on 'drain'
+      if (!flushed) return; // resumed on 'drain'
+      this.socket.resume();
+      this.work();
     });
     return true;
   }
