@@ -11,18 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=$(sed -e 's/#.*//' scripts/test-packages.txt | tr -s ' \n' '\n' | grep -v '^$')
-missing=""
-for p in $packages; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  echo "test:all: installing Debian packages:$missing"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # shellcheck disable=SC2086 # one word per package
-  apt-get install -y -qq --no-install-recommends $missing
-fi
+sh scripts/install-test-packages.sh
 
 # A fresh clone has no node_modules; an existing one is kept as it is.
 [ -d node_modules ] || npm ci
