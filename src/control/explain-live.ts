@@ -4,6 +4,7 @@
  */
 import { substitutePath } from '../table/reference-lookup';
 import { parseInteger, tupleFromOperands } from '../cli/values';
+import { rulesGeneration } from '../server/reload';
 import type { ControlContext } from './context';
 import type { Answer } from './protocol';
 
@@ -20,7 +21,7 @@ export function explainLive(context: ControlContext, args: string[]): Answer {
     return { ok: false, error: (err as Error).message };
   }
   const decision = context.addon.tableLookup(table.bytes, Buffer.from(tuple), listener);
-  const generation = context.reloadCounts.succeeded + 1;
+  const generation = rulesGeneration(context.reloadCounts);
   const connection = `local [${localAddr}]:${localPort}, remote [${remoteAddr}]:${remotePort}${listenerText === undefined ? '' : `, listener ${listener}`}`;
   if (decision.kind !== 'target') {
     const why = decision.kind === 'no_match' ? 'no match' : decision.kind;

@@ -1,4 +1,5 @@
 /** `status`: what socketbox serves now, in text for people and JSON for machines. */
+import { rulesGeneration } from '../server/reload';
 import { REFUSAL_REASONS, STAT } from '../server/stats-layout';
 import { targetBooks } from '../server/target-books';
 import type { ControlContext } from './context';
@@ -14,7 +15,7 @@ function configSource(context: ControlContext): string {
 
 export function statusAnswer(context: ControlContext): Answer {
   const { pool, reloadCounts } = context;
-  const generation = reloadCounts.succeeded + 1;
+  const generation = rulesGeneration(reloadCounts);
   const uptimeSeconds = Math.floor((Date.now() - context.startedAt) / 1000);
   const config = configSource(context);
   const workers = pool.workerStates().map((state, index) => ({ index, state }));

@@ -27,9 +27,14 @@ export interface ReloadParts {
   counts: ReloadCounts;
 }
 
+/** The generation of the rules serving now: the first rules are 1, each successful reload adds one. */
+export function rulesGeneration(counts: ReloadCounts): number {
+  return counts.succeeded + 1;
+}
+
 /** `trigger` names what asked for the reload in the log, e.g. "SIGHUP". */
 export function reloadFunction({ mode, pool, fastPath, systemd, counts }: ReloadParts): (trigger: string) => ReloadOutcome {
-  const generation = (): number => counts.succeeded + 1;
+  const generation = (): number => rulesGeneration(counts);
   return (trigger) => {
     // Type=notify-reload: systemd waits for RELOADING=1 then READY=1, whatever the outcome.
     systemd?.reloading();
