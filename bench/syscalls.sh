@@ -1,13 +1,14 @@
 #!/bin/bash
 # Syscalls per connection: `strace -c` of socketbox --workers 1 (every thread) and of the
-# benchmark's C receiver over N connections (8 in flight, loopback), attached after a warm-up of
+# benchmark's C receiver over N connections (INFLIGHT in flight, default 8, loopback), attached after a warm-up of
 # 500 so start-up is not counted. strace slows the traced processes, so the counts are what to
 # compare (before and after a change), not the times. Needs strace and the benchmark's programs
 # (bench/bin/, built by `npm run bench` or `node dist/bench/build.js`).
-#   bash bench/syscalls.sh [N (10000)] [socketbox flags...]
+#   [INFLIGHT=64] bash bench/syscalls.sh [N (10000)] [socketbox flags...]
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
+inflight=${INFLIGHT:-8}
 shift || true
 bin=$root/bench/bin
 scratch=$(mktemp -d /tmp/skbox-syscalls-XXXXXX)
@@ -25,12 +26,12 @@ trace_receiver=$!
 strace -f -c -o "$scratch/socketbox.txt" -p "$socketbox" 2>/dev/null &
 trace_socketbox=$!
 sleep 1
-timeout 300 "$bin/loadgen" -a ::1 -p "$port" -n "$n" -c 8 -d 120000 -t 5000 >"$scratch/loadgen.json"
+timeout 300 "$bin/loadgen" -a ::1 -p "$port" -n "$n" -c "$inflight" -d 120000 -t 5000 >"$scratch/loadgen.json"
 kill -INT "$trace_receiver" "$trace_socketbox"
 wait "$trace_receiver" "$trace_socketbox" || true
 kill -TERM "$socketbox" && wait "$socketbox" || true
 kill -TERM "$receiver" && wait "$receiver" || true
-echo "## syscalls over $n connections, 8 in flight ($(grep -o '"completed":[0-9]*' "$scratch/loadgen.json"))"
+echo "## syscalls over $n connections, $inflight in flight ($(grep -o '"completed":[0-9]*' "$scratch/loadgen.json"))"
 echo "### socketbox --workers 1 $*"
 cat "$scratch/socketbox.txt"
 echo "### receiver"

@@ -1,6 +1,6 @@
-// Bindings for the accept loops (native/server/accept_loop.c): created and
-// published to from the main thread, run by worker threads, named by id across
-// them. Also what a loop's thread or its targets need: the scheduling policy and
+// Bindings for the accept loops (native/server/accept_loop.c): created, published
+// to and started from the main thread, each run on a thread of its own
+// (native/server/loop_thread.c), named by id. Also what a loop's targets need:
 // --target-root. Argument checking and error conversion only.
 #include <napi.h>
 
@@ -20,7 +20,7 @@ extern "C" {
 #include "server/stats.h"
 #include "server/table.h"
 #include "server/target_root.h"
-#include "server/thread_sched.h"
+#include "server/loop_thread.h"
 }
 
 namespace {
@@ -55,7 +55,7 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
     throw Napi::TypeError::New(env, "createLoop(listenFds, options, stats, targetStats)");
   std::vector<int> fds = IntArrayArg(info, 0);
   Napi::Object o = info[1].As<Napi::Object>();
-  skbox_loop_options opt;
+  skbox_loop_options opt = {};
   opt.clear_transparent = BoolProp(o, "clearTransparent");
   opt.max_pending = UintProp(o, "maxPending", 4096);
   opt.max_pending_per_target = UintProp(o, "maxPendingPerTarget", opt.max_pending);
@@ -69,6 +69,7 @@ Napi::Value CreateLoop(const Napi::CallbackInfo &info) {
   // --source-rate: the table every loop shares (createSourceRate); it must outlive them.
   Napi::Value source_rate = o.Get("sourceRate");
   opt.source_rate = source_rate.IsNumber() ? FindSourceRate(env, source_rate.As<Napi::Number>().Int32Value()) : nullptr;
+  opt.adaptive_sched = BoolProp(o, "adaptiveSched");  // the thread starts in SCHED_OTHER (startLoopThread)
   uint64_t *stats = SharedCounters(env, info[2], SKBOX_STAT_COUNT, "stats");
   uint64_t *target_stats = SharedCounters(env, info[3], SKBOX_TARGET_STAT_COUNT * SKBOX_TARGET_SLOTS, "targetStats");
   // Which listeners' backlog a stop still takes: socketbox's own (see skbox_loop_listener).
@@ -100,21 +101,58 @@ Napi::Value PublishTable(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-Napi::Value RunLoop(const Napi::CallbackInfo &info) {
+// What a loop's end says, for JavaScript: {status, errno, error?}.
+Napi::Value LoopExitObject(Napi::Env env, int status, int err) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("status", Napi::Number::New(env, status));
+  r.Set("errno", Napi::Number::New(env, err));
+  if (err) r.Set("error", Napi::String::New(env, strerror(err)));
+  return r;
+}
+
+// One run of a loop on its thread, until its end is reported to onEnd.
+struct LoopRun {
+  Napi::ThreadSafeFunction on_end;
+  int status = 0;
+  int err = 0;
+};
+
+// On the loop's thread, as it ends: onEnd(exit) is queued for the main thread.
+void ReportLoopEnd(void *ctx, int status, int err) {
+  LoopRun *run = static_cast<LoopRun *>(ctx);
+  run->status = status;
+  run->err = err;
+  Napi::ThreadSafeFunction on_end = run->on_end;  // run may be freed once queued
+  napi_status queued = on_end.BlockingCall(run, [](Napi::Env env, Napi::Function callback, LoopRun *run) {
+    int status = run->status, err = run->err;
+    delete run;
+    // Queued calls run without an environment while the process exits: nothing to tell.
+    if (static_cast<napi_env>(env) == nullptr) return;
+    callback.Call({LoopExitObject(env, status, err)});
+  });
+  if (queued != napi_ok) delete run;  // the process is exiting: no call will come
+  on_end.Release();
+}
+
+// startLoopThread(loopId, schedBatch, onEnd) -> null, or why the scheduling policy could not be set.
+// onEnd(exit) is called on the main thread once the loop has returned.
+Napi::Value StartLoopThread(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsBoolean() || !info[2].IsFunction())
+    throw Napi::TypeError::New(env, "startLoopThread(loopId, schedBatch, onEnd)");
   skbox_loop *loop = FindLoop(info);
-  int status = skbox_loop_run(loop);
-  // The loop may return while this worker's environment is being torn down
-  // (process exit): build the result with plain N-API calls whose failure is
-  // ignored, because a C++ exception here could not reach JavaScript.
-  napi_env env = info.Env();
-  napi_value r = nullptr, v = nullptr;
-  int err = skbox_loop_fatal_errno(loop);
-  if (napi_create_object(env, &r) != napi_ok) return Napi::Value();
-  if (napi_create_int32(env, status, &v) == napi_ok) napi_set_named_property(env, r, "status", v);
-  if (napi_create_int32(env, err, &v) == napi_ok) napi_set_named_property(env, r, "errno", v);
-  if (err && napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &v) == napi_ok)
-    napi_set_named_property(env, r, "error", v);
-  return Napi::Value(env, r);
+  LoopRun *run = new LoopRun;
+  // The pending end keeps the process alive, as a running loop should.
+  run->on_end = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "socketbox accept loop", 0, 1);
+  int sched_errno = 0;
+  if (skbox_loop_thread_start(loop, info[1].As<Napi::Boolean>().Value(), ReportLoopEnd, run, &sched_errno) < 0) {
+    int err = errno;
+    run->on_end.Release();
+    delete run;
+    throw ErrnoError(env, "pthread_create", err);
+  }
+  if (!sched_errno) return env.Null();
+  return Napi::String::New(env, std::string("sched_setscheduler: ") + strerror(sched_errno));
 }
 
 Napi::Value StopLoop(const Napi::CallbackInfo &info) {
@@ -155,12 +193,6 @@ Napi::Value AbandonLoop(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// reclaimLoop(id, timeoutMs) -> true once no thread runs the loop.
-Napi::Value ReclaimLoop(const Napi::CallbackInfo &info) {
-  int rc = skbox_loop_reclaim(FindLoop(info), (unsigned)IntArg(info, 1));
-  return Napi::Boolean::New(info.Env(), rc == 0);
-}
-
 Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
   LoopSlot *slot = loops.Take(IntArg(info, 0));
   if (!slot) return info.Env().Undefined();
@@ -171,27 +203,17 @@ Napi::Value DestroyLoop(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-// Called on an accept-loop worker thread before it runs its loop.
-Napi::Value SetThreadSchedBatch(const Napi::CallbackInfo &info) {
-  if (info.Length() < 1 || !info[0].IsBoolean()) throw Napi::TypeError::New(info.Env(), "setThreadSchedBatch(batch)");
-  if (skbox_thread_sched_batch(info[0].As<Napi::Boolean>().Value()) < 0)
-    throw ErrnoError(info.Env(), "sched_setscheduler", errno);
-  return info.Env().Undefined();
-}
-
 }  // namespace
 
 void InitLoopBindings(Napi::Env env, Napi::Object exports) {
   exports.Set("createLoop", Napi::Function::New(env, CreateLoop));
   exports.Set("publishTable", Napi::Function::New(env, PublishTable));
-  exports.Set("runLoop", Napi::Function::New(env, RunLoop));
+  exports.Set("startLoopThread", Napi::Function::New(env, StartLoopThread));
   exports.Set("stopLoop", Napi::Function::New(env, StopLoop));
   exports.Set("handOverLoop", Napi::Function::New(env, HandOverLoop));
   exports.Set("pingLoop", Napi::Function::New(env, PingLoop));
   exports.Set("openTargetRoot", Napi::Function::New(env, OpenTargetRoot));
   exports.Set("setTargetRoot", Napi::Function::New(env, SetTargetRoot));
   exports.Set("abandonLoop", Napi::Function::New(env, AbandonLoop));
-  exports.Set("reclaimLoop", Napi::Function::New(env, ReclaimLoop));
   exports.Set("destroyLoop", Napi::Function::New(env, DestroyLoop));
-  exports.Set("setThreadSchedBatch", Napi::Function::New(env, SetThreadSchedBatch));
 }

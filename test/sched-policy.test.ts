@@ -3,7 +3,9 @@
  * accept-loop thread (and only those) runs SCHED_BATCH, a restarted worker
  * gets it again, and `other` puts the loops in SCHED_OTHER even when
  * socketbox itself was started in SCHED_BATCH, and a refusal by the kernel is
- * a warning, not a failure. The kernel's own view is read from
+ * a warning, not a failure; `adaptive` starts in SCHED_OTHER, switches to
+ * SCHED_BATCH while connections wait for a receiver, and back once they come
+ * one at a time. The kernel's own view is read from
  * /proc/PID/task/TID/stat; every setting serves all its connections.
  */
 import t, { type Test } from 'tap';
@@ -41,11 +43,11 @@ interface Run {
 }
 
 /** socketMode: for a server that runs as another user, who must be able to send to the receiver. */
-async function startServer(t: Test, args: string[], prefix: string[] = [], socketMode?: number): Promise<Run> {
+async function startServer(t: Test, args: string[], prefix: string[] = [], socketMode?: number, holdReceiver = false): Promise<Run> {
   const children: Child[] = [];
   t.teardown(() => stopAll(children));
   const socketPath = path.join(dir, `sink-${nextPort}.sock`);
-  const sink = await startDrainReceiver(socketPath, 'sink');
+  const sink = await startDrainReceiver(socketPath, 'sink', { hold: holdReceiver });
   children.push(sink);
   if (socketMode !== undefined) fs.chmodSync(socketPath, socketMode);
   const port = nextPort++;
@@ -81,10 +83,10 @@ t.test('a restarted worker runs SCHED_BATCH again', async (t) => {
   await waitFor('two SCHED_BATCH threads', () => count(threadPolicies(run.server.proc.pid!), SCHED_BATCH) === 2);
   const batchThreads = (): number[] => [...threadSchedPolicies(run.server.proc.pid!)].filter(([, p]) => p === SCHED_BATCH).map(([tid]) => tid);
   const before = batchThreads();
-  run.server.proc.kill('SIGURG'); // ends one worker thread as a crash would
+  run.server.proc.kill('SIGURG'); // one loop leaves its thread as if the thread had died
   await waitFor('the restart logged', () => /restarting it/.test(run.server.stderr));
   await waitFor('a new SCHED_BATCH thread in place of the ended one', () => batchThreads().filter((tid) => !before.includes(tid)).length === 1 && batchThreads().length === 2);
-  t.pass('the new worker thread runs SCHED_BATCH, the ended one is gone');
+  t.pass('the new loop thread runs SCHED_BATCH, the ended one is gone');
   await serveAndStop(t, run, 1000);
 });
 
@@ -104,14 +106,36 @@ t.test('a thread the kernel will not move to SCHED_BATCH: a warning, and it serv
   fs.chmodSync(dir, 0o755);
   const run = await startServer(t, ['--workers', '2'], ['prlimit', '--nice=0', 'chrt', '-i', '0', 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], 0o777);
   await waitFor('a warning from each worker', () => (run.server.stderr.match(/cannot set SCHED_BATCH/g) ?? []).length === 2);
-  t.match(run.server.stderr, /worker thread \d+: cannot set SCHED_BATCH: sched_setscheduler: .*; serving with the policy it has/);
+  t.match(run.server.stderr, /worker \d+: cannot set SCHED_BATCH: sched_setscheduler: .*; serving with the policy it has/);
   const SCHED_IDLE = 5;
   t.equal(count(threadPolicies(run.server.proc.pid!), SCHED_IDLE), threadPolicies(run.server.proc.pid!).length, 'every thread still SCHED_IDLE');
   await serveAndStop(t, run, 1000);
 });
 
-t.test('--sched-policy takes batch or other only', async (t) => {
+t.test('adaptive: SCHED_OTHER one at a time, SCHED_BATCH while connections wait, back when quiet', async (t) => {
+  const run = await startServer(t, ['--workers', '1', '--sched-policy', 'adaptive', '--dispatch-timeout', '30s'], [], undefined, true);
+  const pid = run.server.proc.pid!;
+  await waitFor('the loop running', () => /listening on/.test(run.server.stderr));
+  const loopPolicy = (): number[] => [...threadSchedPolicies(pid)].filter(([tid]) => fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'socketbox-loop').map(([, p]) => p);
+  t.same(loopPolicy(), [SCHED_OTHER], 'the loop thread starts in SCHED_OTHER');
+  t.equal(count(threadPolicies(pid), SCHED_BATCH), 0, 'no thread in SCHED_BATCH');
+  // The receiver reads nothing yet: the connections wait in the loop, a burst.
+  const burst = runLoad({ hosts: HOSTS, port: run.port, connections: 200, inFlight: 50, timeoutMs: 30_000 });
+  await waitFor('the loop in SCHED_BATCH while connections wait', () => loopPolicy()[0] === SCHED_BATCH);
+  t.pass('SCHED_BATCH while connections wait for the receiver');
+  run.sink.proc.kill('SIGUSR1'); // the receiver starts reading
+  t.equal((await burst).delivered, 200, 'the waiting connections delivered');
+  // One at a time: after 64 quiet wake-ups the loop goes back.
+  const quiet = await runLoad({ hosts: HOSTS, port: run.port, connections: 150, inFlight: 1 });
+  t.equal(quiet.delivered, 150, 'one at a time, every connection delivered');
+  await waitFor('the loop back in SCHED_OTHER', () => loopPolicy()[0] === SCHED_OTHER, 5_000);
+  t.pass('SCHED_OTHER again once connections come one at a time');
+  t.equal(await run.server.stop(), 0, 'stops cleanly');
+  t.match(run.server.stderr, 'accepted 350, delivered 350, refused 0');
+});
+
+t.test('--sched-policy takes batch, other or adaptive only', async (t) => {
   const child = new Child(spawn(SOCKETBOX, ['--sched-policy', 'fifo', '-S', '/nonexistent', '-p', '1'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   t.equal(await child.wait(), 2, 'a usage error');
-  t.match(child.stderr, "--sched-policy: expected one of batch, other, got 'fifo'");
+  t.match(child.stderr, "--sched-policy: expected one of batch, other, adaptive, got 'fifo'");
 });

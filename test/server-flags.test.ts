@@ -194,7 +194,7 @@ t.test('numbers: strict decimal within range', async (t) => {
   t.equal(flags('--max-targets', '1').maxCachedTargets, 1);
   t.equal(flags('--sched-policy', 'other').schedPolicy, 'other');
   t.equal(flags('--sched-policy=batch').schedPolicy, 'batch');
-  usageError(t, () => flags('--sched-policy', 'fifo'), /^--sched-policy: expected one of batch, other, got 'fifo'/);
+  usageError(t, () => flags('--sched-policy', 'fifo'), /^--sched-policy: expected one of batch, other, adaptive, got 'fifo'/);
   usageError(t, () => flags('--sched-policy'), /--sched-policy/);
 });
 

@@ -133,7 +133,7 @@ t.test('a worker killed under load is restarted and no connection is lost', asyn
       }
     },
   });
-  t.equal(kills, 5, 'five worker threads were killed during the run');
+  t.equal(kills, 5, 'five loops left their threads during the run');
   t.equal(load.delivered, 10_000, 'every connection delivered');
   await waitFor('five restarts logged', () => (server.stderr.match(/restarting it/g) ?? []).length === 5);
   t.equal(await server.stop(), 0);

@@ -3,13 +3,16 @@
  * (that is the latency) -> close. A connection that is refused, reset, ends without a byte or
  * exceeds the per-connection timeout is lost, and counted by why.
  *
- * Usage: loadgen -p PORT [-a ADDR] [-n N] [-c C] [-d LIMIT_MS] [-t TIMEOUT_MS]
+ * Usage: loadgen -p PORT [-a ADDR] [-n N] [-c C] [-d LIMIT_MS] [-t TIMEOUT_MS] [-T TIMES_FILE]
  *   -a ADDR      IPv6 address to connect to (default ::1)
  *   -n N         connections in all (default 10000)
  *   -c C         connections in flight (default 8)
  *   -d LIMIT_MS  start no new connection after this many milliseconds (default 0: no limit);
  *                the ones in flight then still finish or time out
  *   -t TIMEOUT   per-connection timeout in milliseconds (default 5000)
+ *   -T FILE      also write one line per completed connection, "LOCAL_PORT START_NS END_NS"
+ *                (CLOCK_MONOTONIC), for bench/latency-breakdown.ts; the port costs a
+ *                getsockname after connect, outside the timed span's own work
  * Prints one JSON object on stdout when every started connection has finished or timed out. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -40,11 +43,19 @@ struct options {
   long inflight;
   long limit_ms;
   long timeout_ms;
+  const char *times_file;
 };
 
 struct slot {
   int fd; /* -1 when free */
+  uint16_t port; /* -T: the local port */
   uint64_t started_ns;
+};
+
+/* -T: one per completed connection. */
+struct timed_connection {
+  uint16_t port;
+  uint64_t start_ns, end_ns;
 };
 
 struct lost_counts {
@@ -60,6 +71,7 @@ struct run {
   long started, in_flight, completed;
   struct lost_counts lost;
   uint32_t *latency_us; /* one per completed connection */
+  struct timed_connection *times; /* -T only */
   uint64_t first_start_ns, last_end_ns;
 };
 
@@ -70,7 +82,7 @@ static uint64_t now_ns(void) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: loadgen -p PORT [-a ADDR] [-n N] [-c C] [-d LIMIT_MS] [-t TIMEOUT_MS]\n");
+  fprintf(stderr, "usage: loadgen -p PORT [-a ADDR] [-n N] [-c C] [-d LIMIT_MS] [-t TIMEOUT_MS] [-T TIMES_FILE]\n");
   exit(2);
 }
 
@@ -79,7 +91,7 @@ static struct options parse_options(int argc, char **argv) {
   const char *addr = "::1";
   long port = -1;
   int ch;
-  while ((ch = getopt(argc, argv, "a:p:n:c:d:t:")) != -1) {
+  while ((ch = getopt(argc, argv, "a:p:n:c:d:t:T:")) != -1) {
     bool ok = true;
     switch (ch) {
     case 'a': addr = optarg; break;
@@ -88,6 +100,7 @@ static struct options parse_options(int argc, char **argv) {
     case 'c': ok = parse_long(optarg, 1, 65536, &o.inflight); break;
     case 'd': ok = parse_long(optarg, 0, 86400000, &o.limit_ms); break;
     case 't': ok = parse_long(optarg, 1, 3600000, &o.timeout_ms); break;
+    case 'T': o.times_file = optarg; break;
     default: ok = false;
     }
     if (!ok) usage();
@@ -139,6 +152,11 @@ static void start_one(struct run *r) {
     release_slot(r, i, false);
     return;
   }
+  if (r->times) {
+    struct sockaddr_in6 local;
+    socklen_t len = sizeof local;
+    r->slots[i].port = getsockname(fd, (struct sockaddr *)&local, &len) == 0 ? ntohs(local.sin6_port) : 0;
+  }
   /* Readable means: the byte, the end of the stream, or an error (refused, reset). */
   struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = (uint64_t)i};
   if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) die("epoll_ctl");
@@ -152,6 +170,7 @@ static void on_ready(struct run *r, long i) {
   r->last_end_ns = t;
   if (n == 1) {
     uint64_t us = (t - r->slots[i].started_ns) / 1000;
+    if (r->times) r->times[r->completed] = (struct timed_connection){r->slots[i].port, r->slots[i].started_ns, t};
     r->latency_us[r->completed++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
   } else if (n == 0) {
     r->lost.eof++;
@@ -208,6 +227,15 @@ static void print_allowed_cpus(void) {
   printf("]");
 }
 
+static void write_times(const struct run *r) {
+  FILE *f = fopen(r->opt.times_file, "w");
+  if (!f) die("fopen");
+  for (long i = 0; i < r->completed; i++)
+    fprintf(f, "%u %llu %llu\n", r->times[i].port, (unsigned long long)r->times[i].start_ns,
+            (unsigned long long)r->times[i].end_ns);
+  if (fclose(f) != 0) die("fclose");
+}
+
 static void print_report(struct run *r, bool time_limited) {
   qsort(r->latency_us, (size_t)r->completed, sizeof(uint32_t), compare_u32);
   double elapsed = r->started ? (double)(r->last_end_ns - r->first_start_ns) / 1e9 : 0.0;
@@ -234,7 +262,8 @@ int main(int argc, char **argv) {
   r.slots = calloc((size_t)r.opt.inflight, sizeof(*r.slots));
   r.free_slots = calloc((size_t)r.opt.inflight, sizeof(long));
   r.latency_us = calloc((size_t)r.opt.connections, sizeof(uint32_t));
-  if (!r.slots || !r.free_slots || !r.latency_us) die("calloc");
+  if (r.opt.times_file) r.times = calloc((size_t)r.opt.connections, sizeof(*r.times));
+  if (!r.slots || !r.free_slots || !r.latency_us || (r.opt.times_file && !r.times)) die("calloc");
   for (long i = 0; i < r.opt.inflight; i++) {
     r.slots[i].fd = -1;
     r.free_slots[r.free_top++] = r.opt.inflight - 1 - i;
@@ -261,6 +290,7 @@ int main(int argc, char **argv) {
       next_scan = now + TIMEOUT_SCAN_NS;
     }
   }
+  if (r.times) write_times(&r);
   print_report(&r, time_limited);
   return 0;
 }

@@ -2,9 +2,12 @@
  * socketbox passes with SCM_RIGHTS, writes one byte to it and closes it. It drains as fast as
  * it can, with the default receive queue (net.unix.max_dgram_qlen), as a real receiver would.
  *
- * Usage: receiver PATH
+ * Usage: receiver PATH [TIMES_FILE]
  * On SIGTERM it reads what is still queued, then prints
- * {"received":N,"written":N,"write_failed":N,"without_fd":N} on stdout and exits 0. */
+ * {"received":N,"written":N,"write_failed":N,"without_fd":N} on stdout and exits 0.
+ * With TIMES_FILE it also writes one line per connection, "CLIENT_PORT RECEIVED_NS": the client's
+ * port (getpeername) and CLOCK_MONOTONIC when recvmsg returned it, for bench/latency-breakdown.ts
+ * (the getpeername is the only extra work, and comes after the timestamp). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +18,9 @@
 #include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BENCH_PROGRAM "receiver"
@@ -26,6 +32,37 @@
 struct counts {
   long received, written, write_failed, without_fd;
 };
+
+/* TIMES_FILE: a (port, time) pair per connection, kept in memory until the end. */
+#define MAX_TIMES 1000000
+struct arrival {
+  uint16_t port;
+  uint64_t ns;
+};
+static struct arrival *arrivals;
+static long n_arrivals;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void note_arrival(int conn, uint64_t ns) {
+  if (!arrivals || n_arrivals == MAX_TIMES) return;
+  struct sockaddr_in6 peer;
+  socklen_t len = sizeof peer;
+  uint16_t port = 0;
+  if (getpeername(conn, (struct sockaddr *)&peer, &len) == 0 && peer.sin6_family == AF_INET6) port = ntohs(peer.sin6_port);
+  arrivals[n_arrivals++] = (struct arrival){port, ns};
+}
+
+static void write_arrivals(const char *path) {
+  FILE *f = fopen(path, "w");
+  if (!f) die("fopen");
+  for (long i = 0; i < n_arrivals; i++) fprintf(f, "%u %llu\n", arrivals[i].port, (unsigned long long)arrivals[i].ns);
+  if (fclose(f) != 0) die("fclose");
+}
 
 static int bind_datagram(const char *path) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -62,6 +99,7 @@ static bool receive_one(int sock, int flags, struct counts *c) {
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                        .msg_controllen = sizeof(control.buf)};
   ssize_t n = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
+  uint64_t arrived_ns = arrivals ? now_ns() : 0;
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return false;
     die("recvmsg");
@@ -79,8 +117,10 @@ static bool receive_one(int sock, int flags, struct counts *c) {
         close(fds[i]); /* only the first descriptor is the connection */
     }
   }
-  if (conn >= 0)
+  if (conn >= 0) {
+    if (arrivals) note_arrival(conn, arrived_ns);
     answer(conn, c);
+  }
   else
     c->without_fd++;
   return true;
@@ -94,10 +134,11 @@ static void on_termination(int sig) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: receiver PATH\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: receiver PATH [TIMES_FILE]\n");
     return 2;
   }
+  if (argc == 3 && !(arrivals = calloc(MAX_TIMES, sizeof *arrivals))) die("calloc");
   /* One blocking recvmsg per connection, as the original's receivers do: no poll before it
    * and no EAGAIN after it. Without SA_RESTART a signal ends the wait at once; the receive
    * timeout bounds the one race (a signal just before recvmsg blocks) to 100 ms. */
@@ -112,6 +153,7 @@ int main(int argc, char **argv) {
   while (receive_one(sock, MSG_DONTWAIT, &c)) {
   }
   unlink(argv[1]);
+  if (argc == 3) write_arrivals(argv[2]);
   printf("{\"received\":%ld,\"written\":%ld,\"write_failed\":%ld,\"without_fd\":%ld}\n", c.received, c.written,
          c.write_failed, c.without_fd);
   return 0;

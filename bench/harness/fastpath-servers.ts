@@ -55,6 +55,7 @@ export async function startFastPath(setup: ServerSetup, kind: 'socketbox-fastpat
     port,
     serverPid: socketbox.pid,
     receiverPid: receiver.pid,
+    stderr: () => socketbox.stderr(),
     async stop(): Promise<ServerCounts> {
       const books = await scrapeBooks(metricsPort);
       // socketbox first: the receiver then sees the registration end, as after a deployment.

@@ -10,6 +10,8 @@ export interface LoadgenRequest {
   durationLimitMs: number;
   /** A connection that has not got its byte by then is lost. */
   connectionTimeoutMs: number;
+  /** Where the load generator writes each completed connection's port, start and end (-T). */
+  timesFile?: string;
 }
 
 export interface LostCounts {
@@ -48,6 +50,7 @@ export async function runLoadgen(program: string, request: LoadgenRequest, cpus:
     '-c', String(request.inflight),
     '-d', String(request.durationLimitMs),
     '-t', String(request.connectionTimeoutMs),
+    ...(request.timesFile === undefined ? [] : ['-T', request.timesFile]),
   ];
   // Bounded by the duration limit plus the slowest connection's timeout, with room to spare.
   const timeoutMs = (request.durationLimitMs || 600_000) + request.connectionTimeoutMs + 30_000;

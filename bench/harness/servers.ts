@@ -14,6 +14,7 @@ export type ServerKind =
   | 'floor'
   | 'socketbox-w1'
   | 'socketbox-w1-other'
+  | 'socketbox-w1-adaptive'
   | 'socketbox-w1-metrics'
   | 'socketbox-w1-source-rate'
   | 'socketbox-w2r'
@@ -24,6 +25,7 @@ export const SERVER_KINDS: readonly ServerKind[] = [
   'floor',
   'socketbox-w1',
   'socketbox-w1-other',
+  'socketbox-w1-adaptive',
   'socketbox-w1-metrics',
   'socketbox-w1-source-rate',
   'socketbox-w2r',
@@ -42,6 +44,7 @@ export const SERVER_LABELS: Record<ServerKind, string> = {
   floor: 'floor (C accept + write)',
   'socketbox-w1': 'socketbox --workers 1',
   'socketbox-w1-other': 'socketbox --workers 1 --sched-policy other',
+  'socketbox-w1-adaptive': 'socketbox --workers 1 --sched-policy adaptive',
   'socketbox-w1-metrics': 'socketbox --workers 1 --metrics (scraped every 100 ms)',
   'socketbox-w1-source-rate': `socketbox --workers 1 --source-rate ${UNTRIGGERED_SOURCE_RATE} (never triggered)`,
   'socketbox-w2r': 'socketbox --workers 2 -r',
@@ -71,6 +74,8 @@ export interface RunningServer {
   /** The process measured: the floor, or socketbox itself (not its receiver). */
   serverPid: number;
   receiverPid: number | null;
+  /** What the server has written to stderr so far (socketbox's log and access log). */
+  stderr(): string;
   stop(): Promise<ServerCounts>;
 }
 
@@ -82,6 +87,8 @@ export interface ServerSetup {
   scratchDir: string;
   /** The CPUs the servers and the receiver run on (null: any). */
   serverCpus: string | null;
+  /** Where the receiver writes each connection's client port and arrival time (bench/latency-breakdown.ts). */
+  receiverTimesFile?: string;
 }
 
 function startOnServerCpus(setup: ServerSetup, name: string, file: string, args: string[]): Program {
@@ -114,6 +121,7 @@ async function startFloor(setup: ServerSetup): Promise<RunningServer> {
     port,
     serverPid: floor.pid,
     receiverPid: null,
+    stderr: () => floor.stderr(),
     async stop() {
       await floor.stop();
       const c = parseJsonLine<{ accepted: number; write_failed: number }>(floor);
@@ -131,7 +139,7 @@ async function startFloor(setup: ServerSetup): Promise<RunningServer> {
 
 export async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags: string[], metricsPort?: number): Promise<RunningServer> {
   const socketPath = path.join(setup.scratchDir, `${kind}.sock`);
-  const receiver = startOnServerCpus(setup, 'receiver', setup.programs.receiver, [socketPath]);
+  const receiver = startOnServerCpus(setup, 'receiver', setup.programs.receiver, [socketPath, ...(setup.receiverTimesFile === undefined ? [] : [setup.receiverTimesFile])]);
   await waitUntilReady(`the receiver at ${socketPath}`, [receiver], () => holdsUnixSocket(receiver.pid, socketPath));
   const port = await freePort();
   const socketbox = startOnServerCpus(setup, kind, setup.socketbox, ['-S', socketPath, '-l', '::1', '-p', String(port), ...flags]);
@@ -151,6 +159,7 @@ export async function startSocketbox(setup: ServerSetup, kind: ServerKind, flags
     port,
     serverPid: socketbox.pid,
     receiverPid: receiver.pid,
+    stderr: () => socketbox.stderr(),
     async stop() {
       if (scraper) clearInterval(scraper);
       // socketbox first: it finishes dispatching what it accepted; then the receiver drains.
@@ -171,6 +180,9 @@ export function startServer(kind: ServerKind, setup: ServerSetup): Promise<Runni
     case 'socketbox-w1-other':
       // The accept thread without SCHED_BATCH: what the default policy costs in latency.
       return startSocketbox(setup, kind, ['--workers', '1', '--sched-policy', 'other']);
+    case 'socketbox-w1-adaptive':
+      // SCHED_OTHER while connections come one at a time, SCHED_BATCH while they come in bursts.
+      return startSocketbox(setup, kind, ['--workers', '1', '--sched-policy', 'adaptive']);
     case 'socketbox-w1-metrics':
       return freePort().then((metricsPort) => startSocketbox(setup, kind, ['--workers', '1', '--metrics', `127.0.0.1:${metricsPort}`], metricsPort));
     case 'socketbox-w1-source-rate':

@@ -15,6 +15,7 @@ const COLORS: Record<ServerKind, string> = {
   floor: '#8c8c8c',
   'socketbox-w1': '#1f77b4',
   'socketbox-w1-other': '#17becf',
+  'socketbox-w1-adaptive': '#bcbd22',
   'socketbox-w1-metrics': '#2ca02c',
   'socketbox-w1-source-rate': '#8c564b',
   'socketbox-w2r': '#ff7f0e',

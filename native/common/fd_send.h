@@ -20,6 +20,12 @@
 ssize_t skbox_send_fds(int sock, const struct sockaddr_un *to, socklen_t to_length, const void *payload, size_t length,
                        const int *fds, unsigned n_fds, int flags);
 
+/* One sendmmsg on SOCK's peer: message i is PAYLOAD[0..LENGTH) with FDS[i] in its SCM_RIGHTS
+ * header, for i in [0, N_FDS), N_FDS <= SKBOX_SEND_MAX_FDS. The messages are exactly those
+ * skbox_send_fds would send one by one. Returns how many were sent (the first ones, in order),
+ * or -1 with errno when the first could not be. */
+int skbox_send_fd_each(int sock, const void *payload, size_t length, const int *fds, unsigned n_fds, int flags);
+
 /* An unbound AF_UNIX SOCK_DGRAM socket (close-on-exec) to send from. -1 with errno on failure. */
 int skbox_open_datagram_sender(void);
 

@@ -13,18 +13,24 @@
 #include "common/fd_receive.h"
 #include "common/ip_endpoint.h"
 #include "server/access_log.h"
+#include "server/close_many.h"
 #include "server/dest.h"
 #include "server/fdpass.h"
 #include "server/lookup.h"
 #include "server/path_subst.h"
 #include "server/slot_registry.h"
 #include "server/stats.h"
+#include "server/thread_sched.h"
 
 #define TAG_LISTENER 0x4c495354
 #define TAG_CONTROL 0x4354524c
 #define ACCEPT_BATCH 64
 #define EVENT_BATCH 64
 #define NOFILE_BACKOFF_MS 100
+/* --sched-policy adaptive: a wake-up that takes this many connections, or finds connections
+ * waiting for a receiver, is a burst; this many wake-ups in a row without one is quiet. */
+#define BURST_TAKE 4
+#define QUIET_WAKEUPS 64
 
 typedef struct {
   int tag;
@@ -53,6 +59,17 @@ struct skbox_loop {
   int paused;
   uint64_t resume_at_ms;
   int exit_status, fatal_errno;
+  /* The connections of one take, decided and sent together at its end (flush_staged), and the
+   * descriptors handed over since the last close (close_handed_over). */
+  struct staged_connection {
+    skbox_dest *dest; /* NULL once sent with an earlier one to the same destination */
+    skbox_pending conn;
+  } staged[ACCEPT_BATCH];
+  unsigned n_staged;
+  int handed_over[ACCEPT_BATCH];
+  unsigned n_handed_over;
+  int batch_policy;       /* adaptive: the thread is in SCHED_BATCH now */
+  unsigned quiet_wakeups; /* adaptive: wake-ups in a row without a burst */
 };
 
 static uint64_t now_us(void) {
@@ -136,17 +153,6 @@ int skbox_loop_fatal_errno(const skbox_loop *L) {
   return L->fatal_errno;
 }
 
-int skbox_loop_reclaim(skbox_loop *L, unsigned timeout_ms) {
-  for (unsigned waited = 0; __atomic_load_n(&L->running, __ATOMIC_ACQUIRE); waited++) {
-    if (waited >= timeout_ms) return -1;
-    skbox_loop_request_abandon(L);
-    struct timespec ms = {0, 1000000};
-    nanosleep(&ms, NULL);
-  }
-  /* A request nobody took would end the next run at once. */
-  __atomic_store_n(&L->abandon_requested, 0, __ATOMIC_RELEASE);
-  return 0;
-}
 static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skbox_stat reason);
 
 void skbox_loop_destroy(skbox_loop *L) {
@@ -219,12 +225,24 @@ static void refuse(skbox_loop *L, const skbox_pending *c, const char *target, en
   if (L->paused) L->resume_at_ms = 0; /* a descriptor was freed: intake may resume */
 }
 
+/* Our copies of the descriptors receivers now hold, closed a burst at a time: every function
+ * that hands connections over ends with this, so none is kept past it. */
+static void close_handed_over(skbox_loop *L) {
+  skbox_close_many(L->handed_over, L->n_handed_over);
+  L->n_handed_over = 0;
+}
+
+static void hand_over(skbox_loop *L, int fd) {
+  if (L->n_handed_over == ACCEPT_BATCH) close_handed_over(L);
+  L->handed_over[L->n_handed_over++] = fd;
+}
+
 /* Settle a connection after a send attempt that did not ask it to wait. */
 static void settle(skbox_loop *L, skbox_dest *d, skbox_pending p, skbox_send_result r) {
   const char *target = d->kind == SKBOX_TARGET_FD ? "fd" : d->path;
   switch (r) {
     case SKBOX_SEND_OK:
-      close(p.fd);
+      hand_over(L, p.fd);
       skbox_stat_add(L->stats, SKBOX_STAT_DELIVERED, 1);
       skbox_stat_add(L->target_stats, SKBOX_TARGET_DELIVERED(p.slot), 1);
       skbox_stat_latency(L->stats, now_us() - p.accepted_us);
@@ -262,15 +280,33 @@ static skbox_pending take_waiter(skbox_loop *L, skbox_dest *d) {
   return p;
 }
 
+/* Sends up to ACCEPT_BATCH of d's waiters in one sendmmsg and settles those that went. Returns
+ * 1 when all of them went, 0 when the receiver's queue is full again, -1 when the first failed
+ * for another reason (one send of its own then says which). */
+static int send_waiters(skbox_loop *L, skbox_dest *d) {
+  int fds[ACCEPT_BATCH];
+  unsigned n = 0;
+  for (; n < d->count && n < ACCEPT_BATCH; n++) fds[n] = d->ring[(d->head + n) % d->cap].fd;
+  int sent = n > 1 ? skbox_dest_send_burst(d, fds, n) : 0;
+  if (sent < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+  for (int k = 0; k < sent; k++) settle(L, d, take_waiter(L, d), SKBOX_SEND_OK);
+  if (sent == 0 && n <= 1) return -1; /* nothing tried: one send */
+  return (unsigned)sent == n ? 1 : sent > 0 ? 0 : -1;
+}
+
 /* EPOLLOUT on a destination: send its waiters in order until it is full again. */
 static void flush_dest(skbox_loop *L, skbox_dest *d) {
   const skbox_pending *head;
   while ((head = skbox_dest_head(d))) {
+    int burst = send_waiters(L, d);
+    if (burst == 1) continue;
+    if (burst == 0) break;
     skbox_send_result r = skbox_dest_send(&L->dests, d, head->fd);
     if (r == SKBOX_SEND_AGAIN) break;
     settle(L, d, take_waiter(L, d), r);
   }
   skbox_dest_watch(&L->dests, d, d->count > 0);
+  close_handed_over(L);
 }
 
 static void expire_waiters(skbox_loop *L, uint64_t now, int everything, enum skbox_stat reason) {
@@ -327,6 +363,8 @@ static int admit_source(skbox_loop *L, skbox_pending *c) {
   return 0;
 }
 
+static void flush_staged(skbox_loop *L);
+
 static void dispatch(skbox_loop *L, const listener *from, int fd, const struct sockaddr_storage *peer) {
   skbox_pending c = {.fd = fd, .slot = 0, .accepted_us = now_us()};
   struct skbox_ip_endpoint remote;
@@ -359,6 +397,11 @@ static void dispatch(skbox_loop *L, const listener *from, int fd, const struct s
   if (t->flags & SKBOX_TARGET_FLAG_TEMPLATE) skbox_substitute_path(path, t->path_len, &c.tuple);
   c.slot = L->table->slots[dec.target_index];
   skbox_dest *d = skbox_dest_get(&L->dests, t, path, t->path_len);
+  if (!d && L->n_staged > 0) {
+    /* Every cached destination holds connections of this take: send them, which frees one. */
+    flush_staged(L);
+    d = skbox_dest_get(&L->dests, t, path, t->path_len);
+  }
   if (!d) {
     refuse(L, &c, path, SKBOX_STAT_REFUSED_SEND_ERROR, 1);
     return;
@@ -367,9 +410,56 @@ static void dispatch(skbox_loop *L, const listener *from, int fd, const struct s
     enqueue(L, d, c);
     return;
   }
-  skbox_send_result r = skbox_dest_send(&L->dests, d, fd);
+  /* Connected now, as a send now would: the take may yet use up every free descriptor. */
+  skbox_send_result ready = skbox_dest_connect(&L->dests, d);
+  if (ready != SKBOX_SEND_OK && ready != SKBOX_SEND_AGAIN) {
+    settle(L, d, c, ready);
+    return;
+  }
+  d->staged++;
+  L->staged[L->n_staged++] = (struct staged_connection){.dest = d, .conn = c};
+}
+
+/* One connection, one send: queued behind its destination's waiters, or when it is full. */
+static void deliver(skbox_loop *L, skbox_dest *d, skbox_pending c) {
+  if (d->count > 0) {
+    enqueue(L, d, c);
+    return;
+  }
+  skbox_send_result r = skbox_dest_send(&L->dests, d, c.fd);
   if (r == SKBOX_SEND_AGAIN) enqueue(L, d, c);
   else settle(L, d, c, r);
+}
+
+/* The end of a take: each destination gets its connections in one sendmmsg, in the order they
+ * were accepted; what that did not send (a full or gone receiver, a destination not connected
+ * yet) is delivered one by one, exactly as a lone connection is. */
+static void flush_staged(skbox_loop *L) {
+  for (unsigned i = 0; i < L->n_staged; i++) {
+    skbox_dest *d = L->staged[i].dest;
+    if (!d) continue;
+    skbox_pending burst[ACCEPT_BATCH];
+    int fds[ACCEPT_BATCH];
+    unsigned n = 0;
+    for (unsigned j = i; j < L->n_staged; j++) {
+      if (L->staged[j].dest != d) continue;
+      burst[n] = L->staged[j].conn;
+      fds[n++] = L->staged[j].conn.fd;
+      L->staged[j].dest = NULL;
+    }
+    d->staged = 0;
+    int sent = n > 1 ? skbox_dest_send_burst(d, fds, n) : 0;
+    /* The receiver's queue is full: the rest wait for EPOLLOUT, in order, with no send more. */
+    int full = (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) || (sent > 0 && (unsigned)sent < n);
+    if (sent < 0) sent = 0;
+    for (int k = 0; k < sent; k++) settle(L, d, burst[k], SKBOX_SEND_OK);
+    for (unsigned k = (unsigned)sent; k < n; k++) {
+      if (full) enqueue(L, d, burst[k]);
+      else deliver(L, d, burst[k]);
+    }
+  }
+  L->n_staged = 0;
+  close_handed_over(L);
 }
 
 static int accept_error_is_transient(int e) {
@@ -480,7 +570,9 @@ static int receive_batch(skbox_loop *L, const listener *l, uint64_t now) {
 }
 
 static int take_connections(skbox_loop *L, const listener *l, uint64_t now) {
-  return L->opt.upstream ? receive_batch(L, l, now) : accept_batch(L, l, now);
+  int taken = L->opt.upstream ? receive_batch(L, l, now) : accept_batch(L, l, now);
+  flush_staged(L);
+  return taken;
 }
 
 /* On stop, connections the kernel completed but nobody accepted yet are
@@ -505,6 +597,30 @@ static int wait_timeout(const skbox_loop *L, uint64_t now, int draining, uint64_
 
 static int run_loop(skbox_loop *L);
 
+/* --sched-policy adaptive. SCHED_BATCH pays off while connections come in bursts: the loop takes
+ * a burst in one go and does not preempt the receiver draining the last one. When they come one
+ * at a time it only delays each wake-up behind whatever else runs on the CPU. So the thread runs
+ * SCHED_OTHER until a wake-up takes BURST_TAKE connections or finds some waiting for a receiver,
+ * then SCHED_BATCH until QUIET_WAKEUPS wake-ups in a row have seen neither. A refusal by the
+ * kernel leaves the policy as it is (counted as not switched: it is tried again later). */
+static void adapt_sched_policy(skbox_loop *L, int taken) {
+  if (!L->opt.adaptive_sched) return;
+  int burst = taken >= BURST_TAKE || L->pending_total > 0;
+  if (burst) L->quiet_wakeups = 0;
+  if (burst && !L->batch_policy) {
+    if (skbox_thread_sched_batch(1) == 0) {
+      L->batch_policy = 1;
+      skbox_stat_add(L->stats, SKBOX_STAT_SCHED_SWITCHES, 1);
+    }
+  } else if (!burst && L->batch_policy && ++L->quiet_wakeups >= QUIET_WAKEUPS) {
+    if (skbox_thread_sched_batch(0) == 0) {
+      L->batch_policy = 0;
+      skbox_stat_add(L->stats, SKBOX_STAT_SCHED_SWITCHES, 1);
+    }
+    L->quiet_wakeups = 0;
+  }
+}
+
 /* One thread at a time: two would share the epoll set and every queue unlocked. */
 int skbox_loop_run(skbox_loop *L) {
   int idle = 0;
@@ -519,6 +635,8 @@ static int run_loop(skbox_loop *L) {
   int draining = 0;
   uint64_t drain_deadline = 0;
   L->exit_status = SKBOX_LOOP_STOPPED;
+  L->batch_policy = 0; /* a new thread: adaptive ones start in SCHED_OTHER (loop_thread.c) */
+  L->quiet_wakeups = 0;
   set_listening(L, 1);
   for (;;) {
     uint64_t now = now_ms();
@@ -548,10 +666,11 @@ static int run_loop(skbox_loop *L) {
       break;
     }
     now = now_ms();
+    int taken = 0;
     for (int i = 0; i < n; i++) {
       int tag = *(int *)events[i].data.ptr;
       if (tag == TAG_LISTENER) {
-        if (L->listening) take_connections(L, events[i].data.ptr, now);
+        if (L->listening) taken += take_connections(L, events[i].data.ptr, now);
       } else if (tag == SKBOX_TAG_DEST) {
         flush_dest(L, events[i].data.ptr);
       } else {
@@ -560,6 +679,7 @@ static int run_loop(skbox_loop *L) {
       }
       if (L->exit_status) break;
     }
+    if (n > 0) adapt_sched_policy(L, taken);
     if (L->exit_status) break;
     expire_waiters(L, now, 0, SKBOX_STAT_REFUSED_TIMEOUT);
   }

@@ -25,6 +25,8 @@ typedef struct {
                                    connections arrive as descriptors, not by accept */
   skbox_source_rate *source_rate;  /* --source-rate: shared by every loop, owned by the caller
                                       (it must outlive them); NULL: no limit */
+  int adaptive_sched;              /* --sched-policy adaptive: the loop's thread switches
+                                      between SCHED_OTHER and SCHED_BATCH (accept_loop.c) */
 } skbox_loop_options;
 
 /* Exit statuses of skbox_loop_run, as the process should exit with them. */
@@ -80,13 +82,6 @@ void skbox_loop_request_abandon(skbox_loop *loop);
 
 /* skbox_loop_run when another thread already runs the loop: it returns at once. */
 #define SKBOX_LOOP_BUSY 98
-
-/* Any thread: takes the loop back from a thread that is gone for its runtime
- * (a terminated worker) but may still be inside skbox_loop_run: makes that run
- * return and waits up to timeout_ms for it. Returns 0 when no thread runs the
- * loop any more (its waiting connections and cached targets are kept), -1 on
- * timeout. */
-int skbox_loop_reclaim(skbox_loop *loop, unsigned timeout_ms);
 
 /* The loop's own thread: runs until stopped or a fatal condition. May be
  * called again after SKBOX_LOOP_ABANDONED, from any thread. */

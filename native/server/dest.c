@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/fd_send.h"
 #include "common/unix_address.h"
 #include "server/fdpass.h"
 #include "server/slot_registry.h"
@@ -73,7 +74,7 @@ static int evict_one(skbox_dest_cache *c) {
   skbox_dest *victim = NULL;
   for (uint32_t b = 0; b < c->n_buckets; b++)
     for (skbox_dest *d = c->buckets[b]; d; d = d->hash_next)
-      if (d->count == 0 && (!victim || d->last_used < victim->last_used)) victim = d;
+      if (d->count == 0 && d->staged == 0 && (!victim || d->last_used < victim->last_used)) victim = d;
   if (!victim) return -1;
   unlink_from_bucket(c, victim);
   free_dest(c, victim);
@@ -221,6 +222,17 @@ skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd) {
     if (!receiver_absent(e)) return SKBOX_SEND_ERROR;
   }
   return SKBOX_SEND_MISSING;
+}
+
+skbox_send_result skbox_dest_connect(skbox_dest_cache *c, skbox_dest *d) {
+  if (d->kind == SKBOX_TARGET_SLOT || d->kind == SKBOX_TARGET_FD || d->sock >= 0) return SKBOX_SEND_OK;
+  return connect_path(c, d);
+}
+
+int skbox_dest_send_burst(skbox_dest *d, const int *fds, unsigned n) {
+  static const char payload = 0;
+  if (d->kind == SKBOX_TARGET_SLOT || d->sock < 0) return 0;
+  return skbox_send_fd_each(d->sock, &payload, 1, fds, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 int skbox_dest_push(skbox_dest_cache *c, skbox_dest *d, skbox_pending p) {

@@ -44,6 +44,7 @@ typedef struct skbox_dest {
   struct skbox_dest *hash_next;
   skbox_pending *ring;
   uint32_t head, count, cap;
+  uint32_t staged; /* connections the loop will send at the end of its take: not evicted meanwhile */
   struct skbox_dest *wait_prev, *wait_next; /* on the cache's list of dests with waiters */
 } skbox_dest;
 
@@ -68,6 +69,18 @@ skbox_dest *skbox_dest_get(skbox_dest_cache *c, const skbox_target *t, const cha
 
 /* One attempt to hand fd over; reconnects once when the receiver restarted. */
 skbox_send_result skbox_dest_send(skbox_dest_cache *c, skbox_dest *d, int fd);
+
+/* Connects a path destination that has no socket yet, as its first send would (the same
+ * results); any other destination is ready as it is (SKBOX_SEND_OK). */
+skbox_send_result skbox_dest_connect(skbox_dest_cache *c, skbox_dest *d);
+
+/* Hands fds[0..n) over in one sendmmsg, in order, when the destination is a connected path or
+ * an inherited descriptor. Returns how many went, the first ones: fewer than n means the
+ * receiver's queue filled up (or it failed after the first: the next attempt will say). -1 with
+ * errno when not even the first went. 0 for a destination that takes no bursts (a slot, whose
+ * messages differ, or one not connected yet): skbox_dest_send then, one by one, which also
+ * reconnects and tells a full receiver from a missing one. */
+int skbox_dest_send_burst(skbox_dest *d, const int *fds, unsigned n);
 
 /* Queue management; push fails (returns -1) only when memory runs out. */
 int skbox_dest_push(skbox_dest_cache *c, skbox_dest *d, skbox_pending p);

@@ -66,7 +66,8 @@
   X(UPSTREAM_INVALID, NONE, "", 1)                       /* -P: received descriptors that were not TCP */ \
   X(REFUSED_RATE_LIMITED, REFUSED, "rate_limited", 1)    /* --source-rate: the source's bucket was empty */ \
   X(SOURCE_RATE_ENTRIES, NONE, "", 1)                    /* gauge: sources this loop added to the shared table */ \
-  X(SOURCE_RATE_EVICTIONS, NONE, "", 1)                  /* sources this loop's arrivals pushed out of it */
+  X(SOURCE_RATE_EVICTIONS, NONE, "", 1)                  /* sources this loop's arrivals pushed out of it */ \
+  X(SCHED_SWITCHES, NONE, "", 1)                         /* --sched-policy adaptive: policy changes */
 
 /* Each entry is its first index and the index of its last counter. */
 #define SKBOX_STAT_ENUM_ENTRY(name, outcome, label, width) \

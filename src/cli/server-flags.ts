@@ -45,8 +45,8 @@ export interface ServerOptions {
   maxCachedTargets: number;
   /** --source-rate: a token bucket per source prefix, checked by the loops at accept. */
   sourceRate?: SourceRate;
-  /** The accept-loop threads' scheduling policy (SCHED_BATCH or SCHED_OTHER). */
-  schedPolicy: 'batch' | 'other';
+  /** The accept-loop threads' scheduling policy: SCHED_BATCH, SCHED_OTHER, or switching between them. */
+  schedPolicy: 'batch' | 'other' | 'adaptive';
   metrics?: string;
   /** --control PATH: the control socket (docs/control.md). */
   control?: string;
@@ -190,7 +190,9 @@ Tuning:
                          does not preempt a receiver on the same CPU and a burst is handed
                          over at once (fewer context switches when they share CPUs);
                          other: the normal policy (SCHED_OTHER), for the lowest accept latency
-                         on a CPU kept busy by other work
+                         on a CPU kept busy by other work; adaptive: SCHED_OTHER while
+                         connections come one at a time, SCHED_BATCH while they come in
+                         bursts or wait for a receiver
   --no-fast-path         JSON configs: do not load the kernel fast path (docs/fast-path.md);
                          listener-mode receivers are then served over their registration
 Limits:
@@ -323,7 +325,7 @@ export function parseServerFlags(argv: readonly string[]): ServerOptions {
       case 'upgrade-timeout': o.upgradeTimeoutMs = parseDuration(value, spelled); break;
       case 'max-targets': o.maxCachedTargets = parseInteger(value, spelled, 1, 1 << 20); break;
       case 'source-rate': o.sourceRate = parseSourceRate(value, spelled); break;
-      case 'sched-policy': o.schedPolicy = oneOf(value, spelled, ['batch', 'other'] as const); break;
+      case 'sched-policy': o.schedPolicy = oneOf(value, spelled, ['batch', 'other', 'adaptive'] as const); break;
       case 'metrics': o.metrics = nonEmpty(value, spelled); break;
       case 'control': o.control = nonEmpty(value, spelled); break;
       case 'target-root': o.targetRoot = nonEmpty(value, spelled); break;

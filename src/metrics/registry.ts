@@ -122,6 +122,15 @@ export function buildRegistry(src: MetricsSources): Registry {
     },
   });
   new Counter({
+    name: 'socketbox_sched_policy_switches_total',
+    help: '--sched-policy adaptive: times an accept loop thread switched between SCHED_OTHER and SCHED_BATCH.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      setCounter(this, {}, pool.totals()[STAT.schedSwitches]);
+    },
+  });
+  new Counter({
     name: 'socketbox_upstream_descriptors_total',
     help: '-P: descriptors received from the registration server, by result (accepted: a TCP connection, routed; invalid: closed unused).',
     labelNames: ['result'],

@@ -52,6 +52,8 @@ export interface LoopOptions {
   upstream?: boolean;
   /** --source-rate: the id of the table (createSourceRate) every loop shares; it must outlive them. */
   sourceRate?: number;
+  /** --sched-policy adaptive: the loop switches its thread between SCHED_OTHER and SCHED_BATCH. */
+  adaptiveSched?: boolean;
 }
 
 export interface LoopExit {
@@ -180,21 +182,18 @@ export interface ServerAddon {
    * absolute ones must start with prefix); abstract targets are refused unless allowAbstract.
    */
   setTargetRoot(loopId: number, rootFd: number, prefix: string, allowAbstract: boolean): void;
-  runLoop(loopId: number): LoopExit;
+  /**
+   * Runs the loop on a thread of its own, in SCHED_BATCH (schedBatch) or SCHED_OTHER, until it
+   * returns; onEnd gets its exit on the main thread. Returns null, or why the kernel refused the
+   * policy (the loop runs anyway). Throws when no thread can be started.
+   */
+  startLoopThread(loopId: number, schedBatch: boolean, onEnd: (exit: LoopExit) => void): string | null;
   stopLoop(loopId: number): void;
   /** A stop for a live upgrade: like stopLoop, but no listener's kernel backlog is taken (the new process's now). */
   handOverLoop(loopId: number): void;
   /** Test support: the loop returns status 99 as if its thread had died. */
   abandonLoop(loopId: number): void;
-  /**
-   * Takes the loop back from a thread whose runtime is gone but which may still be
-   * inside runLoop (a terminated worker): ends that run and waits up to timeoutMs.
-   * True once no thread runs it; its waiting connections are kept.
-   */
-  reclaimLoop(loopId: number, timeoutMs: number): boolean;
   destroyLoop(loopId: number): void;
-  /** The calling thread's policy: SCHED_BATCH (true) or SCHED_OTHER; throws with errno. */
-  setThreadSchedBatch(batch: boolean): void;
 
   // ---- counter layouts (native/contract_bindings.cc; src/server/stats-layout.ts) ----
   nativeContracts: NativeContracts;

@@ -1,11 +1,9 @@
-import * as path from 'node:path';
 import type { LoopExit, LoopOptions, ServerAddon } from '../native/server-addon';
 import { LOOP_STATUS } from './loop-status';
 import { newCounterBlock, STAT_COUNT, TARGET_SLOTS, TARGET_STAT_COUNT } from './stats-layout';
 import { TargetSlots } from './target-slots';
 import type { CompiledTable } from '../table/compile';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, RestartTracker } from './supervision';
-import { ThreadPool } from './thread-pool';
 
 /** What the pool tells its owner about its workers. */
 export interface PoolEvents {
@@ -22,28 +20,22 @@ interface Loop {
   id: number;
   stats: BigUint64Array;
   targetStats: BigUint64Array;
-  /** Ends the current run's worker thread for real (test support). */
-  abort?: AbortController;
   state: WorkerState;
 }
 
 /** Where a worker is in its life, for `socketbox ctl status`. */
 export type WorkerState = 'starting' | 'running' | 'restarting' | 'given up' | 'stopped';
 
-/** How long a dead worker's loop may take to let go of it. */
-const RECLAIM_TIMEOUT_MS = 2000;
-
 /**
- * The worker threads, each running one native accept loop. The main thread
- * owns the listening sockets and the loops' lifetimes; workers only run them.
+ * The workers: native accept loops, each run on a thread of its own (native/server/loop_thread.c),
+ * a plain thread with no JavaScript runtime: starting one costs a millisecond, where a Node.js
+ * worker thread took most of the first connection's wait after socket activation. The main
+ * thread owns the listening sockets and the loops' lifetimes; the threads only run them.
  */
 export class AcceptPool {
   private readonly loops: Loop[] = [];
-  private readonly pool: ThreadPool;
   private running: Promise<LoopExit[]> | undefined;
-  private readonly loaded: Promise<void>;
   private restartCount = 0;
-  private events: PoolEvents | undefined;
   /** The --source-rate table the loops share: the pool frees it after them. */
   private readonly sourceRate: number | undefined;
 
@@ -66,40 +58,6 @@ export class AcceptPool {
       const targetStats = newCounterBlock(TARGET_STAT_COUNT * TARGET_SLOTS);
       this.loops.push({ id: addon.createLoop(fds, options, stats, targetStats), stats, targetStats, state: 'starting' });
     }
-    this.pool = new ThreadPool({
-      filename: path.join(__dirname, '..', 'workers', 'accept-worker.js'),
-      threads: this.loops.length,
-      // The workers run native code only: they need none of the main
-      // process's Node flags, nor a profiler's preloads (clinic passes them in
-      // NODE_OPTIONS, which workers read from their own env, not execArgv):
-      // each worker would write into the main thread's sample files.
-      execArgv: [],
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    // A worker blocked in its native loop cannot be interrupted, so an exit
-    // that did not go through stop() (an uncaught error, a profiler's exit)
-    // would wait for it forever: ask every loop to stop first.
-    process.on('exit', this.stopLoopsOnExit);
-    this.loaded = new Promise((resolve, reject) => {
-      let count = 0;
-      const timer = setTimeout(() => reject(new Error('the worker threads did not start within 30 s')), 30_000);
-      this.pool.on('message', (m: { socketboxWorkerLoaded?: number; socketboxWorkerWarning?: string } | null) => {
-        if (m?.socketboxWorkerWarning !== undefined) this.events?.onWarning(m.socketboxWorkerWarning);
-        if (m?.socketboxWorkerLoaded !== undefined && ++count === this.loops.length) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      this.pool.once('error', (err: Error) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
-  }
-
-  /** Resolves once every worker has loaded its code: after that a chroot cannot hurt them. */
-  whenLoaded(): Promise<void> {
-    return this.loaded;
   }
 
   /** Counter slots of the targets, by name: shared by every loop and every table. */
@@ -141,9 +99,8 @@ export class AcceptPool {
     return this.loops.reduce((n, loop) => n + Atomics.load(loop.targetStats, index), 0n);
   }
 
-  /** Starts every loop under supervision: a loop whose worker dies is run again on a new one. */
+  /** Starts every loop under supervision: a loop that leaves its thread is run again on a new one. */
   start(events: PoolEvents): void {
-    this.events = events;
     this.running = Promise.all(this.loops.map((loop, index) => this.supervise(loop, index, events)));
   }
 
@@ -152,23 +109,18 @@ export class AcceptPool {
     for (;;) {
       const began = Date.now();
       let reason: string;
-      loop.abort = new AbortController();
       loop.state = 'running';
       try {
-        const task = { loopId: loop.id, schedBatch: this.schedBatch };
-        const exit = (await this.pool.run(task, { signal: loop.abort.signal })) as LoopExit;
+        const exit = await this.runOnThread(loop, index, events);
         if (exit.status !== LOOP_STATUS.abandoned && exit.status !== LOOP_STATUS.busy) {
           loop.state = 'stopped';
           if (exit.status !== 0) events.onFatal(exit);
           return exit;
         }
-        reason = exit.status === LOOP_STATUS.busy ? 'its loop was still held by a dead thread' : 'its worker thread stopped running the loop';
+        reason = exit.status === LOOP_STATUS.busy ? 'its loop was still held by another thread' : 'its thread stopped running the loop';
       } catch (err) {
-        reason = `its worker thread died: ${(err as Error).message}`;
+        reason = `its thread could not be started: ${(err as Error).message}`;
       }
-      // A thread can die while inside the native loop (terminate() cannot interrupt native
-      // code): it would go on running the loop beside its successor. Take the loop back first.
-      if (!this.addon.reclaimLoop(loop.id, RECLAIM_TIMEOUT_MS)) reason += `; its loop did not let go within ${RECLAIM_TIMEOUT_MS} ms`;
       // The loop's state (waiting connections, cached targets) lives in native
       // memory and the listeners in the main thread: nothing is lost meanwhile.
       const delay = tracker.failed(Date.now(), Date.now() - began);
@@ -184,41 +136,40 @@ export class AcceptPool {
     }
   }
 
+  /** One run of the loop on a new thread, until it returns. */
+  private runOnThread(loop: Loop, index: number, events: PoolEvents): Promise<LoopExit> {
+    return new Promise((resolve) => {
+      const refused = this.addon.startLoopThread(loop.id, this.schedBatch, resolve);
+      // Only an optimisation (a seccomp filter or SCHED_IDLE may forbid it): serve without it.
+      const policy = this.schedBatch ? 'SCHED_BATCH' : 'SCHED_OTHER';
+      if (refused !== null) events.onWarning(`worker ${index}: cannot set ${policy}: ${refused}; serving with the policy it has`);
+    });
+  }
+
   /** Worker restarts so far, over all loops. */
   get restarts(): number {
     return this.restartCount;
   }
 
-  /** Test support: make loop `index` end as if its worker thread had died. */
+  /** Test support: make loop `index` leave its thread as if the thread had died. */
   abandon(index: number): void {
     this.addon.abandonLoop(this.loops[index % this.loops.length].id);
-  }
-
-  /** Test support: terminate the worker thread running loop `index`, in the middle of its loop. */
-  terminateWorker(index: number): void {
-    this.loops[index % this.loops.length].abort?.abort(new Error('worker thread terminated'));
   }
 
   get size(): number {
     return this.loops.length;
   }
 
-  private readonly stopLoopsOnExit = (): void => {
-    for (const loop of this.loops) this.addon.stopLoop(loop.id);
-  };
-
   /**
    * Stop accepting, let every loop deliver what waits, then release everything. handOver (a
    * live upgrade): no listener's kernel backlog is taken, the new process accepts it.
    */
   async stop(handOver = false): Promise<LoopExit[]> {
-    process.off('exit', this.stopLoopsOnExit);
     for (const loop of this.loops) {
       if (handOver) this.addon.handOverLoop(loop.id);
       else this.addon.stopLoop(loop.id);
     }
     const exits = this.running ? await this.running : [];
-    await this.pool.destroy();
     for (const loop of this.loops) this.addon.destroyLoop(loop.id);
     if (this.sourceRate !== undefined) this.addon.destroySourceRate(this.sourceRate);
     return exits;

@@ -1,13 +1,16 @@
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
+// Built into node, loaded on the first reload rather than at every start.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const v8 = (): typeof import('node:v8') => require('node:v8') as typeof import('node:v8');
+const vm = (): typeof import('node:vm') => require('node:vm') as typeof import('node:vm');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 let gc: (() => void) | undefined;
 
 /** V8's gc(), made on the first reload: the context it takes would slow every start. */
 function collector(): () => void {
   if (!gc) {
-    v8.setFlagsFromString('--expose-gc');
-    gc = vm.runInNewContext('gc') as () => void;
+    v8().setFlagsFromString('--expose-gc');
+    gc = vm().runInNewContext('gc') as () => void;
   }
   return gc;
 }

@@ -1,4 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+// child_process (with net and the streams) is a tenth of socketbox's start-up, and only -d and
+// the live upgrade need it: loaded on first use. It is built into node, so no chroot is in the way.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const childProcess = (): typeof import('node:child_process') => require('node:child_process') as typeof import('node:child_process');
 
 /** A copy of socketbox started with the same command line, and the pipe it reports readiness on. */
 export interface SelfCopy {
@@ -25,7 +30,7 @@ export function keepingNumbers(fds: number[]): Array<number | 'ignore'> {
  */
 export function startSelfCopy(fds: Array<number | 'ignore'>, env: NodeJS.ProcessEnv, startupLibrary: string | null): SelfCopy {
   const readyFd = 3 + fds.length;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+  const child = childProcess().spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', ...fds, 'pipe'],
     env: {

@@ -15,13 +15,13 @@ import { logInfo, plural, sendLogLinesTo } from './log';
 import { reloadFunction } from './reload';
 import { type ServingState, shutdownFunction } from './shutdown';
 import { whenLoopsAnswer } from './loops-answer';
-import { handleSignals, refuseUpgradesWhileStarting } from './signals';
+import { handleSignals, refuseUpgradesWhileStarting, settleStartupSignals } from './signals';
 import { checkStartupCapabilities } from './startup-capabilities';
 import { takeSystemdSockets } from './systemd-activation';
 import { SystemdLifecycle } from './systemd-lifecycle';
 import { type ControlHandover, takeUpgradeHandover } from './upgrade/upgrade-environment';
 import { upgradeFunction } from './upgrade/upgrade';
-import { poolEvents, startAcceptPool } from './worker-pool';
+import { createAcceptPool, poolEvents } from './worker-pool';
 
 /**
  * socketbox's start-up, step by step in the order of docs/startup.md: everything that needs
@@ -61,7 +61,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
   // a live upgrade, the socket the old process handed over (the path is in use).
   const control = await openControlSocket(addon, o, identity, upgradedFrom?.control);
   mode.readConfig();
-  const pool = o.exec ? undefined : await startAcceptPool(addon, o, listeners);
+  const pool = o.exec ? undefined : createAcceptPool(addon, o, listeners);
   enterSandbox(addon, o.chrootDir, identity, o.exec, upgradedFrom !== undefined);
   if (!pool) {
     // -e: hand the bound socket to another program
@@ -92,6 +92,7 @@ export async function serve(flags: ServerOptions): Promise<void> {
     state,
     shutdown,
   });
+  await settleStartupSignals();
   handleSignals(pool, shutdown, reload, upgrade);
   control?.serve({
     addon,

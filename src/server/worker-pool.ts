@@ -11,9 +11,9 @@ import { LOOP_STATUS } from './loop-status';
 
 const EXIT_STARTUP = 1;
 
-/** Worker threads start before chroot, while their code can still be loaded from disk; they take no connection until started. */
-export async function startAcceptPool(addon: ServerAddon, o: ServerOptions, listeners: Listeners): Promise<AcceptPool> {
-  const pool = new AcceptPool(addon, listeners.groups(o.workers), {
+/** The loops, created now; their threads start with pool.start(), once the rules are published. */
+export function createAcceptPool(addon: ServerAddon, o: ServerOptions, listeners: Listeners): AcceptPool {
+  return new AcceptPool(addon, listeners.groups(o.workers), {
     clearTransparent: o.clearTransparent,
     maxPending: o.maxPending,
     maxPendingPerTarget: o.maxPendingPerTarget,
@@ -25,9 +25,8 @@ export async function startAcceptPool(addon: ServerAddon, o: ServerOptions, list
     upstream: o.registration !== undefined,
     // One table for every loop, so that a source's rate does not depend on --workers.
     sourceRate: o.sourceRate ? addon.createSourceRate(o.sourceRate) : undefined,
+    adaptiveSched: o.schedPolicy === 'adaptive',
   }, o.schedPolicy === 'batch');
-  await pool.whenLoaded();
-  return pool;
 }
 
 /** Why a loop ended on its own, for the stop log line. */
