@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../testkit/project-root';
-import { buildBenchPrograms } from './build';
+import { type BenchPrograms, buildBenchPrograms } from './build';
 import { median } from './harness/cold-start';
 import { allowedCpus, cpuSetsFor } from './harness/cpu-placement';
 import { runLoadgen } from './harness/loadgen';
@@ -112,8 +112,15 @@ export function splitConnections(clientTimes: Map<number, number[][]>, arrivals:
   return parts;
 }
 
-async function measure(subject: Subject, inflight: number, round: number, connections: number, cpus: { loadgen: string | null; servers: string | null }, scratch: string): Promise<BreakdownRound> {
-  const programs = buildBenchPrograms();
+export interface BreakdownOptions {
+  connections: number;
+  inflights: number[];
+  rounds: number;
+}
+
+type Cpus = { loadgen: string | null; servers: string | null };
+
+async function measure(programs: BenchPrograms, subject: Subject, inflight: number, round: number, connections: number, cpus: Cpus, scratch: string): Promise<BreakdownRound> {
   const receiverTimes = path.join(scratch, `receiver-${subject}-${inflight}-${round}.txt`);
   const clientTimes = path.join(scratch, `client-${subject}-${inflight}-${round}.txt`);
   const setup = { programs, socketbox: path.join(projectRoot, 'bin', 'socketbox'), scratchDir: scratch, serverCpus: cpus.servers, receiverTimesFile: receiverTimes };
@@ -140,7 +147,7 @@ async function measure(subject: Subject, inflight: number, round: number, connec
   return { subject, inflight, round, connections: run.completed, matched: split.end_to_end.length, parts };
 }
 
-function render(rounds: BreakdownRound[], o: { connections: number; inflights: number[]; rounds: number }, cpus: { loadgen: string | null; servers: string | null }): string {
+export function renderBreakdown(rounds: BreakdownRound[], o: BreakdownOptions, cpus: Cpus): string {
   const fmt = (n: number | undefined): string => (n === undefined ? '—' : Math.round(n).toLocaleString('en-US'));
   const lines = [
     `## Where the time goes: socketbox --workers 1 at light load, ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
@@ -167,6 +174,26 @@ function render(rounds: BreakdownRound[], o: { connections: number; inflights: n
   return [...lines, ''].join('\n');
 }
 
+/** Every round of every subject at every number in flight; subjects take turns within a round. */
+export async function runLatencyBreakdown(programs: BenchPrograms, o: BreakdownOptions, cpus: Cpus, log: (line: string) => void): Promise<BreakdownRound[]> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-bench-latency-'));
+  const rounds: BreakdownRound[] = [];
+  try {
+    for (let round = 1; round <= o.rounds; round++)
+      for (const inflight of o.inflights)
+        // A different order each round, so machine load hits the subjects alike.
+        for (const subject of round % 2 ? SUBJECTS : [...SUBJECTS].reverse()) {
+          const r = await measure(programs, subject, inflight, round, o.connections, cpus, scratch);
+          rounds.push(r);
+          const e = r.parts.end_to_end!;
+          log(`round ${round}/${o.rounds}, ${inflight} in flight, ${LABELS[subject]}: p50 ${e.p50_us} µs, p99 ${e.p99_us} µs (${r.matched} matched)`);
+        }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  return rounds;
+}
+
 async function main(): Promise<number> {
   let values;
   try {
@@ -190,24 +217,10 @@ async function main(): Promise<number> {
   }
   const sets = cpuSetsFor('split', allowedCpus());
   const cpus = { loadgen: sets.loadgen, servers: sets.servers };
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'skbox-bench-latency-'));
-  const rounds: BreakdownRound[] = [];
-  try {
-    for (let round = 1; round <= o.rounds; round++)
-      for (const inflight of o.inflights)
-        // Subjects take turns, in a different order each round, so machine load hits them alike.
-        for (const subject of round % 2 ? SUBJECTS : [...SUBJECTS].reverse()) {
-          const r = await measure(subject, inflight, round, o.connections, cpus, scratch);
-          rounds.push(r);
-          const e = r.parts.end_to_end!;
-          process.stderr.write(`round ${round}/${o.rounds}, ${inflight} in flight, ${LABELS[subject]}: p50 ${e.p50_us} µs, p99 ${e.p99_us} µs (${r.matched} matched)\n`);
-        }
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
-  }
+  const rounds = await runLatencyBreakdown(buildBenchPrograms(), o, cpus, (line) => process.stderr.write(`${line}\n`));
   const outDir = values['out-dir'];
   fs.mkdirSync(outDir, { recursive: true });
-  const md = render(rounds, o, cpus);
+  const md = renderBreakdown(rounds, o, cpus);
   fs.writeFileSync(path.join(outDir, 'latency-breakdown.md'), md);
   fs.writeFileSync(path.join(outDir, 'latency-breakdown.json'), `${JSON.stringify({ options: o, cpus, rounds }, null, 2)}\n`);
   process.stdout.write(md);
