@@ -245,6 +245,9 @@ async function expectDegraded(t: Test, server: Child, children: Child[], why: Re
   await waitForRegistered(METRICS, 1);
   const load = await runLoad({ hosts: ['2001:db8::1'], port: PORT, connections: 5, inFlight: 1, timeoutMs: 10_000 });
   t.same([load.delivered, load.byReceiver.get('degraded')], [5, 5], '5 connections answered by the listener-mode receiver');
+  // The loop counts a hand-off once its send has returned; the receiver can answer (and the
+  // client read) before that, if it preempts the loop thread right after the send.
+  await waitForSample(METRICS, 'socketbox_connections_delivered_total{target="o:0"}', (v) => v === 5);
   const m = await scrape(METRICS);
   t.equal(sample(m, 'socketbox_fastpath_enabled'), 0, 'fastpath_enabled 0');
   t.equal(sample(m, 'socketbox_connections_accepted_total{worker="0"}'), 5, 'the loop accepted all 5');
