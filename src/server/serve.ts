@@ -74,6 +74,10 @@ export async function serve(flags: ServerOptions): Promise<void> {
   const state: ServingState = { serving: false, stopping: false };
   const reloadCounts: ReloadCounts = { succeeded: 0, failed: 0, lastFailed: false };
   const metrics = await startMetrics(addon, o, { pool, mode, fastPath, reloadCounts, state }, upgradedFrom?.metricsFd);
+  // Signals that came while starting are handled as such (a SIGUSR2 refused) before the listeners
+  // are live; from listen() to handleSignals nothing yields, so one that comes later finds
+  // serving's handlers.
+  await settleStartupSignals();
   listeners.listen();
   mode.startRegistrar(upgradedFrom?.apiConnections);
   pool.publish(rules.table);
@@ -92,7 +96,6 @@ export async function serve(flags: ServerOptions): Promise<void> {
     state,
     shutdown,
   });
-  await settleStartupSignals();
   handleSignals(pool, shutdown, reload, upgrade);
   control?.serve({
     addon,

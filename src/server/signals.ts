@@ -14,7 +14,7 @@ export function refuseUpgradesWhileStarting(): void {
 
 /**
  * Lets Node's event loop read the signals that came while socketbox was starting, so that they
- * are handled as such (a SIGUSR2 refused) before handleSignals installs serving's handlers: Node
+ * are handled as such (a SIGUSR2 refused) before socketbox listens and installs serving's handlers: Node
  * runs signal handlers from its event loop, and start-up may not have returned to it since. Two
  * nested setImmediate callbacks have a poll phase, where the signals are read, between them
  * whichever phase start-up runs in (with --import preloads, main runs from a poll callback).
