@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { accessLogEntries } from '../testkit/access-log';
 import { projectRoot } from '../testkit/project-root';
 import { type BenchPrograms, buildBenchPrograms } from './build';
 import { median } from './harness/cold-start';
@@ -77,11 +78,8 @@ function byPort(file: string): Map<number, number[][]> {
 /** socketbox's access log (JSON): latency_us of each delivered connection by client port, in order, after the warm-up's. */
 export function accessLogLatencies(stderr: string, skip: number): Map<number, number[]> {
   const out = new Map<number, number[]>();
-  let seen = 0;
-  for (const line of stderr.split('\n')) {
-    if (!line.startsWith('{') || !line.includes('"event":"connection"')) continue;
-    const entry = JSON.parse(line) as { remote: string; outcome: string; latency_us: number };
-    if (seen++ < skip || entry.outcome !== 'delivered') continue;
+  for (const entry of accessLogEntries(stderr).slice(skip)) {
+    if (entry.outcome !== 'delivered') continue;
     const port = Number(entry.remote.slice(entry.remote.lastIndexOf(':') + 1));
     if (!out.has(port)) out.set(port, []);
     out.get(port)!.push(entry.latency_us);

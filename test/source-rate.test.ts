@@ -27,6 +27,7 @@ import { SOCKETBOX, startSocketbox } from '../testkit/socketbox';
 import { sleep, waitFor } from '../testkit/wait';
 import { serverAddon } from '../src/native/server-addon';
 import { SOURCE_RATE } from '../src/server/stats-layout';
+import { type AccessLogEntry, accessLogEntries } from '../testkit/access-log';
 
 const PORT = 8711;
 const METRICS_PORT = 9711;
@@ -85,25 +86,13 @@ async function startLimited(children: Child[], extra: string[], stderrFile?: str
   return server;
 }
 
-interface AccessLine {
-  time: string;
-  remote: string;
-  outcome: string;
-  latency_us: number;
-}
-
-/** The access log's lines for connections from `source` (JSON format). */
-function accessLines(logFile: string, source: string): AccessLine[] {
-  return fs
-    .readFileSync(logFile, 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith('{') && line.includes('"event":"connection"'))
-    .map((line) => JSON.parse(line) as AccessLine)
-    .filter((l) => l.remote.startsWith(`[${source}]:`));
+/** The access log's lines for connections from `source`. */
+function accessLines(logFile: string, source: string): AccessLogEntry[] {
+  return accessLogEntries(fs.readFileSync(logFile, 'utf8')).filter((l) => l.remote.startsWith(`[${source}]:`));
 }
 
 /** When the loop accepted it, in ms: the line's time (ms) less the latency it reports. */
-const acceptedMs = (l: AccessLine): number => Date.parse(l.time) - l.latency_us / 1000;
+const acceptedMs = (l: AccessLogEntry): number => Date.parse(l.time) - l.latency_us / 1000;
 
 t.test('a flooding source is limited to BURST + RATE × its duration; a polite one in the same run is not', async (t) => {
   const children: Child[] = [];

@@ -33,6 +33,7 @@
 
 #define BENCH_PROGRAM "loadgen"
 #include "command_line.h"
+#include "monotonic_clock.h"
 
 /* How often in-flight connections are checked against their timeout. */
 #define TIMEOUT_SCAN_NS (50 * 1000000ull)
@@ -74,12 +75,6 @@ struct run {
   struct timed_connection *times; /* -T only */
   uint64_t first_start_ns, last_end_ns;
 };
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void usage(void) {
   fprintf(stderr, "usage: loadgen -p PORT [-a ADDR] [-n N] [-c C] [-d LIMIT_MS] [-t TIMEOUT_MS] [-T TIMES_FILE]\n");
@@ -142,13 +137,13 @@ static void start_one(struct run *r) {
   if (fd < 0) die("socket");
   long i = r->free_slots[--r->free_top];
   r->slots[i].fd = fd;
-  r->slots[i].started_ns = now_ns();
+  r->slots[i].started_ns = monotonic_ns();
   if (r->started == 0) r->first_start_ns = r->slots[i].started_ns;
   r->started++;
   r->in_flight++;
   if (connect(fd, (struct sockaddr *)&r->opt.target, sizeof(r->opt.target)) != 0 && errno != EINPROGRESS) {
     count_lost(r, errno);
-    r->last_end_ns = now_ns();
+    r->last_end_ns = monotonic_ns();
     release_slot(r, i, false);
     return;
   }
@@ -165,7 +160,7 @@ static void start_one(struct run *r) {
 static void on_ready(struct run *r, long i) {
   char byte;
   ssize_t n = read(r->slots[i].fd, &byte, 1);
-  uint64_t t = now_ns();
+  uint64_t t = monotonic_ns();
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   r->last_end_ns = t;
   if (n == 1) {
@@ -271,20 +266,20 @@ int main(int argc, char **argv) {
   r.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (r.epoll_fd < 0) die("epoll_create1");
 
-  uint64_t begin = now_ns();
+  uint64_t begin = monotonic_ns();
   uint64_t stop_starting = r.opt.limit_ms ? begin + (uint64_t)r.opt.limit_ms * 1000000ull : UINT64_MAX;
   uint64_t next_scan = begin + TIMEOUT_SCAN_NS;
   bool time_limited = false;
   struct epoll_event events[256];
   for (;;) {
-    uint64_t now = now_ns();
+    uint64_t now = monotonic_ns();
     if (now >= stop_starting && r.started < r.opt.connections) time_limited = true;
     while (!time_limited && r.started < r.opt.connections && r.in_flight < r.opt.inflight) start_one(&r);
     if (r.in_flight == 0 && (time_limited || r.started == r.opt.connections)) break;
     int n = epoll_wait(r.epoll_fd, events, 256, (int)(TIMEOUT_SCAN_NS / 1000000ull));
     if (n < 0 && errno != EINTR) die("epoll_wait");
     for (int k = 0; k < n; k++) on_ready(&r, (long)events[k].data.u64);
-    now = now_ns();
+    now = monotonic_ns();
     if (now >= next_scan) {
       expire_slow(&r, now);
       next_scan = now + TIMEOUT_SCAN_NS;

@@ -20,11 +20,11 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <stdint.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BENCH_PROGRAM "receiver"
 #include "command_line.h"
+#include "monotonic_clock.h"
 
 /* Room for a few descriptors, so extra ones can be seen and closed. */
 #define MAX_FDS_PER_MESSAGE 8
@@ -41,12 +41,6 @@ struct arrival {
 };
 static struct arrival *arrivals;
 static long n_arrivals;
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void note_arrival(int conn, uint64_t ns) {
   if (!arrivals || n_arrivals == MAX_TIMES) return;
@@ -99,7 +93,7 @@ static bool receive_one(int sock, int flags, struct counts *c) {
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                        .msg_controllen = sizeof(control.buf)};
   ssize_t n = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
-  uint64_t arrived_ns = arrivals ? now_ns() : 0;
+  uint64_t arrived_ns = arrivals ? monotonic_ns() : 0;
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return false;
     die("recvmsg");

@@ -6,6 +6,20 @@
 #include <errno.h>
 #include <string.h>
 
+/* MSG's control: one SCM_RIGHTS header carrying FDS[0..N_FDS), in BUF (room for
+ * CMSG_SPACE(sizeof(int) * N_FDS), aligned for a cmsghdr). */
+static void put_rights(struct msghdr *msg, char *buf, const int *fds, unsigned n_fds) {
+  size_t room = CMSG_SPACE(sizeof(int) * n_fds);
+  memset(buf, 0, room); /* the padding goes out too */
+  msg->msg_control = buf;
+  msg->msg_controllen = room;
+  struct cmsghdr *c = CMSG_FIRSTHDR(msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+  memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+}
+
 ssize_t skbox_send_fds(int sock, const struct sockaddr_un *to, socklen_t to_length, const void *payload, size_t length,
                        const int *fds, unsigned n_fds, int flags) {
   if (n_fds > SKBOX_SEND_MAX_FDS) {
@@ -23,17 +37,7 @@ ssize_t skbox_send_fds(int sock, const struct sockaddr_un *to, socklen_t to_leng
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int) * SKBOX_SEND_MAX_FDS)];
   } control;
-  if (n_fds > 0) {
-    size_t room = CMSG_SPACE(sizeof(int) * n_fds);
-    memset(control.buf, 0, room); /* the padding goes out too */
-    msg.msg_control = control.buf;
-    msg.msg_controllen = room;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-    memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
-  }
+  if (n_fds > 0) put_rights(&msg, control.buf, fds, n_fds);
   return sendmsg(sock, &msg, flags);
 }
 
@@ -48,18 +52,9 @@ int skbox_send_fd_each(int sock, const void *payload, size_t length, const int *
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int))];
   } control[SKBOX_SEND_MAX_FDS];
-  memset(control, 0, sizeof control[0] * n_fds); /* the padding goes out too */
   for (unsigned i = 0; i < n_fds; i++) {
-    memset(&msgs[i], 0, sizeof msgs[i]);
-    msgs[i].msg_hdr.msg_iov = &iov; /* only read by the kernel: one for all */
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_control = control[i].buf;
-    msgs[i].msg_hdr.msg_controllen = sizeof control[i].buf;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fds[i], sizeof(int));
+    msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}}; /* iov: only read, one for all */
+    put_rights(&msgs[i].msg_hdr, control[i].buf, &fds[i], 1);
   }
   return sendmmsg(sock, msgs, n_fds, flags);
 }

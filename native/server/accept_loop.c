@@ -280,27 +280,40 @@ static skbox_pending take_waiter(skbox_loop *L, skbox_dest *d) {
   return p;
 }
 
-/* Sends up to ACCEPT_BATCH of d's waiters in one sendmmsg and settles those that went. Returns
- * 1 when all of them went, 0 when the receiver's queue is full again, -1 when the first failed
- * for another reason (one send of its own then says which). */
-static int send_waiters(skbox_loop *L, skbox_dest *d) {
+/* How a burst to one destination went, and so what becomes of the connections it did not send. */
+enum burst_outcome {
+  BURST_ALL_SENT,
+  BURST_RECEIVER_FULL, /* the rest wait for EPOLLOUT, in order, with no send more */
+  BURST_ONE_BY_ONE,    /* not tried (one connection, a slot, not connected) or the first failed:
+                          one send of its own reconnects or tells why */
+};
+
+/* fds[0..n) to d in one sendmmsg; *sent is how many went, the first ones. */
+static enum burst_outcome send_burst(skbox_dest *d, const int *fds, unsigned n, unsigned *sent) {
+  int r = n > 1 ? skbox_dest_send_burst(d, fds, n) : 0;
+  *sent = r > 0 ? (unsigned)r : 0;
+  if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? BURST_RECEIVER_FULL : BURST_ONE_BY_ONE;
+  if (*sent == n) return BURST_ALL_SENT;
+  return *sent > 0 ? BURST_RECEIVER_FULL : BURST_ONE_BY_ONE;
+}
+
+/* Up to ACCEPT_BATCH of d's waiters in one burst; settles those that went. */
+static enum burst_outcome send_waiters(skbox_loop *L, skbox_dest *d) {
   int fds[ACCEPT_BATCH];
-  unsigned n = 0;
+  unsigned n = 0, sent;
   for (; n < d->count && n < ACCEPT_BATCH; n++) fds[n] = d->ring[(d->head + n) % d->cap].fd;
-  int sent = n > 1 ? skbox_dest_send_burst(d, fds, n) : 0;
-  if (sent < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-  for (int k = 0; k < sent; k++) settle(L, d, take_waiter(L, d), SKBOX_SEND_OK);
-  if (sent == 0 && n <= 1) return -1; /* nothing tried: one send */
-  return (unsigned)sent == n ? 1 : sent > 0 ? 0 : -1;
+  enum burst_outcome how = send_burst(d, fds, n, &sent);
+  for (unsigned k = 0; k < sent; k++) settle(L, d, take_waiter(L, d), SKBOX_SEND_OK);
+  return how;
 }
 
 /* EPOLLOUT on a destination: send its waiters in order until it is full again. */
 static void flush_dest(skbox_loop *L, skbox_dest *d) {
   const skbox_pending *head;
   while ((head = skbox_dest_head(d))) {
-    int burst = send_waiters(L, d);
-    if (burst == 1) continue;
-    if (burst == 0) break;
+    enum burst_outcome how = send_waiters(L, d);
+    if (how == BURST_ALL_SENT) continue;
+    if (how == BURST_RECEIVER_FULL) break;
     skbox_send_result r = skbox_dest_send(&L->dests, d, head->fd);
     if (r == SKBOX_SEND_AGAIN) break;
     settle(L, d, take_waiter(L, d), r);
@@ -448,13 +461,11 @@ static void flush_staged(skbox_loop *L) {
       L->staged[j].dest = NULL;
     }
     d->staged = 0;
-    int sent = n > 1 ? skbox_dest_send_burst(d, fds, n) : 0;
-    /* The receiver's queue is full: the rest wait for EPOLLOUT, in order, with no send more. */
-    int full = (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) || (sent > 0 && (unsigned)sent < n);
-    if (sent < 0) sent = 0;
-    for (int k = 0; k < sent; k++) settle(L, d, burst[k], SKBOX_SEND_OK);
-    for (unsigned k = (unsigned)sent; k < n; k++) {
-      if (full) enqueue(L, d, burst[k]);
+    unsigned sent;
+    enum burst_outcome how = send_burst(d, fds, n, &sent);
+    for (unsigned k = 0; k < sent; k++) settle(L, d, burst[k], SKBOX_SEND_OK);
+    for (unsigned k = sent; k < n; k++) {
+      if (how == BURST_RECEIVER_FULL) enqueue(L, d, burst[k]);
       else deliver(L, d, burst[k]);
     }
   }
@@ -597,26 +608,26 @@ static int wait_timeout(const skbox_loop *L, uint64_t now, int draining, uint64_
 
 static int run_loop(skbox_loop *L);
 
+static void switch_sched_policy(skbox_loop *L, int batch) {
+  if (skbox_thread_sched_batch(batch) != 0) return;
+  L->batch_policy = batch;
+  skbox_stat_add(L->stats, SKBOX_STAT_SCHED_SWITCHES, 1);
+}
+
 /* --sched-policy adaptive. SCHED_BATCH pays off while connections come in bursts: the loop takes
  * a burst in one go and does not preempt the receiver draining the last one. When they come one
  * at a time it only delays each wake-up behind whatever else runs on the CPU. So the thread runs
  * SCHED_OTHER until a wake-up takes BURST_TAKE connections or finds some waiting for a receiver,
  * then SCHED_BATCH until QUIET_WAKEUPS wake-ups in a row have seen neither. A refusal by the
- * kernel leaves the policy as it is (counted as not switched: it is tried again later). */
+ * kernel leaves the policy as it is, not counted; the switch is tried again later. */
 static void adapt_sched_policy(skbox_loop *L, int taken) {
   if (!L->opt.adaptive_sched) return;
   int burst = taken >= BURST_TAKE || L->pending_total > 0;
   if (burst) L->quiet_wakeups = 0;
   if (burst && !L->batch_policy) {
-    if (skbox_thread_sched_batch(1) == 0) {
-      L->batch_policy = 1;
-      skbox_stat_add(L->stats, SKBOX_STAT_SCHED_SWITCHES, 1);
-    }
+    switch_sched_policy(L, 1);
   } else if (!burst && L->batch_policy && ++L->quiet_wakeups >= QUIET_WAKEUPS) {
-    if (skbox_thread_sched_batch(0) == 0) {
-      L->batch_policy = 0;
-      skbox_stat_add(L->stats, SKBOX_STAT_SCHED_SWITCHES, 1);
-    }
+    switch_sched_policy(L, 0);
     L->quiet_wakeups = 0;
   }
 }

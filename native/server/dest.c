@@ -10,7 +10,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/fd_send.h"
 #include "common/unix_address.h"
 #include "server/fdpass.h"
 #include "server/slot_registry.h"
@@ -230,9 +229,8 @@ skbox_send_result skbox_dest_connect(skbox_dest_cache *c, skbox_dest *d) {
 }
 
 int skbox_dest_send_burst(skbox_dest *d, const int *fds, unsigned n) {
-  static const char payload = 0;
   if (d->kind == SKBOX_TARGET_SLOT || d->sock < 0) return 0;
-  return skbox_send_fd_each(d->sock, &payload, 1, fds, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+  return skbox_send_fd_burst(d->sock, fds, n);
 }
 
 int skbox_dest_push(skbox_dest_cache *c, skbox_dest *d, skbox_pending p) {

@@ -5,16 +5,22 @@
 
 #include "common/fd_send.h"
 
+/* The hand-off's payload. MSG_DONTWAIT rather than O_NONBLOCK: inherited descriptors
+ * (jump-fd, -i) share their file status flags with other processes. */
+static const char handover_payload = 0;
+#define HANDOVER_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
+
 int skbox_send_fd(int via_socket, int fd_to_send) {
-  static const char payload = 0;
-  return skbox_send_fd_with(via_socket, fd_to_send, &payload, 1);
+  return skbox_send_fd_with(via_socket, fd_to_send, &handover_payload, 1);
 }
 
 int skbox_send_fd_with(int via_socket, int fd_to_send, const void *payload, size_t len) {
-  /* MSG_DONTWAIT rather than O_NONBLOCK: inherited descriptors (jump-fd, -i)
-   * share their file status flags with other processes. */
-  ssize_t sent = skbox_send_fds(via_socket, NULL, 0, payload, len, &fd_to_send, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  ssize_t sent = skbox_send_fds(via_socket, NULL, 0, payload, len, &fd_to_send, 1, HANDOVER_FLAGS);
   return sent == (ssize_t)len ? 0 : -1;
+}
+
+int skbox_send_fd_burst(int via_socket, const int *fds, unsigned n) {
+  return skbox_send_fd_each(via_socket, &handover_payload, 1, fds, n, HANDOVER_FLAGS);
 }
 
 void skbox_reset_close(int fd) {
